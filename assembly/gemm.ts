@@ -1,0 +1,94 @@
+import { MR, NR, KC, MC, NC } from "./blocking";
+import { packPanels } from "./pack";
+import { microkernel4x8 } from "./microkernel4x8";
+
+// Scratch one GEMM call needs: packed A block, packed B block, packed bias, edge tile.
+const PACKED_A_BYTES: usize = <usize>(MC * KC) << 2;
+const PACKED_B_BYTES: usize = <usize>(KC * NC) << 2;
+const PACKED_BIAS_BYTES: usize = <usize>NC << 2;
+const TILE_BYTES: usize = <usize>(MR * NR) << 2;
+export const GEMM_SCRATCH_BYTES: usize = PACKED_A_BYTES + PACKED_B_BYTES + PACKED_BIAS_BYTES + TILE_BYTES;
+
+// C (m×n, row stride ldc) = (accumulate ? C : 0) + bias + op(A)·op(B)
+//
+// op(A)(i, p) = a[i·rsA + p·csA]   (m×k)
+// op(B)(p, j) = b[p·rsB + j·csB]   (k×n)
+// Strides are in floats, so a transposed operand is the same call with its strides
+// swapped. bias: n floats added to every row, or 0. With accumulate false, C is
+// only written, never read (it may hold NaN). scratch: GEMM_SCRATCH_BYTES, owned by
+// the caller, so that concurrent callers on one memory each bring their own.
+//
+// The five loops of BLIS: NC columns of B, KC of depth (pack B), MC rows of A
+// (pack A), then NR and MR in the macrokernel around the 4×8 microkernel.
+export function gemm(
+  m: i32, n: i32, k: i32,
+  a: usize, rsA: i32, csA: i32,
+  b: usize, rsB: i32, csB: i32,
+  c: usize, ldc: i32, accumulate: bool, bias: usize, scratch: usize,
+): void {
+  const packedA = scratch;
+  const packedB = packedA + PACKED_A_BYTES;
+  const packedBias = packedB + PACKED_B_BYTES;
+  const tile = packedBias + PACKED_BIAS_BYTES;
+
+  for (let jc = 0; jc < n; jc += NC) {
+    const nc = min(NC, n - jc);
+    if (bias != 0) packPanels(bias + (<usize>jc << 2), 1, 0, nc, 1, NR, packedBias);
+    for (let pc = 0; pc < k; pc += KC) {
+      const kc = min(KC, k - pc);
+      packPanels(b + ((<usize>pc * <usize>rsB + <usize>jc * <usize>csB) << 2), csB, rsB, nc, kc, NR, packedB);
+      // Bias and the caller's accumulate flag apply once, on the first depth block;
+      // later blocks add onto what the earlier ones wrote.
+      const first = pc == 0;
+      const blockBias: usize = first && bias != 0 ? packedBias : 0;
+      const blockAccumulate = accumulate || !first;
+      for (let ic = 0; ic < m; ic += MC) {
+        const mc = min(MC, m - ic);
+        packPanels(a + ((<usize>ic * <usize>rsA + <usize>pc * <usize>csA) << 2), rsA, csA, mc, kc, MR, packedA);
+        macrokernel(
+          mc, nc, kc, packedA, packedB, blockBias,
+          c + ((<usize>ic * <usize>ldc + <usize>jc) << 2), ldc, blockAccumulate, tile,
+        );
+      }
+    }
+  }
+}
+
+// Sweeps one packed mc×kc block of A against one packed kc×nc block of B. Each
+// NR-wide panel of B stays in L1 while every MR-row panel of A passes over it.
+// Ragged edge tiles are computed whole into `tile` and only their valid part is
+// copied out, so nothing outside C is read or written.
+function macrokernel(
+  mc: i32, nc: i32, kc: i32, packedA: usize, packedB: usize, bias: usize,
+  c: usize, ldc: i32, accumulate: bool, tile: usize,
+): void {
+  const rowStride = <usize>ldc << 2;
+  for (let jr = 0; jr < nc; jr += NR) {
+    const nr = min(NR, nc - jr);
+    const bPanel = packedB + (<usize>jr * <usize>kc << 2);
+    const biasPanel: usize = bias != 0 ? bias + (<usize>jr << 2) : 0;
+    for (let ir = 0; ir < mc; ir += MR) {
+      const mr = min(MR, mc - ir);
+      const aPanel = packedA + (<usize>ir * <usize>kc << 2);
+      const cTile = c + <usize>ir * rowStride + (<usize>jr << 2);
+      if (mr == MR && nr == NR) {
+        microkernel4x8(kc, aPanel, bPanel, biasPanel, cTile, rowStride, accumulate);
+      } else {
+        microkernel4x8(kc, aPanel, bPanel, biasPanel, tile, <usize>NR << 2, false);
+        copyTile(tile, mr, nr, cTile, rowStride, accumulate);
+      }
+    }
+  }
+}
+
+function copyTile(tile: usize, mr: i32, nr: i32, c: usize, rowStride: usize, accumulate: bool): void {
+  for (let i = 0; i < mr; i++) {
+    const src = tile + (<usize>(i * NR) << 2);
+    const dst = c + <usize>i * rowStride;
+    for (let j = 0; j < nr; j++) {
+      const o = <usize>j << 2;
+      const value = load<f32>(src + o);
+      store<f32>(dst + o, accumulate ? load<f32>(dst + o) + value : value);
+    }
+  }
+}

@@ -1,0 +1,49 @@
+// Argument checks shared by the public entry points. Every message names where the
+// check happened, the argument, what was expected and what was given.
+
+/** A short, human description of a value for error messages. */
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'number') return Object.is(value, -0) ? '-0' : String(value);
+  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
+  if (Array.isArray(value)) return `an Array of length ${value.length}`;
+  if (ArrayBuffer.isView(value)) {
+    const name = value.constructor.name;
+    const length = (value as unknown as { length?: number }).length ?? value.byteLength;
+    return `${/^[AEIOU]/.test(name) ? 'an' : 'a'} ${name} of length ${length}`;
+  }
+  if (typeof value === 'object') return `an object (${Object.prototype.toString.call(value)})`;
+  return `a ${typeof value}`;
+}
+
+/** Checks that `value` is a positive integer, the only valid size or count. */
+export function checkSize(where: string, name: string, value: unknown): asserts value is number {
+  if (typeof value !== 'number') {
+    throw new TypeError(`${where}: ${name} must be a positive integer; got ${describe(value)}`);
+  }
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new RangeError(`${where}: ${name} must be a positive integer; got ${describe(value)}`);
+  }
+}
+
+/** True for Float32Arrays from this realm or another (a worker, an iframe, a vm context). */
+export function isFloat32Array(value: unknown): value is Float32Array {
+  return value instanceof Float32Array || Object.prototype.toString.call(value) === '[object Float32Array]';
+}
+
+/**
+ * Checks that `value` is a Float32Array and, when `length` is given, that it holds
+ * exactly `length` elements; `formula` explains where that length comes from.
+ */
+export function checkFloat32Array(
+  where: string, name: string, value: unknown, length?: number, formula?: string,
+): asserts value is Float32Array {
+  const expected = length === undefined ? 'a Float32Array' : `a Float32Array of length ${length}${formula ? ` (${formula})` : ''}`;
+  if (!isFloat32Array(value)) {
+    throw new TypeError(`${where}: ${name} must be ${expected}; got ${describe(value)}`);
+  }
+  if (length !== undefined && value.length !== length) {
+    throw new RangeError(`${where}: ${name} must be ${expected}; got ${describe(value)}`);
+  }
+}

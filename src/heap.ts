@@ -1,0 +1,139 @@
+// The one place that allocates in the module's linear memory. The kernels never
+// allocate: every buffer, scratch included, comes from here, so a memory shared by
+// several instances (threads) still has a single owner.
+
+const PAGE = 65536;
+/** wasm32 addresses 4 GiB at most. */
+const MAX_BYTES = 65536 * PAGE;
+/** Cache-line alignment: packed panels and SIMD rows never straddle more lines than they must. */
+const ALIGN = 64;
+
+interface FreeBlock { start: number; size: number }
+
+/**
+ * A first-fit allocator with coalescing over a WebAssembly.Memory. Its bookkeeping
+ * lives in JS, so the kernels' memory holds only data. Growing the memory detaches
+ * every Float32Array made before: use `f32` (or a HeapArray) to get a current view.
+ */
+export class Heap {
+  readonly memory: WebAssembly.Memory;
+  /** Free blocks below `top`, sorted by address, never adjacent (adjacent ones merge). */
+  private readonly free: FreeBlock[] = [];
+  private readonly sizes = new Map<number, number>();
+  /** End of the region handed out so far; memory above it is untouched. */
+  private top: number;
+  private live = 0;
+
+  constructor(memory: WebAssembly.Memory, base: number) {
+    this.memory = memory;
+    this.top = alignUp(base);
+  }
+
+  /** Bytes currently allocated (after alignment). */
+  get liveBytes(): number {
+    return this.live;
+  }
+
+  /** Reserves `bytes` (≥ 1) and returns the address of the block, 64-byte aligned. */
+  alloc(bytes: number): number {
+    const size = alignUp(Math.max(bytes, 1));
+    const start = this.takeFree(size) ?? this.takeTop(size, bytes);
+    this.sizes.set(start, size);
+    this.live += size;
+    return start;
+  }
+
+  /** Returns a block from `alloc` for reuse. */
+  release(start: number): void {
+    const size = this.sizes.get(start);
+    if (size === undefined) throw new Error(`Heap.release: ${start} is not an allocated block`);
+    this.sizes.delete(start);
+    this.live -= size;
+    this.insertFree(start, size);
+  }
+
+  /** A view of `length` floats at `start` over the memory's current buffer. */
+  f32(start: number, length: number): Float32Array {
+    return new Float32Array(this.memory.buffer, start, length);
+  }
+
+  private takeFree(size: number): number | undefined {
+    for (let i = 0; i < this.free.length; i++) {
+      const block = this.free[i];
+      if (block.size < size) continue;
+      const start = block.start;
+      if (block.size === size) this.free.splice(i, 1);
+      else { block.start += size; block.size -= size; }
+      return start;
+    }
+    return undefined;
+  }
+
+  private takeTop(size: number, requested: number): number {
+    // A free block that ends at the top is extended instead of left behind.
+    const last = this.free[this.free.length - 1];
+    const start = last && last.start + last.size === this.top ? last.start : this.top;
+    const end = start + size;
+    if (end > MAX_BYTES) {
+      throw new RangeError(
+        `simd-linear: cannot allocate ${requested} bytes: WebAssembly memory is limited to 4 GiB ` +
+        `(${this.live} bytes in use, ${MAX_BYTES - start} available at most)`,
+      );
+    }
+    const have = this.memory.buffer.byteLength;
+    if (end > have) {
+      try {
+        this.memory.grow(Math.ceil((end - have) / PAGE));
+      } catch (cause) {
+        throw new RangeError(
+          `simd-linear: cannot allocate ${requested} bytes: growing WebAssembly memory from ${have} ` +
+          `to ${end} bytes failed (${(cause as Error).message})`,
+        );
+      }
+    }
+    if (start !== this.top) this.free.pop();
+    this.top = end;
+    return start;
+  }
+
+  private insertFree(start: number, size: number): void {
+    let i = 0;
+    while (i < this.free.length && this.free[i].start < start) i++;
+    const before = this.free[i - 1];
+    const after = this.free[i];
+    if (before && before.start + before.size === start) {
+      before.size += size;
+      if (after && before.start + before.size === after.start) {
+        before.size += after.size;
+        this.free.splice(i, 1);
+      }
+    } else if (after && start + size === after.start) {
+      after.start = start;
+      after.size += size;
+    } else {
+      this.free.splice(i, 0, { start, size });
+    }
+  }
+}
+
+/** Rounds a byte count up to the heap's alignment. */
+export function alignUp(bytes: number): number {
+  return Math.ceil(bytes / ALIGN) * ALIGN;
+}
+
+/**
+ * A Float32Array in the heap whose view survives memory growth: `view` is rebuilt
+ * from the current buffer whenever the memory has grown since it was made.
+ */
+export class HeapArray {
+  private cached: Float32Array;
+
+  constructor(private readonly heap: Heap, readonly start: number, readonly length: number) {
+    this.cached = heap.f32(start, length);
+  }
+
+  get view(): Float32Array {
+    if (this.cached.buffer !== this.heap.memory.buffer) this.cached = this.heap.f32(this.start, this.length);
+    return this.cached;
+  }
+}

@@ -1,0 +1,92 @@
+// Finds, fetches and compiles the .wasm. The default location is a literal
+// `new URL(..., import.meta.url)` next to this file, the pattern Vite and webpack
+// recognise and copy. Node reads file: URLs from disk (its fetch cannot), through
+// process.getBuiltinModule so that no `node:` import reaches a browser bundle.
+
+/** Everything `init({ wasm })` accepts as the compiled kernels or where to find them. */
+export type WasmSource = WebAssembly.Module | BufferSource | URL | string | Response;
+
+/** The smallest module using a v128 instruction: validates only where SIMD is supported. */
+const SIMD_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // type: () -> v128
+  0x03, 0x02, 0x01, 0x00, // one function of that type
+  0x0a, 0x16, 0x01, 0x14, 0x00, 0xfd, 0x0c, ...new Array<number>(16).fill(0), 0x0b, // v128.const 0
+]);
+
+export function hasSimd(): boolean {
+  return typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_PROBE);
+}
+
+export function defaultWasmUrl(): URL {
+  return new URL('./simd-linear.wasm', import.meta.url);
+}
+
+export async function compileKernels(source: WasmSource = defaultWasmUrl()): Promise<WebAssembly.Module> {
+  if (!hasSimd()) {
+    throw new Error(
+      'simd-linear: this runtime lacks WebAssembly SIMD (needed since Chrome 91, Firefox 89, Safari 16.4, Node 16.4)',
+    );
+  }
+  if (source instanceof WebAssembly.Module) return source;
+  if (typeof source === 'string' || source instanceof URL) return compileUrl(new URL(source, baseUrl()));
+  if (typeof Response !== 'undefined' && source instanceof Response) return compileResponse(source, source.url || 'the Response given');
+  if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) return compileBytes(source, 'the bytes given');
+  throw new TypeError(
+    'init: wasm must be a WebAssembly.Module, bytes (ArrayBuffer or typed array), a URL, a string or a Response; ' +
+    `got ${Object.prototype.toString.call(source)}`,
+  );
+}
+
+/** Relative locations resolve against the page in a browser, the working directory in Node. */
+function baseUrl(): string | URL {
+  if (typeof location === 'object') return location.href;
+  const url = globalThis.process?.getBuiltinModule?.('node:url');
+  return url ? url.pathToFileURL(`${process.cwd()}/`) : import.meta.url;
+}
+
+async function compileUrl(url: URL): Promise<WebAssembly.Module> {
+  if (url.protocol === 'file:') {
+    const fs = globalThis.process?.getBuiltinModule?.('node:fs');
+    if (!fs) throw new Error(`simd-linear: cannot read ${url.href}: this runtime has no file system access`);
+    let bytes: Uint8Array<ArrayBuffer>;
+    try {
+      bytes = await fs.promises.readFile(url);
+    } catch (cause) {
+      throw new Error(`simd-linear: cannot read the kernels at ${url.href}: ${(cause as Error).message}`);
+    }
+    return compileBytes(bytes, url.href);
+  }
+  let response: Response;
+  try {
+    response = await fetch(url);
+  } catch (cause) {
+    throw new Error(`simd-linear: cannot fetch the kernels from ${url.href}: ${(cause as Error).message}`);
+  }
+  return compileResponse(response, url.href);
+}
+
+async function compileResponse(response: Response, where: string): Promise<WebAssembly.Module> {
+  if (!response.ok) {
+    throw new Error(`simd-linear: fetching the kernels from ${where} failed: HTTP ${response.status} ${response.statusText}`);
+  }
+  // Streaming compilation needs the right MIME type; servers that send another
+  // still get a working load, through the bytes.
+  const type = response.headers.get('Content-Type') ?? '';
+  if (type.startsWith('application/wasm') && typeof WebAssembly.compileStreaming === 'function') {
+    return WebAssembly.compileStreaming(response);
+  }
+  return compileBytes(await response.arrayBuffer(), where);
+}
+
+function compileBytes(bytes: BufferSource, where: string): Promise<WebAssembly.Module> {
+  const head = new Uint8Array(ArrayBuffer.isView(bytes) ? bytes.buffer : bytes, ArrayBuffer.isView(bytes) ? bytes.byteOffset : 0);
+  if (head.length < 4 || head[0] !== 0x00 || head[1] !== 0x61 || head[2] !== 0x73 || head[3] !== 0x6d) {
+    const text = new TextDecoder().decode(head.subarray(0, 40)).replace(/\s+/g, ' ');
+    throw new Error(
+      `simd-linear: ${where} is not a WebAssembly module (it starts with ${JSON.stringify(text)}; ` +
+      'a server or bundler may be answering with an HTML page instead of the .wasm file)',
+    );
+  }
+  return WebAssembly.compile(bytes);
+}

@@ -1,0 +1,52 @@
+import { checkFloat32Array, checkSize } from './errors.js';
+import { alignUp } from './heap.js';
+import { runtime } from './runtime.js';
+
+export interface MatmulOptions {
+  /** A is stored k×m and used transposed. */
+  transposeA?: boolean;
+  /** B is stored n×k and used transposed. */
+  transposeB?: boolean;
+  /** Where to write the m×n result (may be `a` or `b`); by default a new array. */
+  out?: Float32Array;
+}
+
+/**
+ * op(A)·op(B) for row-major float32 matrices, where op(A) is m×k and op(B) is k×n.
+ * Returns the m×n product in `options.out` or a new Float32Array.
+ */
+export function matmul(
+  a: Float32Array, b: Float32Array, m: number, k: number, n: number, options: MatmulOptions = {},
+): Float32Array {
+  const where = 'matmul';
+  const rt = runtime(where);
+  checkSize(where, 'm', m);
+  checkSize(where, 'k', k);
+  checkSize(where, 'n', n);
+  const { transposeA = false, transposeB = false } = options;
+  checkFloat32Array(where, 'a', a, m * k, transposeA ? `k·m = ${k}·${m}, transposed` : `m·k = ${m}·${k}`);
+  checkFloat32Array(where, 'b', b, k * n, transposeB ? `n·k = ${n}·${k}, transposed` : `k·n = ${k}·${n}`);
+  const out = options.out ?? new Float32Array(m * n);
+  if (options.out !== undefined) checkFloat32Array(where, 'options.out', out, m * n, `m·n = ${m}·${n}`);
+
+  // Operands are staged in the module's memory, in one block; `out` is written only
+  // after both are copied in, so it may alias either of them.
+  const { heap } = rt;
+  const bOffset = alignUp(a.byteLength);
+  const cOffset = bOffset + alignUp(b.byteLength);
+  const start = heap.alloc(cOffset + out.byteLength);
+  try {
+    heap.f32(start, a.length).set(a);
+    heap.f32(start + bOffset, b.length).set(b);
+    rt.gemm(
+      m, n, k,
+      start, transposeA ? 1 : k, transposeA ? m : 1,
+      start + bOffset, transposeB ? 1 : n, transposeB ? k : 1,
+      start + cOffset, n, false,
+    );
+    out.set(heap.f32(start + cOffset, out.length));
+  } finally {
+    heap.release(start);
+  }
+  return out;
+}

@@ -1,0 +1,47 @@
+// Plain, obviously correct loops, computed in float64: the oracle of the tests and
+// the baseline of the benchmarks. Nothing here is tuned.
+
+type Matrix = ArrayLike<number>;
+
+export interface TransposeOptions {
+  transposeA?: boolean;
+  transposeB?: boolean;
+}
+
+/** op(A)·op(B) with op(A) m×k (stored k×m if transposeA) and op(B) k×n (stored n×k if transposeB). */
+export function referenceMatmul(
+  a: Matrix, b: Matrix, m: number, k: number, n: number, { transposeA = false, transposeB = false }: TransposeOptions = {},
+): Float64Array {
+  const c = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let p = 0; p < k; p++) {
+      const aip = transposeA ? a[p * m + i] : a[i * k + p];
+      for (let j = 0; j < n; j++) {
+        c[i * n + j] += aip * (transposeB ? b[j * k + p] : b[p * n + j]);
+      }
+    }
+  }
+  return c;
+}
+
+/** Y = X·W + b for X batch×din, W din×dout, b dout (or null). */
+export function referenceForward(
+  x: Matrix, weight: Matrix, bias: Matrix | null, batch: number, din: number, dout: number,
+): Float64Array {
+  const y = referenceMatmul(x, weight, batch, din, dout);
+  if (bias) for (let i = 0; i < batch; i++) for (let j = 0; j < dout; j++) y[i * dout + j] += bias[j];
+  return y;
+}
+
+/** The gradients of a Linear layer: dX = dY·Wᵀ, dW = Xᵀ·dY, db = column sums of dY. */
+export function referenceBackward(
+  x: Matrix, weight: Matrix, dy: Matrix, batch: number, din: number, dout: number,
+): { dx: Float64Array; dw: Float64Array; db: Float64Array } {
+  const db = new Float64Array(dout);
+  for (let i = 0; i < batch; i++) for (let j = 0; j < dout; j++) db[j] += dy[i * dout + j];
+  return {
+    dx: referenceMatmul(dy, weight, batch, dout, din, { transposeB: true }),
+    dw: referenceMatmul(x, dy, din, batch, dout, { transposeA: true }),
+    db,
+  };
+}

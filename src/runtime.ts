@@ -1,0 +1,120 @@
+// The instantiated kernels and the heap they work in: one per page or process,
+// created by `init()`, reached by everything else through `runtime()`.
+import { Heap } from './heap.js';
+import { compileKernels, type WasmSource } from './loader.js';
+
+/** The ABI this wrapper speaks; must equal the .wasm's ABI_VERSION export. */
+const ABI_VERSION = 1;
+
+/** The raw exports: numbers in, numbers out (addresses are byte offsets, strides are in floats). */
+export interface Kernels {
+  ABI_VERSION: WebAssembly.Global;
+  TILE_ROWS: WebAssembly.Global;
+  TILE_COLS: WebAssembly.Global;
+  BLOCK_DEPTH: WebAssembly.Global;
+  BLOCK_ROWS: WebAssembly.Global;
+  BLOCK_COLS: WebAssembly.Global;
+  heap_base(): number;
+  gemm_scratch_bytes(): number;
+  gemm(
+    m: number, n: number, k: number,
+    a: number, rsA: number, csA: number,
+    b: number, rsB: number, csB: number,
+    c: number, ldc: number, accumulate: number, bias: number, scratch: number,
+  ): void;
+  add_column_sums(m: number, rows: number, cols: number, out: number): void;
+}
+
+export interface InitOptions {
+  /** The compiled kernels or where to get them; by default the .wasm shipped beside this file. */
+  wasm?: WasmSource;
+}
+
+/** What `backendInfo()` reports: the build in use and its blocking. */
+export interface BackendInfo {
+  simd: 'fixed';
+  threads: 1;
+  /** Register tile of the microkernel, rows × columns. */
+  tile: { rows: number; cols: number };
+  /** Cache blocks of the GEMM, in floats: depth KC, rows MC, columns NC. */
+  blocks: { depth: number; rows: number; cols: number };
+}
+
+export class Runtime {
+  readonly heap: Heap;
+  /** Packing scratch of the GEMM on this thread. */
+  readonly scratch: number;
+  readonly info: BackendInfo;
+
+  constructor(readonly kernels: Kernels, memory: WebAssembly.Memory) {
+    this.heap = new Heap(memory, kernels.heap_base());
+    this.scratch = this.heap.alloc(kernels.gemm_scratch_bytes());
+    this.info = {
+      simd: 'fixed',
+      threads: 1,
+      tile: { rows: kernels.TILE_ROWS.value, cols: kernels.TILE_COLS.value },
+      blocks: { depth: kernels.BLOCK_DEPTH.value, rows: kernels.BLOCK_ROWS.value, cols: kernels.BLOCK_COLS.value },
+    };
+  }
+
+  /**
+   * C (m×n, row stride ldc) = (accumulate ? C : 0) + bias + op(A)·op(B), with
+   * op(A)(i, p) = A[i·rsA + p·csA] and op(B)(p, j) = B[p·rsB + j·csB]. bias: 0 for none.
+   */
+  gemm(
+    m: number, n: number, k: number,
+    a: number, rsA: number, csA: number,
+    b: number, rsB: number, csB: number,
+    c: number, ldc: number, accumulate: boolean, bias = 0,
+  ): void {
+    this.kernels.gemm(m, n, k, a, rsA, csA, b, rsB, csB, c, ldc, accumulate ? 1 : 0, bias, this.scratch);
+  }
+}
+
+let current: Runtime | undefined;
+let pending: Promise<void> | undefined;
+
+/**
+ * Compiles and instantiates the kernels. Call once before anything else; later
+ * calls return the same promise. Rejects with a clear Error where WebAssembly SIMD
+ * is missing or the .wasm cannot be loaded (and may then be called again).
+ */
+export function init(options: InitOptions = {}): Promise<void> {
+  pending ??= instantiate(options).then(
+    (runtime) => { current = runtime; },
+    (error: unknown) => { pending = undefined; throw error; },
+  );
+  return pending;
+}
+
+async function instantiate(options: InitOptions): Promise<Runtime> {
+  const module = await compileKernels(options.wasm);
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  const instance = await WebAssembly.instantiate(module, { env: { memory } });
+  const kernels = instance.exports as unknown as Kernels;
+  const version = kernels.ABI_VERSION?.value;
+  if (version !== ABI_VERSION) {
+    throw new Error(
+      `simd-linear: the .wasm speaks ABI version ${String(version)} but this JavaScript expects ${ABI_VERSION}: ` +
+      'the two come from different builds (rebuild, or serve the .wasm shipped with this version)',
+    );
+  }
+  return new Runtime(kernels, memory);
+}
+
+/** The initialised runtime; throws, naming `where`, before `init()` has finished. */
+export function runtime(where: string): Runtime {
+  if (!current) throw new Error(`${where}: simd-linear is not initialised: call \`await init()\` first`);
+  return current;
+}
+
+/** Which build runs and how it is blocked. */
+export function backendInfo(): BackendInfo {
+  return runtime('backendInfo').info;
+}
+
+/** The module's memory size and the bytes currently allocated in it, to make leaks visible. */
+export function memoryStats(): { memoryBytes: number; liveBytes: number } {
+  const { heap } = runtime('memoryStats');
+  return { memoryBytes: heap.memory.buffer.byteLength, liveBytes: heap.liveBytes };
+}

@@ -1,0 +1,27 @@
+// Runs in a fresh module context: nothing is initialised yet.
+import { expect, test } from 'vitest';
+import { backendInfo, init, Linear, matmul, memoryStats } from '../dist/index.js';
+
+test('every entry point asks for init() before it', () => {
+  const uses: [string, () => unknown][] = [
+    ['new Linear', () => new Linear(2, 2)],
+    ['matmul', () => matmul(new Float32Array(1), new Float32Array(1), 1, 1, 1)],
+    ['backendInfo', () => backendInfo()],
+    ['memoryStats', () => memoryStats()],
+  ];
+  for (const [where, use] of uses) expect(use, where).toThrow(`${where}: simd-linear is not initialised: call \`await init()\` first`);
+});
+
+test('a bad wasm source rejects clearly, and init can then succeed', async () => {
+  await expect(init({ wasm: new Uint8Array([60, 104, 116, 109, 108, 62]) })).rejects.toThrow(
+    /the bytes given is not a WebAssembly module \(it starts with "<html>"/,
+  );
+  await expect(init({ wasm: new URL('file:///nonexistent/simd-linear.wasm') })).rejects.toThrow(
+    /cannot read the kernels at file:\/\/\/nonexistent\/simd-linear.wasm/,
+  );
+  await expect(init({ wasm: 42 as unknown as URL })).rejects.toThrow(/init: wasm must be a WebAssembly.Module/);
+  const first = init();
+  expect(init()).toBe(first); // idempotent: one instance, one promise
+  await first;
+  expect(matmul(new Float32Array([2]), new Float32Array([3]), 1, 1, 1)).toEqual(new Float32Array([6]));
+});

@@ -1,0 +1,59 @@
+// Views survive memory growth, and disposed layers give their memory back.
+import { beforeAll, expect, test } from 'vitest';
+import { init, Linear, matmul, memoryStats } from '../dist/index.js';
+import { referenceBackward, referenceForward } from '../dist/reference.js';
+import { expectWithin, productBound, randomArray } from './support.js';
+
+beforeAll(() => init());
+
+/** Forces WebAssembly memory to grow by allocating (and keeping) a big layer. */
+function growMemory(): Linear {
+  const before = memoryStats().memoryBytes;
+  const big = new Linear(2048, 2048, { seed: 0 });
+  expect(memoryStats().memoryBytes).toBeGreaterThan(before);
+  return big;
+}
+
+test('weights, gradients and results stay readable and writable across growth', () => {
+  const [batch, din, dout] = [5, 33, 17];
+  const layer = new Linear(din, dout, { seed: 1 });
+  const x = randomArray(batch * din, 2), dy = randomArray(batch * dout, 3);
+  const w = layer.weight.slice(), b = layer.bias!.slice();
+  const staleView = layer.weight;
+
+  const y = layer.forward(x);
+  const keep = [growMemory()];
+  expect(staleView.length).toBe(0); // a view taken before growth is detached: re-read the property
+  expect(layer.weight).toEqual(w);
+  expect(layer.bias).toEqual(b);
+  expectWithin(y, referenceForward(x, w, b, batch, din, dout), productBound(x, w, batch, din, dout, {}, (_, j) => b[j]), 'Y');
+
+  keep.push(growMemory());
+  const dx = layer.backward(dy);
+  keep.push(growMemory());
+  const want = referenceBackward(x, w, dy, batch, din, dout);
+  expectWithin(dx, want.dx, productBound(dy, w, batch, dout, din, { transposeB: true }), 'dX');
+  expectWithin(layer.weightGrad, want.dw, productBound(x, dy, din, batch, dout, { transposeA: true }), 'dW');
+
+  // Writes through a fresh view after growth reach the kernels.
+  layer.weight.fill(0);
+  layer.bias!.fill(1);
+  keep.push(growMemory());
+  expect(layer.forward(x).every((v) => v === 1)).toBe(true);
+  expect(matmul(new Float32Array([2]), new Float32Array([5]), 1, 1, 1)).toEqual(new Float32Array([10]));
+  for (const big of keep) big.dispose();
+  layer.dispose();
+});
+
+test('dispose returns memory: create, train, dispose cycles keep memory flat', () => {
+  const cycle = (i: number) => {
+    const layer = new Linear(64 + (i % 7), 32 + (i % 5), { seed: i });
+    layer.forward(randomArray((1 + (i % 9)) * layer.inFeatures, i));
+    layer.backward(randomArray((1 + (i % 9)) * layer.outFeatures, i + 1));
+    layer.dispose();
+  };
+  for (let i = 0; i < 50; i++) cycle(i);
+  const warm = memoryStats();
+  for (let i = 0; i < 500; i++) cycle(i);
+  expect(memoryStats()).toEqual(warm);
+});

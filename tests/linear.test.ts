@@ -1,0 +1,146 @@
+// The layer's three products and bias gradient against the float64 reference,
+// accumulation, initialisation, and a finite-difference check of the gradients.
+import { beforeAll, describe, expect, test } from 'vitest';
+import { init, Linear } from '../dist/index.js';
+import { referenceBackward, referenceForward } from '../dist/reference.js';
+import { expectWithin, productBound, randomArray } from './support.js';
+
+beforeAll(() => init());
+
+const shapes = [
+  [1, 1, 1], [3, 5, 7], [4, 8, 8], [5, 9, 17], [32, 784, 128], [97, 101, 103], [64, 300, 10], [1, 1024, 33], [300, 3, 2],
+];
+
+describe.each(shapes)('batch %i, %i → %i', (batch, din, dout) => {
+  for (const bias of [true, false]) {
+    test(`forward, dX, dW, db${bias ? '' : ' (no bias)'}`, () => {
+      const layer = new Linear(din, dout, { bias, seed: batch + din + dout });
+      const x = randomArray(batch * din, 1);
+      const dy = randomArray(batch * dout, 2);
+      const w = layer.weight.slice();
+      const b = layer.bias?.slice() ?? null;
+
+      const y = layer.forward(x, batch);
+      expectWithin(y, referenceForward(x, w, b, batch, din, dout),
+        productBound(x, w, batch, din, dout, {}, (_, j) => b?.[j] ?? 0), 'Y');
+
+      const dx = layer.backward(dy);
+      const want = referenceBackward(x, w, dy, batch, din, dout);
+      expectWithin(dx, want.dx, productBound(dy, w, batch, dout, din, { transposeB: true }), 'dX');
+      expectWithin(layer.weightGrad, want.dw, productBound(x, dy, din, batch, dout, { transposeA: true }), 'dW');
+      if (bias) expectWithin(layer.biasGrad!, want.db, productBound(new Float32Array(batch).fill(1), dy, 1, batch, dout), 'db');
+      else expect(layer.biasGrad).toBeNull();
+      layer.dispose();
+    });
+  }
+});
+
+test('backward accumulates over calls until zeroGrad', () => {
+  const [batch, din, dout] = [6, 70, 9];
+  const layer = new Linear(din, dout, { seed: 3 });
+  const w = layer.weight.slice();
+  const x1 = randomArray(batch * din, 4), dy1 = randomArray(batch * dout, 5);
+  const x2 = randomArray(2 * batch * din, 6), dy2 = randomArray(2 * batch * dout, 7);
+  layer.forward(x1);
+  layer.backward(dy1);
+  layer.forward(x2);
+  layer.backward(dy2);
+  const g1 = referenceBackward(x1, w, dy1, batch, din, dout);
+  const g2 = referenceBackward(x2, w, dy2, 2 * batch, din, dout);
+  const dw = g1.dw.map((v, i) => v + g2.dw[i]);
+  const db = g1.db.map((v, i) => v + g2.db[i]);
+  // Two accumulations: the bound of a product over both batches.
+  const xs = new Float32Array([...x1.slice(0, batch * din), ...x2]);
+  const dys = new Float32Array([...dy1, ...dy2]);
+  expectWithin(layer.weightGrad, dw, productBound(xs, dys, din, 3 * batch, dout, { transposeA: true }), 'dW');
+  expectWithin(layer.biasGrad!, db, productBound(new Float32Array(3 * batch).fill(1), dys, 1, 3 * batch, dout), 'db');
+
+  layer.zeroGrad();
+  expect(layer.weightGrad.every((v) => v === 0)).toBe(true);
+  expect(layer.biasGrad!.every((v) => v === 0)).toBe(true);
+  layer.dispose();
+});
+
+test('backward twice after one forward adds the same gradient twice', () => {
+  const layer = new Linear(5, 3, { seed: 8 });
+  const x = randomArray(10, 9), dy = randomArray(6, 10);
+  layer.forward(x);
+  const dx1 = layer.backward(dy);
+  const once = layer.weightGrad.slice();
+  const dx2 = layer.backward(dy);
+  expect(dx2).toEqual(dx1);
+  expect(layer.weightGrad).toEqual(once.map((v) => Math.fround(v + v)));
+  layer.dispose();
+});
+
+describe('initialisation', () => {
+  test('uniform in ±1/√inFeatures, as PyTorch', () => {
+    const layer = new Linear(400, 300, { seed: 1 });
+    const bound = 1 / Math.sqrt(400);
+    for (const values of [layer.weight, layer.bias!]) {
+      expect(Math.max(...values)).toBeLessThanOrEqual(bound);
+      expect(Math.min(...values)).toBeGreaterThanOrEqual(-bound);
+      expect(Math.max(...values)).toBeGreaterThan(0.95 * bound);
+      expect(Math.min(...values)).toBeLessThan(-0.95 * bound);
+    }
+    const mean = layer.weight.reduce((s, v) => s + v, 0) / layer.weight.length;
+    expect(Math.abs(mean)).toBeLessThan(0.01 * bound);
+    expect(layer.weightGrad.every((v) => v === 0)).toBe(true);
+    layer.dispose();
+  });
+
+  test('the same seed gives the same weights; another seed others', () => {
+    const [a, b, c] = [1, 1, 2].map((seed) => new Linear(20, 10, { seed }));
+    expect(a.weight).toEqual(b.weight);
+    expect(a.bias).toEqual(b.bias);
+    expect(a.weight).not.toEqual(c.weight);
+    // Pinned values: the seed means the same weights on every platform and version.
+    expect(Array.from(a.weight.slice(0, 3))).toEqual([0.056829195469617844, -0.22238335013389587, 0.01227468904107809]);
+    expect(a.bias![9]).toBe(0.2083550989627838);
+    for (const layer of [a, b, c]) layer.dispose();
+  });
+
+  test('weights written through the view are used by forward', () => {
+    const layer = new Linear(2, 2, { seed: 1 });
+    layer.weight.set([1, 2, 3, 4]);
+    layer.bias!.set([10, 20]);
+    expect(Array.from(layer.forward(new Float32Array([1, 1, 2, 0])))).toEqual([14, 26, 12, 24]);
+    layer.dispose();
+  });
+});
+
+test('gradients match finite differences of a loss through the layer', () => {
+  // C = Σ g·Y + ½ΣY², so dC/dY = g + Y. Central differences are exact for a
+  // quadratic, leaving only float32 rounding in C.
+  const [batch, din, dout] = [3, 5, 4];
+  const layer = new Linear(din, dout, { seed: 11 });
+  const x = randomArray(batch * din, 12);
+  const g = randomArray(batch * dout, 13);
+  const loss = (input: Float32Array): number => {
+    const y = layer.forward(input, batch);
+    let c = 0;
+    for (let i = 0; i < y.length; i++) c += g[i] * y[i] + 0.5 * y[i] * y[i];
+    return c;
+  };
+  const y = layer.forward(x, batch);
+  const dx = layer.backward(g.map((v, i) => v + y[i]));
+  const dw = layer.weightGrad.slice();
+  const db = layer.biasGrad!.slice();
+
+  const eps = 1e-2;
+  const numeric = (values: () => Float32Array, i: number, input: Float32Array): number => {
+    const saved = values()[i];
+    values()[i] = saved + eps;
+    const up = loss(input);
+    values()[i] = saved - eps;
+    const down = loss(input);
+    values()[i] = saved;
+    return (up - down) / (2 * eps);
+  };
+  const close = (analytic: number, fd: number) => expect(Math.abs(analytic - fd)).toBeLessThan(2e-3 * (1 + Math.abs(fd)));
+  for (let i = 0; i < dw.length; i++) close(dw[i], numeric(() => layer.weight, i, x));
+  for (let j = 0; j < db.length; j++) close(db[j], numeric(() => layer.bias!, j, x));
+  const xs = x.slice();
+  for (let i = 0; i < dx.length; i++) close(dx[i], numeric(() => xs, i, xs));
+  layer.dispose();
+});

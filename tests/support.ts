@@ -1,0 +1,57 @@
+// Shared by the tests: seeded data and the error bound every result is held to.
+import { expect } from 'vitest';
+import { uniformGenerator } from '../dist/random.js';
+import { referenceMatmul, type TransposeOptions } from '../dist/reference.js';
+
+/** A seeded Float32Array of values uniform in [-1, 1). */
+export function randomArray(length: number, seed: number): Float32Array {
+  const next = uniformGenerator(seed);
+  const out = new Float32Array(length);
+  for (let i = 0; i < length; i++) out[i] = 2 * next() - 1;
+  return out;
+}
+
+const abs = (values: ArrayLike<number>): Float64Array => Float64Array.from(values, Math.abs);
+
+/**
+ * The tolerance, element by element, for a float32 result of a k-term dot product
+ * (plus `extra` terms such as a bias or an accumulated gradient):
+ *   |got − exact| ≤ 2·(k + 1)·2⁻²⁴·(|A|·|B| + |extra|)ᵢⱼ
+ * Float32 summation of k products in any order errs by at most k·u·Σ|aᵢbᵢ| (u = 2⁻²⁴),
+ * and rounding the result adds u·|C|; the factor 2 leaves room for the order of
+ * the added terms, not for a wrong answer. Inputs are exactly float32 in both, so
+ * the bound tracks only the arithmetic.
+ */
+export function productBound(
+  a: ArrayLike<number>, b: ArrayLike<number>, m: number, k: number, n: number,
+  options: TransposeOptions = {}, extra?: (i: number, j: number) => number,
+): Float64Array {
+  const magnitude = referenceMatmul(abs(a), abs(b), m, k, n, options);
+  const bound = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      const e = extra ? Math.abs(extra(i, j)) : 0;
+      bound[i * n + j] = 2 * (k + 1) * 2 ** -24 * (magnitude[i * n + j] + e) + 1e-30;
+    }
+  }
+  return bound;
+}
+
+/** Expects |got − want| ≤ bound elementwise; reports the first few violations. */
+export function expectWithin(got: ArrayLike<number>, want: ArrayLike<number>, bound: ArrayLike<number>, label = ''): void {
+  expect(got.length, `${label} length`).toBe(want.length);
+  const bad: string[] = [];
+  for (let i = 0; i < want.length && bad.length < 5; i++) {
+    const error = Math.abs(got[i] - want[i]);
+    if (!(error <= bound[i])) bad.push(`[${i}] got ${got[i]}, want ${want[i]}, |error| ${error} > ${bound[i]}`);
+  }
+  expect(bad, label).toEqual([]);
+}
+
+/** The bound for a plain product: expectWithin(got, exact, productBound(...)). */
+export function expectProduct(
+  got: ArrayLike<number>, a: ArrayLike<number>, b: ArrayLike<number>,
+  m: number, k: number, n: number, options: TransposeOptions = {}, label = '',
+): void {
+  expectWithin(got, referenceMatmul(a, b, m, k, n, options), productBound(a, b, m, k, n, options), label);
+}
