@@ -1,8 +1,24 @@
 import { defineConfig } from 'vitest/config';
 
+// Node 20 runs relaxed SIMD only behind a flag (not allowed in NODE_OPTIONS);
+// Node 22 and later run it by default and reject the flag.
+const relaxedSimdFlag = process.versions.node.startsWith('20.') ? ['--experimental-wasm-relaxed-simd'] : [];
+
+// Every test runs against each build: SIMD_LINEAR_SIMD tells the tests which to init.
 export default defineConfig({
   test: {
-    include: ['tests/**/*.test.ts'],
     testTimeout: 60_000,
+    projects: [
+      { extends: true, test: { name: 'fixed', include: ['tests/**/*.test.ts'], env: { SIMD_LINEAR_SIMD: 'fixed' } } },
+      {
+        extends: true,
+        test: {
+          name: 'relaxed',
+          include: ['tests/**/*.test.ts'],
+          env: { SIMD_LINEAR_SIMD: 'relaxed' },
+          execArgv: relaxedSimdFlag,
+        },
+      },
+    ],
   },
 });

@@ -1,6 +1,6 @@
 import { MR, NR, KC, MC, NC } from "./blocking";
 import { packPanels } from "./pack";
-import { microkernel4x8 } from "./microkernel4x8";
+import { microkernel } from "./microkernel";
 
 // Scratch one GEMM call needs: packed A block, packed B block, packed bias, edge tile.
 const PACKED_A_BYTES: usize = <usize>(MC * KC) << 2;
@@ -31,12 +31,19 @@ export function gemm(
   const packedBias = packedB + PACKED_B_BYTES;
   const tile = packedBias + PACKED_BIAS_BYTES;
 
+  // Where the rows of B are contiguous (B as stored, not transposed) the
+  // microkernel streams them in place: no packing, so weights never need
+  // re-packing when they change. Only a ragged last panel is packed (zero-padded).
+  const direct = csB == 1;
   for (let jc = 0; jc < n; jc += NC) {
     const nc = min(NC, n - jc);
+    const ragged = nc % NR;
     if (bias != 0) packPanels(bias + (<usize>jc << 2), 1, 0, nc, 1, NR, packedBias);
     for (let pc = 0; pc < k; pc += KC) {
       const kc = min(KC, k - pc);
-      packPanels(b + ((<usize>pc * <usize>rsB + <usize>jc * <usize>csB) << 2), csB, rsB, nc, kc, NR, packedB);
+      const bBlock = b + ((<usize>pc * <usize>rsB + <usize>jc * <usize>csB) << 2);
+      if (!direct) packPanels(bBlock, csB, rsB, nc, kc, NR, packedB);
+      else if (ragged != 0) packPanels(bBlock + (<usize>(nc - ragged) << 2), 1, rsB, ragged, kc, NR, packedB);
       // Bias and the caller's accumulate flag apply once, on the first depth block;
       // later blocks add onto what the earlier ones wrote.
       const first = pc == 0;
@@ -46,7 +53,7 @@ export function gemm(
         const mc = min(MC, m - ic);
         packPanels(a + ((<usize>ic * <usize>rsA + <usize>pc * <usize>csA) << 2), rsA, csA, mc, kc, MR, packedA);
         macrokernel(
-          mc, nc, kc, packedA, packedB, blockBias,
+          mc, nc, kc, packedA, direct ? bBlock : 0, <usize>rsB << 2, packedB, blockBias,
           c + ((<usize>ic * <usize>ldc + <usize>jc) << 2), ldc, blockAccumulate, tile,
         );
       }
@@ -54,27 +61,34 @@ export function gemm(
   }
 }
 
-// Sweeps one packed mc×kc block of A against one packed kc×nc block of B. Each
-// NR-wide panel of B stays in L1 while every MR-row panel of A passes over it.
+// Sweeps one packed mc×kc block of A against one kc×nc block of B. Each NR-wide
+// panel of B stays in L1 while every MR-row panel of A passes over it. B is read in
+// place from `bDirect` (rows bDirectStride bytes apart) where given, else from
+// `packedB`, which then holds every panel, or just the ragged last one.
 // Ragged edge tiles are computed whole into `tile` and only their valid part is
 // copied out, so nothing outside C is read or written.
 function macrokernel(
-  mc: i32, nc: i32, kc: i32, packedA: usize, packedB: usize, bias: usize,
-  c: usize, ldc: i32, accumulate: bool, tile: usize,
+  mc: i32, nc: i32, kc: i32, packedA: usize, bDirect: usize, bDirectStride: usize, packedB: usize,
+  bias: usize, c: usize, ldc: i32, accumulate: bool, tile: usize,
 ): void {
   const rowStride = <usize>ldc << 2;
   for (let jr = 0; jr < nc; jr += NR) {
     const nr = min(NR, nc - jr);
-    const bPanel = packedB + (<usize>jr * <usize>kc << 2);
+    let bPanel = packedB + (<usize>jr * <usize>kc << 2);
+    let bStride: usize = NR << 2;
+    if (bDirect != 0) {
+      bPanel = nr == NR ? bDirect + (<usize>jr << 2) : packedB;
+      if (nr == NR) bStride = bDirectStride;
+    }
     const biasPanel: usize = bias != 0 ? bias + (<usize>jr << 2) : 0;
     for (let ir = 0; ir < mc; ir += MR) {
       const mr = min(MR, mc - ir);
       const aPanel = packedA + (<usize>ir * <usize>kc << 2);
       const cTile = c + <usize>ir * rowStride + (<usize>jr << 2);
       if (mr == MR && nr == NR) {
-        microkernel4x8(kc, aPanel, bPanel, biasPanel, cTile, rowStride, accumulate);
+        microkernel(kc, aPanel, bPanel, bStride, biasPanel, cTile, rowStride, accumulate);
       } else {
-        microkernel4x8(kc, aPanel, bPanel, biasPanel, tile, <usize>NR << 2, false);
+        microkernel(kc, aPanel, bPanel, bStride, biasPanel, tile, <usize>NR << 2, false);
         copyTile(tile, mr, nr, cTile, rowStride, accumulate);
       }
     }

@@ -8,6 +8,8 @@ import { addColumnSums } from "./columns";
 // Bumped whenever the exports change meaning; the host refuses a mismatched .wasm.
 export const ABI_VERSION: i32 = 1;
 
+/** 1: SIMD with separate multiply and add; 2: relaxed SIMD with fused multiply-add. */
+export const SIMD_LEVEL: i32 = ASC_FEATURE_RELAXED_SIMD ? 2 : 1;
 export const TILE_ROWS: i32 = MR;
 export const TILE_COLS: i32 = NR;
 export const BLOCK_DEPTH: i32 = KC;

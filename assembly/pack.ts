@@ -28,22 +28,25 @@ export function packPanels(
 // `width` consecutive floats, copied a vector at a time.
 function packContiguousLines(src: usize, depthStride: i32, depth: i32, width: i32, dst: usize): void {
   const step = <usize>depthStride << 2;
+  const width4 = width & ~3;
   for (let p = 0; p < depth; p++) {
-    for (let r = 0; r < width; r += 4) {
-      v128.store(dst + (<usize>r << 2), v128.load(src + (<usize>r << 2)));
-    }
+    let r = 0;
+    for (; r < width4; r += 4) v128.store(dst + (<usize>r << 2), v128.load(src + (<usize>r << 2)));
+    for (; r < width; r++) store<f32>(dst + (<usize>r << 2), load<f32>(src + (<usize>r << 2)));
     src += step;
     dst += <usize>width << 2;
   }
 }
 
 // Depth adjacent in memory (A as stored, or B transposed): 4×4 blocks are
-// loaded along depth and transposed in registers.
+// loaded along depth and transposed in registers; lines past a multiple of 4
+// are copied one by one.
 function packContiguousDepth(src: usize, lineStride: i32, depth: i32, width: i32, dst: usize): void {
   const line = <usize>lineStride << 2;
   const row = <usize>width << 2;
   const depth4 = depth & ~3;
-  for (let r = 0; r < width; r += 4) {
+  const width4 = width & ~3;
+  for (let r = 0; r < width4; r += 4) {
     const s0 = src + <usize>r * line, s1 = s0 + line, s2 = s1 + line, s3 = s2 + line;
     let d = dst + (<usize>r << 2);
     for (let p = 0; p < depth4; p += 4) {
@@ -64,6 +67,15 @@ function packContiguousDepth(src: usize, lineStride: i32, depth: i32, width: i32
       store<f32>(d, load<f32>(s1 + o), 4);
       store<f32>(d, load<f32>(s2 + o), 8);
       store<f32>(d, load<f32>(s3 + o), 12);
+      d += row;
+    }
+  }
+  for (let r = width4; r < width; r++) {
+    let s = src + <usize>r * line;
+    let d = dst + (<usize>r << 2);
+    for (let p = 0; p < depth; p++) {
+      store<f32>(d, load<f32>(s));
+      s += 4;
       d += row;
     }
   }

@@ -14,15 +14,35 @@ const SIMD_PROBE = new Uint8Array([
   0x0a, 0x16, 0x01, 0x14, 0x00, 0xfd, 0x0c, ...new Array<number>(16).fill(0), 0x0b, // v128.const 0
 ]);
 
+/** The same with `f32x4.relaxed_madd`: validates only where relaxed SIMD is enabled. */
+const RELAXED_SIMD_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b,
+  0x03, 0x02, 0x01, 0x00,
+  0x0a, 0x3d, 0x01, 0x3b, 0x00,
+  ...[0, 1, 2].flatMap(() => [0xfd, 0x0c, ...new Array<number>(16).fill(0)]), // three v128.const 0
+  0xfd, 0x85, 0x02, 0x0b, // f32x4.relaxed_madd
+]);
+
+/** Which kernels to run: SIMD with separate multiply and add, or relaxed SIMD with fused multiply-add. */
+export type SimdLevel = 'fixed' | 'relaxed';
+
 export function hasSimd(): boolean {
   return typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_PROBE);
 }
 
-export function defaultWasmUrl(): URL {
-  return new URL('./simd-linear.wasm', import.meta.url);
+export function hasRelaxedSimd(): boolean {
+  return hasSimd() && WebAssembly.validate(RELAXED_SIMD_PROBE);
 }
 
-export async function compileKernels(source: WasmSource = defaultWasmUrl()): Promise<WebAssembly.Module> {
+/** The .wasm shipped beside this file for each build; literal URLs, so bundlers copy both. */
+export function defaultWasmUrl(simd: SimdLevel): URL {
+  return simd === 'relaxed'
+    ? new URL('./simd-linear-relaxed.wasm', import.meta.url)
+    : new URL('./simd-linear.wasm', import.meta.url);
+}
+
+export async function compileKernels(source: WasmSource): Promise<WebAssembly.Module> {
   if (!hasSimd()) {
     throw new Error(
       'simd-linear: this runtime lacks WebAssembly SIMD (needed since Chrome 91, Firefox 89, Safari 16.4, Node 16.4)',

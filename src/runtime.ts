@@ -1,7 +1,8 @@
 // The instantiated kernels and the heap they work in: one per page or process,
 // created by `init()`, reached by everything else through `runtime()`.
+import { describe } from './errors.js';
 import { Heap } from './heap.js';
-import { compileKernels, type WasmSource } from './loader.js';
+import { compileKernels, defaultWasmUrl, hasRelaxedSimd, type SimdLevel, type WasmSource } from './loader.js';
 
 /** The ABI this wrapper speaks; must equal the .wasm's ABI_VERSION export. */
 const ABI_VERSION = 1;
@@ -9,6 +10,7 @@ const ABI_VERSION = 1;
 /** The raw exports: numbers in, numbers out (addresses are byte offsets, strides are in floats). */
 export interface Kernels {
   ABI_VERSION: WebAssembly.Global;
+  SIMD_LEVEL: WebAssembly.Global;
   TILE_ROWS: WebAssembly.Global;
   TILE_COLS: WebAssembly.Global;
   BLOCK_DEPTH: WebAssembly.Global;
@@ -26,13 +28,19 @@ export interface Kernels {
 }
 
 export interface InitOptions {
+  /**
+   * Which build to load: 'relaxed' (fused multiply-add, a wider register tile),
+   * 'fixed' (plain SIMD), or 'auto' (default): relaxed where the runtime validates
+   * it (Chrome 114+, Node 22+, Node 20 with --experimental-wasm-relaxed-simd).
+   */
+  simd?: SimdLevel | 'auto';
   /** The compiled kernels or where to get them; by default the .wasm shipped beside this file. */
   wasm?: WasmSource;
 }
 
 /** What `backendInfo()` reports: the build in use and its blocking. */
 export interface BackendInfo {
-  simd: 'fixed';
+  simd: SimdLevel;
   threads: 1;
   /** Register tile of the microkernel, rows × columns. */
   tile: { rows: number; cols: number };
@@ -50,7 +58,7 @@ export class Runtime {
     this.heap = new Heap(memory, kernels.heap_base());
     this.scratch = this.heap.alloc(kernels.gemm_scratch_bytes());
     this.info = {
-      simd: 'fixed',
+      simd: kernels.SIMD_LEVEL.value === 2 ? 'relaxed' : 'fixed',
       threads: 1,
       tile: { rows: kernels.TILE_ROWS.value, cols: kernels.TILE_COLS.value },
       blocks: { depth: kernels.BLOCK_DEPTH.value, rows: kernels.BLOCK_ROWS.value, cols: kernels.BLOCK_COLS.value },
@@ -87,8 +95,18 @@ export function init(options: InitOptions = {}): Promise<void> {
   return pending;
 }
 
-async function instantiate(options: InitOptions): Promise<Runtime> {
-  const module = await compileKernels(options.wasm);
+async function instantiate({ simd = 'auto', wasm }: InitOptions): Promise<Runtime> {
+  if (simd !== 'auto' && simd !== 'fixed' && simd !== 'relaxed') {
+    throw new TypeError(`init: simd must be 'auto', 'fixed' or 'relaxed'; got ${describe(simd)}`);
+  }
+  if (simd === 'relaxed' && !hasRelaxedSimd()) {
+    throw new Error(
+      "init: simd: 'relaxed' was asked for but this runtime does not support relaxed SIMD " +
+      '(Node 20 needs --experimental-wasm-relaxed-simd; Chrome needs version 114)',
+    );
+  }
+  const level: SimdLevel = simd === 'auto' ? (hasRelaxedSimd() ? 'relaxed' : 'fixed') : simd;
+  const module = await compileKernels(wasm ?? defaultWasmUrl(level));
   const memory = new WebAssembly.Memory({ initial: 1 });
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
   const kernels = instance.exports as unknown as Kernels;

@@ -20,6 +20,7 @@ test('a bad wasm source rejects clearly, and init can then succeed', async () =>
     /cannot read the kernels at file:\/\/\/nonexistent\/simd-linear.wasm/,
   );
   await expect(init({ wasm: 42 as unknown as URL })).rejects.toThrow(/init: wasm must be a WebAssembly.Module/);
+  await expect(init({ simd: 'fast' as 'fixed' })).rejects.toThrow(`init: simd must be 'auto', 'fixed' or 'relaxed'; got the string "fast"`);
   const first = init();
   expect(init()).toBe(first); // idempotent: one instance, one promise
   await first;

@@ -2,9 +2,9 @@
 // what was expected and what was given, and the layer left exactly as it was.
 import { beforeAll, expect, test } from 'vitest';
 import { init, Linear, matmul } from '../dist/index.js';
-import { randomArray } from './support.js';
+import { initOptions, randomArray } from './support.js';
 
-beforeAll(() => init());
+beforeAll(() => init(initOptions));
 
 const f32 = (n: number) => new Float32Array(n);
 const badSizes: [unknown, RegExp][] = [

@@ -2,9 +2,9 @@
 import { beforeAll, expect, test } from 'vitest';
 import { init, Linear, matmul, memoryStats } from '../dist/index.js';
 import { referenceBackward, referenceForward } from '../dist/reference.js';
-import { expectWithin, productBound, randomArray } from './support.js';
+import { expectWithin, initOptions, productBound, randomArray } from './support.js';
 
-beforeAll(() => init());
+beforeAll(() => init(initOptions));
 
 /** Forces WebAssembly memory to grow by allocating (and keeping) a big layer. */
 function growMemory(): Linear {

@@ -1,7 +1,7 @@
 // The GEMM through `matmul`: every edge of the 4×8 tile, every cache block, every transpose.
 import { beforeAll, describe, expect, test } from 'vitest';
 import { backendInfo, init, matmul } from '../dist/index.js';
-import { expectProduct, randomArray } from './support.js';
+import { expectProduct, initOptions, randomArray } from './support.js';
 
 const transposes = [
   { transposeA: false, transposeB: false },
@@ -18,7 +18,11 @@ function check(m: number, k: number, n: number, options: (typeof transposes)[num
   expectProduct(matmul(a, b, m, k, n, options), a, b, m, k, n, options, `${m}×${k}×${n} ${name(options)}`);
 }
 
-beforeAll(() => init());
+beforeAll(() => init(initOptions));
+
+test('runs the build this project asked for', () => {
+  if (initOptions.simd !== 'auto') expect(backendInfo().simd).toBe(initOptions.simd);
+});
 
 describe.each(transposes)('matmul $transposeA $transposeB', (options) => {
   test('every edge of the register tile: m 1..MR+1, n 1..2·NR+1, k around the packing unroll', () => {

@@ -1,7 +1,11 @@
 // Shared by the tests: seeded data and the error bound every result is held to.
 import { expect } from 'vitest';
+import type { InitOptions } from '../dist/index.js';
 import { uniformGenerator } from '../dist/random.js';
 import { referenceMatmul, type TransposeOptions } from '../dist/reference.js';
+
+/** The build under test, set per vitest project (vitest.config.ts). */
+export const initOptions: InitOptions = { simd: (process.env.SIMD_LINEAR_SIMD as InitOptions['simd']) ?? 'auto' };
 
 /** A seeded Float32Array of values uniform in [-1, 1). */
 export function randomArray(length: number, seed: number): Float32Array {
