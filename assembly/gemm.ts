@@ -1,6 +1,7 @@
 import { MR, NR, KC, MC, NC } from "./blocking";
 import { packPanels } from "./pack";
 import { microkernel } from "./microkernel";
+import { gemvDots, gemvRows } from "./gemv";
 
 // Scratch one GEMM call needs: packed A block, packed B block, packed bias, edge tile.
 const PACKED_A_BYTES: usize = <usize>(MC * KC) << 2;
@@ -26,6 +27,16 @@ export function gemm(
   b: usize, rsB: i32, csB: i32,
   c: usize, ldc: i32, accumulate: bool, bias: usize, scratch: usize,
 ): void {
+  // A single row (batch 1) is a matrix-vector product, bound by reading B: B is
+  // streamed in place along whichever direction is contiguous, with no packing.
+  if (m == 1 && csB == 1) {
+    gemvRows(n, k, a, csA, b, rsB, c, accumulate, bias);
+    return;
+  }
+  if (m == 1 && rsB == 1 && csA == 1) {
+    gemvDots(n, k, a, b, csB, c, accumulate, bias);
+    return;
+  }
   const packedA = scratch;
   const packedB = packedA + PACKED_A_BYTES;
   const packedBias = packedB + PACKED_B_BYTES;

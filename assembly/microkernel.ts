@@ -1,4 +1,5 @@
 import { MR } from "./blocking";
+import { madd } from "./simd";
 
 // C[MR×8] = (accumulate ? C : 0) + bias[8] + Σ_p a[p][0..MR] ⊗ b[p][0..8]
 //
@@ -88,10 +89,4 @@ export function microkernel(
     v128.store(c + 5 * rowStride, acc5x0123);
     v128.store(c + 5 * rowStride, acc5x4567, 16);
   }
-}
-
-// a·b + c: fused where relaxed SIMD allows (one rounding), else multiply then add.
-// @ts-ignore: decorator
-@inline function madd(a: v128, b: v128, c: v128): v128 {
-  return ASC_FEATURE_RELAXED_SIMD ? f32x4.relaxed_madd(a, b, c) : f32x4.add(c, f32x4.mul(a, b));
 }

@@ -42,6 +42,10 @@ describe.each(transposes)('matmul $transposeA $transposeB', (options) => {
     check(mc + 3, kc + 5, nc + 9, options);
   });
 
+  test('a single row (the batch-1 paths) on ragged depths and widths', () => {
+    for (const [k, n] of [[1, 1], [7, 3], [8, 33], [9, 31], [301, 67], [1031, 129], [64, 64]]) check(1, k, n, options);
+  });
+
   test('1×1×1 and primes', () => {
     check(1, 1, 1, options);
     check(97, 101, 103, options);

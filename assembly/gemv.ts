@@ -1,0 +1,110 @@
+import { madd } from "./simd";
+
+// One row of output (batch 1). The work is bound by streaming B from memory, not by
+// arithmetic, so B is read once, in place, along its contiguous direction, and never
+// packed. Two forms, by which direction of B is contiguous:
+
+// y = (accumulate ? y : 0) + bias + x·B with the rows of B contiguous (X·W):
+// y accumulates eight rows of B at a time, streamed side by side.
+//
+// x(p) = x[p·incX]; B(p, j) = b[p·rsB + j]; y and bias: n contiguous floats.
+export function gemvRows(
+  n: i32, k: i32, x: usize, incX: i32, b: usize, rsB: i32, y: usize, accumulate: bool, bias: usize,
+): void {
+  const xStep = <usize>incX << 2;
+  const rowStep = <usize>rsB << 2;
+  const yEnd = y + (<usize>n << 2);
+  const yEnd4 = y + (<usize>(n & ~3) << 2);
+  for (let yj = y; yj < yEnd; yj += 4) {
+    let v: f32 = accumulate ? load<f32>(yj) : 0;
+    if (bias != 0) v += load<f32>(bias + (yj - y));
+    store<f32>(yj, v);
+  }
+  const k8 = k & ~7;
+  let p = 0;
+  for (; p < k8; p += 8) {
+    const x0 = v128.load32_splat(x), x1 = v128.load32_splat(x + xStep);
+    const x2 = v128.load32_splat(x + 2 * xStep), x3 = v128.load32_splat(x + 3 * xStep);
+    const x4 = v128.load32_splat(x + 4 * xStep), x5 = v128.load32_splat(x + 5 * xStep);
+    const x6 = v128.load32_splat(x + 6 * xStep), x7 = v128.load32_splat(x + 7 * xStep);
+    // Row r of B sits at b + r·rowStep, all walked with one offset from y.
+    const b0 = b - y, b1 = b0 + rowStep, b2 = b1 + rowStep, b3 = b2 + rowStep;
+    const b4 = b3 + rowStep, b5 = b4 + rowStep, b6 = b5 + rowStep, b7 = b6 + rowStep;
+    let yj = y;
+    for (; yj < yEnd4; yj += 16) {
+      let acc = v128.load(yj);
+      acc = madd(x0, v128.load(b0 + yj), acc);
+      acc = madd(x1, v128.load(b1 + yj), acc);
+      acc = madd(x2, v128.load(b2 + yj), acc);
+      acc = madd(x3, v128.load(b3 + yj), acc);
+      acc = madd(x4, v128.load(b4 + yj), acc);
+      acc = madd(x5, v128.load(b5 + yj), acc);
+      acc = madd(x6, v128.load(b6 + yj), acc);
+      acc = madd(x7, v128.load(b7 + yj), acc);
+      v128.store(yj, acc);
+    }
+    for (; yj < yEnd; yj += 4) {
+      let acc = load<f32>(yj);
+      for (let r = 0; r < 8; r++) acc += load<f32>(x + <usize>r * xStep) * load<f32>(b0 + <usize>r * rowStep + yj);
+      store<f32>(yj, acc);
+    }
+    x += 8 * xStep;
+    b += 8 * rowStep;
+  }
+  for (; p < k; p++) {
+    const xs = load<f32>(x);
+    const xv = f32x4.splat(xs);
+    const row = b - y;
+    let yj = y;
+    for (; yj < yEnd4; yj += 16) v128.store(yj, madd(xv, v128.load(row + yj), v128.load(yj)));
+    for (; yj < yEnd; yj += 4) store<f32>(yj, load<f32>(yj) + xs * load<f32>(row + yj));
+    x += xStep;
+    b += rowStep;
+  }
+}
+
+// y = (accumulate ? y : 0) + bias + x·B with the columns of B contiguous (dY·Wᵀ):
+// each y[j] is a dot product of x with column j of B, four columns at a time.
+//
+// x: k contiguous floats; B(p, j) = b[j·csB + p]; y and bias: n contiguous floats.
+export function gemvDots(
+  n: i32, k: i32, x: usize, b: usize, csB: i32, y: usize, accumulate: bool, bias: usize,
+): void {
+  const column = <usize>csB << 2;
+  const depth4 = <usize>(k & ~3) << 2;
+  const n4 = n & ~3;
+  let j = 0;
+  for (; j < n4; j += 4) {
+    const c0 = b + <usize>j * column, c1 = c0 + column, c2 = c1 + column, c3 = c2 + column;
+    let acc0 = f32x4.splat(0), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+    for (let o: usize = 0; o < depth4; o += 16) {
+      const xv = v128.load(x + o);
+      acc0 = madd(xv, v128.load(c0 + o), acc0);
+      acc1 = madd(xv, v128.load(c1 + o), acc1);
+      acc2 = madd(xv, v128.load(c2 + o), acc2);
+      acc3 = madd(xv, v128.load(c3 + o), acc3);
+    }
+    const o = <usize>j << 2;
+    finishDot(acc0, k, x, c0, y + o, accumulate, bias != 0 ? bias + o : 0);
+    finishDot(acc1, k, x, c1, y + o + 4, accumulate, bias != 0 ? bias + o + 4 : 0);
+    finishDot(acc2, k, x, c2, y + o + 8, accumulate, bias != 0 ? bias + o + 8 : 0);
+    finishDot(acc3, k, x, c3, y + o + 12, accumulate, bias != 0 ? bias + o + 12 : 0);
+  }
+  for (; j < n; j++) {
+    const c0 = b + <usize>j * column;
+    let acc0 = f32x4.splat(0);
+    for (let o: usize = 0; o < depth4; o += 16) acc0 = madd(v128.load(x + o), v128.load(c0 + o), acc0);
+    const o = <usize>j << 2;
+    finishDot(acc0, k, x, c0, y + o, accumulate, bias != 0 ? bias + o : 0);
+  }
+}
+
+// Sums the lanes of a dot product's accumulator, adds the depth past a multiple of 4,
+// the old y and the bias, and stores y.
+function finishDot(acc: v128, k: i32, x: usize, column: usize, y: usize, accumulate: bool, bias: usize): void {
+  let v = (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1)) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+  for (let o = <usize>(k & ~3) << 2; o < (<usize>k << 2); o += 4) v += load<f32>(x + o) * load<f32>(column + o);
+  if (accumulate) v += load<f32>(y);
+  if (bias != 0) v += load<f32>(bias);
+  store<f32>(y, v);
+}
