@@ -5,9 +5,11 @@ import { defineConfig } from 'vitest/config';
 const relaxedSimdFlag = process.versions.node.startsWith('20.') ? ['--experimental-wasm-relaxed-simd'] : [];
 
 // Every test runs against each build: SIMD_LINEAR_SIMD tells the tests which to init.
+// --expose-gc lets the lifetime tests collect a forgotten layer on demand.
 export default defineConfig({
   test: {
     testTimeout: 60_000,
+    execArgv: ['--expose-gc'],
     projects: [
       { extends: true, test: { name: 'fixed', include: ['tests/**/*.test.ts'], env: { SIMD_LINEAR_SIMD: 'fixed' } } },
       {
@@ -16,7 +18,7 @@ export default defineConfig({
           name: 'relaxed',
           include: ['tests/**/*.test.ts'],
           env: { SIMD_LINEAR_SIMD: 'relaxed' },
-          execArgv: relaxedSimdFlag,
+          execArgv: ['--expose-gc', ...relaxedSimdFlag],
         },
       },
     ],

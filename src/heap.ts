@@ -23,6 +23,10 @@ export class Heap {
   /** End of the region handed out so far; memory above it is untouched. */
   private top: number;
   private live = 0;
+  /** Frees the blocks of owners collected without releasing them (see Allocations). */
+  readonly finalizer = new FinalizationRegistry<Set<number>>((blocks) => {
+    for (const start of blocks) this.release(start);
+  });
 
   constructor(memory: WebAssembly.Memory, base: number) {
     this.memory = memory;
@@ -119,6 +123,36 @@ export class Heap {
 /** Rounds a byte count up to the heap's alignment. */
 export function alignUp(bytes: number): number {
   return Math.ceil(bytes / ALIGN) * ALIGN;
+}
+
+/**
+ * The blocks one object owns, released together by `releaseAll`, or by the heap's
+ * finalizer if the owner is garbage-collected first: a forgotten `dispose()` does
+ * not leak.
+ */
+export class Allocations {
+  private readonly blocks = new Set<number>();
+
+  constructor(private readonly heap: Heap, owner: object) {
+    heap.finalizer.register(owner, this.blocks, this);
+  }
+
+  alloc(bytes: number): number {
+    const start = this.heap.alloc(bytes);
+    this.blocks.add(start);
+    return start;
+  }
+
+  release(start: number): void {
+    this.blocks.delete(start);
+    this.heap.release(start);
+  }
+
+  releaseAll(): void {
+    for (const start of this.blocks) this.heap.release(start);
+    this.blocks.clear();
+    this.heap.finalizer.unregister(this);
+  }
 }
 
 /**

@@ -1,5 +1,5 @@
 import { checkFloat32Array, checkSize, describe } from './errors.js';
-import { alignUp, HeapArray, type Heap } from './heap.js';
+import { alignUp, Allocations, HeapArray } from './heap.js';
 import { fillUniform, uniformGenerator } from './random.js';
 import { runtime, type Runtime } from './runtime.js';
 
@@ -24,8 +24,7 @@ export class Linear {
   readonly outFeatures: number;
 
   readonly #rt: Runtime;
-  /** One block holding W, dW, b and db, so a layer is created or freed whole. */
-  readonly #parameters: number;
+  readonly #memory: Allocations;
   readonly #weight: HeapArray;
   readonly #weightGrad: HeapArray;
   readonly #bias: HeapArray | null;
@@ -53,11 +52,13 @@ export class Linear {
     const weightBytes = alignUp(weights * 4);
     const biasBytes = bias ? alignUp(outFeatures * 4) : 0;
     const heap = rt.heap;
-    this.#parameters = heap.alloc(2 * weightBytes + 2 * biasBytes);
-    this.#weight = new HeapArray(heap, this.#parameters, weights);
-    this.#weightGrad = new HeapArray(heap, this.#parameters + weightBytes, weights);
-    this.#bias = bias ? new HeapArray(heap, this.#parameters + 2 * weightBytes, outFeatures) : null;
-    this.#biasGrad = bias ? new HeapArray(heap, this.#parameters + 2 * weightBytes + biasBytes, outFeatures) : null;
+    this.#memory = new Allocations(heap, this);
+    // One block holds W, dW, b and db, so a layer is created whole or not at all.
+    const parameters = this.#memory.alloc(2 * weightBytes + 2 * biasBytes);
+    this.#weight = new HeapArray(heap, parameters, weights);
+    this.#weightGrad = new HeapArray(heap, parameters + weightBytes, weights);
+    this.#bias = bias ? new HeapArray(heap, parameters + 2 * weightBytes, outFeatures) : null;
+    this.#biasGrad = bias ? new HeapArray(heap, parameters + 2 * weightBytes + biasBytes, outFeatures) : null;
 
     // PyTorch's nn.Linear default: W and b uniform in ±1/√inFeatures.
     const next = uniformGenerator(seed);
@@ -161,14 +162,20 @@ export class Linear {
     this.#biasGrad?.view.fill(0);
   }
 
-  /** Frees the layer's memory; any later use throws. Calling it again does nothing. */
+  /**
+   * Frees the layer's memory; any later use throws. Calling it again does nothing.
+   * A layer that is garbage-collected without it is freed all the same, later.
+   */
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    const heap = this.#rt.heap;
-    heap.release(this.#parameters);
-    if (this.#workspace) heap.release(this.#workspace.start);
+    this.#memory.releaseAll();
     this.#workspace = null;
+  }
+
+  /** `using layer = new Linear(...)` disposes the layer at the end of the block. */
+  [Symbol.dispose](): void {
+    this.dispose();
   }
 
   #check(where: string): void {
@@ -179,8 +186,8 @@ export class Linear {
   #reserve(batch: number): Workspace {
     const current = this.#workspace;
     if (current && current.capacity >= batch) return current;
-    const next = allocateWorkspace(this.#rt.heap, batch, this.inFeatures, this.outFeatures);
-    if (current) this.#rt.heap.release(current.start);
+    const next = allocateWorkspace(this.#memory, batch, this.inFeatures, this.outFeatures);
+    if (current) this.#memory.release(current.start);
     this.#workspace = next;
     return next;
   }
@@ -196,10 +203,10 @@ interface Workspace {
   dx: number;
 }
 
-function allocateWorkspace(heap: Heap, capacity: number, din: number, dout: number): Workspace {
+function allocateWorkspace(memory: Allocations, capacity: number, din: number, dout: number): Workspace {
   const inputBytes = alignUp(capacity * din * 4);
   const outputBytes = alignUp(capacity * dout * 4);
-  const start = heap.alloc(2 * inputBytes + 2 * outputBytes);
+  const start = memory.alloc(2 * inputBytes + 2 * outputBytes);
   return {
     start,
     capacity,

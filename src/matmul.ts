@@ -1,4 +1,4 @@
-import { checkFloat32Array, checkSize } from './errors.js';
+import { checkFloat32Array, checkSize, describe } from './errors.js';
 import { alignUp } from './heap.js';
 import { runtime } from './runtime.js';
 
@@ -23,19 +23,25 @@ export function matmul(
   checkSize(where, 'm', m);
   checkSize(where, 'k', k);
   checkSize(where, 'n', n);
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`${where}: options must be an object; got ${describe(options)}`);
+  }
   const { transposeA = false, transposeB = false } = options;
+  if (typeof transposeA !== 'boolean') throw new TypeError(`${where}: options.transposeA must be a boolean; got ${describe(transposeA)}`);
+  if (typeof transposeB !== 'boolean') throw new TypeError(`${where}: options.transposeB must be a boolean; got ${describe(transposeB)}`);
   checkFloat32Array(where, 'a', a, m * k, transposeA ? `k·m = ${k}·${m}, transposed` : `m·k = ${m}·${k}`);
   checkFloat32Array(where, 'b', b, k * n, transposeB ? `n·k = ${n}·${k}, transposed` : `k·n = ${k}·${n}`);
-  const out = options.out ?? new Float32Array(m * n);
-  if (options.out !== undefined) checkFloat32Array(where, 'options.out', out, m * n, `m·n = ${m}·${n}`);
+  if (options.out !== undefined) checkFloat32Array(where, 'options.out', options.out, m * n, `m·n = ${m}·${n}`);
 
-  // Operands are staged in the module's memory, in one block; `out` is written only
-  // after both are copied in, so it may alias either of them.
+  // Operands are staged in the module's memory, in one block reserved before the
+  // result array exists (too big a product fails here, naming the bytes). `out` is
+  // written only after both operands are copied in, so it may alias either of them.
   const { heap } = rt;
   const bOffset = alignUp(a.byteLength);
   const cOffset = bOffset + alignUp(b.byteLength);
-  const start = heap.alloc(cOffset + out.byteLength);
+  const start = heap.alloc(cOffset + m * n * 4);
   try {
+    const out = options.out ?? new Float32Array(m * n);
     heap.f32(start, a.length).set(a);
     heap.f32(start + bOffset, b.length).set(b);
     rt.gemm(
@@ -45,8 +51,8 @@ export function matmul(
       start + cOffset, n, false,
     );
     out.set(heap.f32(start + cOffset, out.length));
+    return out;
   } finally {
     heap.release(start);
   }
-  return out;
 }

@@ -6,10 +6,11 @@ import { expectWithin, initOptions, productBound, randomArray } from './support.
 
 beforeAll(() => init(initOptions));
 
-/** Forces WebAssembly memory to grow by allocating (and keeping) a big layer. */
+/** Forces WebAssembly memory to grow by allocating (and keeping) a layer bigger than all free space. */
 function growMemory(): Linear {
-  const before = memoryStats().memoryBytes;
-  const big = new Linear(2048, 2048, { seed: 0 });
+  const { memoryBytes: before, liveBytes } = memoryStats();
+  const side = Math.ceil(Math.sqrt((before - liveBytes) / 8)) + 256; // W and dW: 8 bytes per weight
+  const big = new Linear(side, side, { seed: 0 });
   expect(memoryStats().memoryBytes).toBeGreaterThan(before);
   return big;
 }
@@ -56,4 +57,40 @@ test('dispose returns memory: create, train, dispose cycles keep memory flat', (
   const warm = memoryStats();
   for (let i = 0; i < 500; i++) cycle(i);
   expect(memoryStats()).toEqual(warm);
+});
+
+test('memory grows between every pair of calls, and every call still reads and writes correctly', () => {
+  const [batch, din, dout] = [3, 21, 11];
+  const layer = new Linear(din, dout, { seed: 4 });
+  const x = randomArray(batch * din, 5), dy = randomArray(batch * dout, 6);
+  const kept: Linear[] = [];
+  let w: Float32Array = new Float32Array(0);
+  let y: Float32Array = new Float32Array(0);
+  const steps: [string, () => void][] = [
+    ['write weights', () => layer.weight.set(randomArray(din * dout, 7))],
+    ['read weights', () => { w = layer.weight.slice(); expect(w).toEqual(randomArray(din * dout, 7)); }],
+    ['write bias', () => layer.bias!.fill(0.25)],
+    ['forward', () => { y = layer.forward(x); }],
+    ['check Y', () => expectWithin(y, referenceForward(x, w, new Float32Array(dout).fill(0.25), batch, din, dout),
+      productBound(x, w, batch, din, dout, {}, () => 0.25), 'Y')],
+    ['backward', () => {
+      const dx = layer.backward(dy);
+      expectWithin(dx, referenceBackward(x, w, dy, batch, din, dout).dx, productBound(dy, w, batch, dout, din, { transposeB: true }), 'dX');
+    }],
+    ['read gradients', () => expectWithin(layer.weightGrad, referenceBackward(x, w, dy, batch, din, dout).dw,
+      productBound(x, dy, din, batch, dout, { transposeA: true }), 'dW')],
+    ['zeroGrad', () => layer.zeroGrad()],
+    ['gradients are zero', () => expect(layer.weightGrad.every((v) => v === 0) && layer.biasGrad!.every((v) => v === 0)).toBe(true)],
+    ['matmul', () => expectWithin(matmul(x, w, batch, din, dout), referenceForward(x, w, null, batch, din, dout), productBound(x, w, batch, din, dout), 'matmul')],
+  ];
+  for (const [name, step] of steps) {
+    kept.push(growMemory());
+    try {
+      step();
+    } catch (error) {
+      throw new Error(`after growth, ${name}: ${(error as Error).message}`);
+    }
+  }
+  for (const big of kept) big.dispose();
+  layer.dispose();
 });

@@ -70,8 +70,10 @@ test('out receives the result, and may alias an input', () => {
   expect(aliased).toEqual(expected);
 });
 
-test('exact on small integers, whatever the summation order', () => {
-  const m = 9, k = 300, n = 17;
+test.each([
+  [9, 300, 17], [1, 300, 17], [1, 37, 1024], [6, 37, 1024], [13, 5, 2049], [1, 1, 1],
+])('exact on small integers, whatever the summation order: %i×%i×%i', (m, k, n) => {
+  // Products and sums of these stay integers below 2²⁴: every order of summation is exact.
   const a = Float32Array.from({ length: m * k }, (_, i) => ((i * 7) % 5) - 2);
   const b = Float32Array.from({ length: k * n }, (_, i) => ((i * 3) % 7) - 3);
   for (const options of transposes) {
