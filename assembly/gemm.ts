@@ -2,6 +2,7 @@ import { MR, NR, KC, MC, NC } from "./blocking";
 import { packPanels } from "./pack";
 import { microkernel } from "./microkernel";
 import { gemvDots, gemvRows } from "./gemv";
+import { activate, activateTile, NONE } from "./activations";
 
 // Scratch one GEMM call needs: packed A block, packed B block, packed bias, edge tile.
 const PACKED_A_BYTES: usize = <usize>(MC * KC) << 2;
@@ -10,7 +11,9 @@ const PACKED_BIAS_BYTES: usize = <usize>NC << 2;
 const TILE_BYTES: usize = <usize>(MR * NR) << 2;
 export const GEMM_SCRATCH_BYTES: usize = PACKED_A_BYTES + PACKED_B_BYTES + PACKED_BIAS_BYTES + TILE_BYTES;
 
-// C (m×n, row stride ldc) = (accumulate ? C : 0) + bias + op(A)·op(B)
+// C (m×n, row stride ldc) = (accumulate ? C : 0) + bias + op(A)·op(B), and then,
+// unless activation is NONE, Y = f(C) (same strides) for the activation f numbered
+// in activations.ts, applied to each tile as it is finished, while it is in L1.
 //
 // op(A)(i, p) = a[i·rsA + p·csA]   (m×k)
 // op(B)(p, j) = b[p·rsB + j·csB]   (k×n)
@@ -25,16 +28,15 @@ export function gemm(
   m: i32, n: i32, k: i32,
   a: usize, rsA: i32, csA: i32,
   b: usize, rsB: i32, csB: i32,
-  c: usize, ldc: i32, accumulate: bool, bias: usize, scratch: usize,
+  c: usize, ldc: i32, accumulate: bool, bias: usize,
+  activation: i32, slope: f32, y: usize, scratch: usize,
 ): void {
   // A single row (batch 1) is a matrix-vector product, bound by reading B: B is
   // streamed in place along whichever direction is contiguous, with no packing.
-  if (m == 1 && csB == 1) {
-    gemvRows(n, k, a, csA, b, rsB, c, accumulate, bias);
-    return;
-  }
-  if (m == 1 && rsB == 1 && csA == 1) {
-    gemvDots(n, k, a, b, csB, c, accumulate, bias);
+  if (m == 1 && (csB == 1 || (rsB == 1 && csA == 1))) {
+    if (csB == 1) gemvRows(n, k, a, csA, b, rsB, c, accumulate, bias);
+    else gemvDots(n, k, a, b, csB, c, accumulate, bias);
+    if (activation != NONE) activate(activation, slope, c, y, n);
     return;
   }
   const packedA = scratch;
@@ -62,12 +64,14 @@ export function gemm(
       const first = pc == 0;
       const blockBias: usize = first && bias != 0 ? packedBias : 0;
       const blockAccumulate = accumulate || !first;
+      const blockActivation = pc + kc == k ? activation : NONE;
       for (let ic = 0; ic < m; ic += MC) {
         const mc = min(MC, m - ic);
         packPanels(a + ((<usize>ic * <usize>rsA + <usize>pc * <usize>csA) << 2), rsA, csA, mc, kc, MR, packedA);
         macrokernel(
           mc, nc, kc, packedA, direct ? bBlock : 0, <usize>rsB << 2, packedB, blockBias,
           c + ((<usize>ic * <usize>ldc + <usize>jc) << 2), ldc, blockAccumulate, tile,
+          blockActivation, slope, y - c,
         );
       }
     }
@@ -83,6 +87,7 @@ export function gemm(
 function macrokernel(
   mc: i32, nc: i32, kc: i32, packedA: usize, bDirect: usize, bDirectStride: usize, packedB: usize,
   bias: usize, c: usize, ldc: i32, accumulate: bool, tile: usize,
+  activation: i32, slope: f32, activatedOffset: usize,
 ): void {
   const rowStride = <usize>ldc << 2;
   for (let jr = 0; jr < nc; jr += NR) {
@@ -104,6 +109,7 @@ function macrokernel(
         microkernel(kc, aPanel, bPanel, bStride, biasPanel, tile, <usize>NR << 2, false);
         copyTile(tile, mr, nr, cTile, rowStride, accumulate);
       }
+      if (activation != NONE) activateTile(activation, slope, cTile, cTile + activatedOffset, mr, nr, ldc);
     }
   }
 }

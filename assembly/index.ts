@@ -4,9 +4,12 @@
 import { MR, NR, KC, MC, NC } from "./blocking";
 import { gemm as gemmKernel, GEMM_SCRATCH_BYTES } from "./gemm";
 import { addColumnSums } from "./columns";
+import { activate as activateKernel, activateBackward } from "./activations";
+import { meanSquaredError, softmaxCrossEntropy } from "./losses";
+import { adamwStep, sgdStep } from "./optimizers";
 
 // Bumped whenever the exports change meaning; the host refuses a mismatched .wasm.
-export const ABI_VERSION: i32 = 1;
+export const ABI_VERSION: i32 = 2;
 
 /** 1: SIMD with separate multiply and add; 2: relaxed SIMD with fused multiply-add. */
 export const SIMD_LEVEL: i32 = ASC_FEATURE_RELAXED_SIMD ? 2 : 1;
@@ -29,11 +32,42 @@ export function gemm(
   m: i32, n: i32, k: i32,
   a: usize, rsA: i32, csA: i32,
   b: usize, rsB: i32, csB: i32,
-  c: usize, ldc: i32, accumulate: bool, bias: usize, scratch: usize,
+  c: usize, ldc: i32, accumulate: bool, bias: usize,
+  activation: i32, slope: f32, y: usize, scratch: usize,
 ): void {
-  gemmKernel(m, n, k, a, rsA, csA, b, rsB, csB, c, ldc, accumulate, bias, scratch);
+  gemmKernel(m, n, k, a, rsA, csA, b, rsB, csB, c, ldc, accumulate, bias, activation, slope, y, scratch);
 }
 
 export function add_column_sums(m: usize, rows: i32, cols: i32, out: usize): void {
   addColumnSums(m, rows, cols, out);
+}
+
+export function activate(kind: i32, slope: f32, z: usize, y: usize, count: i32): void {
+  activateKernel(kind, slope, z, y, count);
+}
+
+export function activate_backward(kind: i32, slope: f32, z: usize, y: usize, dy: usize, dz: usize, count: i32): void {
+  activateBackward(kind, slope, z, y, dy, dz, count);
+}
+
+export function softmax_cross_entropy(logits: usize, labels: usize, batch: i32, classes: i32, grad: usize): f64 {
+  return softmaxCrossEntropy(logits, labels, batch, classes, grad);
+}
+
+export function mean_squared_error(pred: usize, target: usize, count: i32, grad: usize): f64 {
+  return meanSquaredError(pred, target, count, grad);
+}
+
+export function sgd_step(
+  p: usize, g: usize, buf: usize, count: i32,
+  lr: f32, momentum: f32, keep: f32, weightDecay: f32, nesterov: bool, first: bool,
+): void {
+  sgdStep(p, g, buf, count, lr, momentum, keep, weightDecay, nesterov, first);
+}
+
+export function adamw_step(
+  p: usize, g: usize, m: usize, v: usize, count: i32,
+  decay: f32, keep1: f32, beta2: f32, keep2: f32, step: f32, root2: f32, eps: f32,
+): void {
+  adamwStep(p, g, m, v, count, decay, keep1, beta2, keep2, step, root2, eps);
 }

@@ -155,6 +155,25 @@ export class Allocations {
   }
 }
 
+/** A buffer of floats from an owner's allocations that grows (never shrinks) on demand. */
+export class StagingBuffer {
+  private start = 0;
+  private capacity = 0;
+
+  constructor(private readonly memory: Allocations) {}
+
+  /** The buffer's address, with room for at least `count` floats; earlier contents are not kept. */
+  reserve(count: number): number {
+    if (count > this.capacity) {
+      const start = this.memory.alloc(count * 4);
+      if (this.capacity) this.memory.release(this.start);
+      this.start = start;
+      this.capacity = count;
+    }
+    return this.start;
+  }
+}
+
 /**
  * A Float32Array in the heap whose view survives memory growth: `view` is rebuilt
  * from the current buffer whenever the memory has grown since it was made.

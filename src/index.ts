@@ -2,3 +2,8 @@ export { init, backendInfo, memoryStats, type InitOptions, type BackendInfo } fr
 export type { SimdLevel, WasmSource } from './loader.js';
 export { Linear, type LinearOptions } from './linear.js';
 export { matmul, type MatmulOptions } from './matmul.js';
+export { ReLU, LeakyReLU, GELU, Tanh, Sigmoid, type Activation } from './activations.js';
+export { Parameter, type Layer } from './layer.js';
+export { Sequential, type NamedParameter } from './sequential.js';
+export { softmaxCrossEntropy, mse, type LossResult } from './losses.js';
+export { SGD, AdamW, type SGDOptions, type AdamWOptions } from './optimizers.js';

@@ -1,17 +1,24 @@
+import { activationKind, checkSlope, type Activation } from './activations.js';
 import { checkFloat32Array, checkSize, describe } from './errors.js';
 import { alignUp, Allocations, HeapArray } from './heap.js';
+import { Parameter, type Layer } from './layer.js';
 import { fillUniform, uniformGenerator } from './random.js';
-import { runtime, type Runtime } from './runtime.js';
+import { runtime, type Epilogue, type Runtime } from './runtime.js';
 
 export interface LinearOptions {
   /** Learn an additive bias b (default true). */
   bias?: boolean;
   /** Seed of the initial weights: the same seed gives the same weights everywhere (default: random). */
   seed?: number;
+  /** An activation applied to the output inside the GEMM's epilogue (default none). */
+  activation?: Activation;
+  /** Slope below zero for activation 'leakyRelu' (default 0.01). */
+  negativeSlope?: number;
 }
 
 /**
- * A fully connected layer, Y = X·W + b, for a batch of B rows.
+ * A fully connected layer, Y = f(X·W + b), for a batch of B rows (f: the optional
+ * fused activation; none by default).
  *
  * W is inFeatures×outFeatures, row-major. Parameters, gradients and the saved
  * input live in the WebAssembly memory; `weight`, `bias`, `weightGrad` and
@@ -19,9 +26,11 @@ export interface LinearOptions {
  * calls: a view taken earlier may be detached when the memory grows). `forward`
  * and `backward` return arrays the caller owns.
  */
-export class Linear {
+export class Linear implements Layer {
   readonly inFeatures: number;
   readonly outFeatures: number;
+  /** The fused activation, or null. */
+  readonly activation: Activation | null;
 
   readonly #rt: Runtime;
   readonly #memory: Allocations;
@@ -29,9 +38,13 @@ export class Linear {
   readonly #weightGrad: HeapArray;
   readonly #bias: HeapArray | null;
   readonly #biasGrad: HeapArray | null;
+  readonly #kind: number;
+  readonly #slope: number;
   #workspace: Workspace | null = null;
   /** Batch of the last forward, whose input backward differentiates; 0 before any. */
   #batch = 0;
+  /** Where that input is: this layer's own copy, or the previous layer's output. */
+  #input = 0;
   #disposed = false;
 
   constructor(inFeatures: number, outFeatures: number, options: LinearOptions = {}) {
@@ -39,14 +52,20 @@ export class Linear {
     const rt = runtime(where);
     checkSize(where, 'inFeatures', inFeatures);
     checkSize(where, 'outFeatures', outFeatures);
-    const { bias = true, seed = Math.floor(Math.random() * 2 ** 32) } = options;
+    if (typeof options !== 'object' || options === null) {
+      throw new TypeError(`${where}: options must be an object; got ${describe(options)}`);
+    }
+    const { bias = true, seed = Math.floor(Math.random() * 2 ** 32), activation, negativeSlope = 0.01 } = options;
     if (typeof bias !== 'boolean') throw new TypeError(`${where}: options.bias must be a boolean; got ${describe(bias)}`);
     if (typeof seed !== 'number' || !Number.isFinite(seed)) {
       throw new TypeError(`${where}: options.seed must be a finite number; got ${describe(seed)}`);
     }
+    this.#kind = activationKind(where, activation);
+    this.#slope = checkSlope(where, negativeSlope);
     this.#rt = rt;
     this.inFeatures = inFeatures;
     this.outFeatures = outFeatures;
+    this.activation = activation ?? null;
 
     const weights = inFeatures * outFeatures;
     const weightBytes = alignUp(weights * 4);
@@ -93,7 +112,7 @@ export class Linear {
   }
 
   /**
-   * Y = X·W + b. `x` holds `batch` rows of inFeatures (batch defaults to
+   * Y = f(X·W + b). `x` holds `batch` rows of inFeatures (batch defaults to
    * x.length / inFeatures). Returns the batch×outFeatures output in `out` or a new
    * array, and keeps a copy of `x` for `backward`.
    */
@@ -117,21 +136,14 @@ export class Linear {
     const ws = this.#reserve(batch);
     const heap = this.#rt.heap;
     heap.f32(ws.x, batch * din).set(x);
-    this.#rt.gemm(
-      batch, dout, din,
-      ws.x, din, 1,
-      this.#weight.start, dout, 1,
-      ws.y, dout, false, this.#bias?.start ?? 0,
-    );
-    y.set(heap.f32(ws.y, y.length));
-    this.#batch = batch;
+    y.set(heap.f32(this.forwardAt(ws.x, batch), y.length));
     return y;
   }
 
   /**
    * Given dY = dC/dY for the last forward (batch×outFeatures), accumulates
-   * dW += Xᵀ·dY and db += column sums of dY, and returns dX = dY·Wᵀ
-   * (batch×inFeatures) in `out` or a new array.
+   * dW += Xᵀ·dZ and db += column sums of dZ, where dZ = dY ⊙ f'(Z) (dZ = dY without
+   * an activation), and returns dX = dZ·Wᵀ (batch×inFeatures) in `out` or a new array.
    */
   backward(dy: Float32Array, out?: Float32Array): Float32Array {
     const where = 'Linear.backward';
@@ -144,15 +156,53 @@ export class Linear {
     const dx = out ?? new Float32Array(batch * din);
     if (out !== undefined) checkFloat32Array(where, 'out', dx, batch * din, `batch·inFeatures = ${batch}·${din}`);
 
-    const rt = this.#rt;
-    rt.heap.f32(ws.dy, dy.length).set(dy);
-    // dX = dY·Wᵀ: W read through swapped strides.
-    rt.gemm(batch, din, dout, ws.dy, dout, 1, this.#weight.start, 1, dout, ws.dx, din, false);
-    // dW += Xᵀ·dY: X read through swapped strides, accumulating.
-    rt.gemm(din, dout, batch, ws.x, 1, din, ws.dy, dout, 1, this.#weightGrad.start, dout, true);
-    if (this.#biasGrad) rt.kernels.add_column_sums(ws.dy, batch, dout, this.#biasGrad.start);
-    dx.set(rt.heap.f32(ws.dx, dx.length));
+    this.#rt.heap.f32(ws.dy, dy.length).set(dy);
+    dx.set(this.#rt.heap.f32(this.backwardAt(ws.dy), dx.length));
     return dx;
+  }
+
+  outputWidth(inputWidth: number, where: string): number {
+    if (inputWidth !== this.inFeatures) {
+      throw new RangeError(`${where}: a Linear layer with inFeatures = ${this.inFeatures} cannot take rows of ${inputWidth} floats`);
+    }
+    return this.outFeatures;
+  }
+
+  forwardAt(input: number, batch: number): number {
+    const { inFeatures: din, outFeatures: dout } = this;
+    const ws = this.#reserve(batch);
+    const epilogue: Epilogue | undefined = this.#kind ? { kind: this.#kind, slope: this.#slope, y: ws.y } : undefined;
+    this.#rt.gemm(batch, dout, din, input, din, 1, this.#weight.start, dout, 1, ws.z, dout, false, this.#bias?.start ?? 0, epilogue);
+    this.#input = input;
+    this.#batch = batch;
+    return epilogue ? ws.y : ws.z;
+  }
+
+  backwardAt(dy: number): number {
+    const { inFeatures: din, outFeatures: dout } = this;
+    const batch = this.#batch;
+    const ws = this.#workspace!;
+    const rt = this.#rt;
+    let dz = dy;
+    if (this.#kind) {
+      rt.kernels.activate_backward(this.#kind, this.#slope, ws.z, ws.y, dy, ws.dz, batch * dout);
+      dz = ws.dz;
+    }
+    // dX = dZ·Wᵀ: W read through swapped strides.
+    rt.gemm(batch, din, dout, dz, dout, 1, this.#weight.start, 1, dout, ws.dx, din, false);
+    // dW += Xᵀ·dZ: X read through swapped strides, accumulating.
+    rt.gemm(din, dout, batch, this.#input, 1, din, dz, dout, 1, this.#weightGrad.start, dout, true);
+    if (this.#biasGrad) rt.kernels.add_column_sums(dz, batch, dout, this.#biasGrad.start);
+    return ws.dx;
+  }
+
+  /** The learnable tensors, named as PyTorch names them: 'weight' (stored in×out here) and 'bias'. */
+  parameters(): Parameter[] {
+    this.#check('Linear.parameters');
+    const check = (where: string) => this.#check(where);
+    const list = [new Parameter('weight', [this.inFeatures, this.outFeatures], this.#weight, this.#weightGrad, check)];
+    if (this.#bias) list.push(new Parameter('bias', [this.outFeatures], this.#bias, this.#biasGrad!, check));
+    return list;
   }
 
   /** Sets weightGrad and biasGrad to zero. */
@@ -186,33 +236,36 @@ export class Linear {
   #reserve(batch: number): Workspace {
     const current = this.#workspace;
     if (current && current.capacity >= batch) return current;
-    const next = allocateWorkspace(this.#memory, batch, this.inFeatures, this.outFeatures);
+    const next = allocateWorkspace(this.#memory, batch, this.inFeatures, this.outFeatures, this.#kind !== 0);
     if (current) this.#memory.release(current.start);
     this.#workspace = next;
     return next;
   }
 }
 
-/** Per-layer activation buffers: the saved input X, the output Y, the incoming dY and dX. */
+/**
+ * Per-layer activation buffers: the input X (when copied in), Z = X·W + b, Y = f(Z)
+ * (Z itself without an activation), the incoming dY, dZ = dY ⊙ f'(Z), and dX.
+ */
 interface Workspace {
   start: number;
   capacity: number;
   x: number;
+  z: number;
   y: number;
   dy: number;
+  dz: number;
   dx: number;
 }
 
-function allocateWorkspace(memory: Allocations, capacity: number, din: number, dout: number): Workspace {
+function allocateWorkspace(memory: Allocations, capacity: number, din: number, dout: number, activated: boolean): Workspace {
   const inputBytes = alignUp(capacity * din * 4);
   const outputBytes = alignUp(capacity * dout * 4);
-  const start = memory.alloc(2 * inputBytes + 2 * outputBytes);
-  return {
-    start,
-    capacity,
-    x: start,
-    y: start + inputBytes,
-    dy: start + inputBytes + outputBytes,
-    dx: start + inputBytes + 2 * outputBytes,
-  };
+  const outputs = activated ? 4 : 2;
+  const start = memory.alloc(2 * inputBytes + outputs * outputBytes);
+  const z = start + inputBytes;
+  const y = activated ? z + outputBytes : z;
+  const dy = y + outputBytes;
+  const dz = activated ? dy + outputBytes : dy;
+  return { start, capacity, x: start, z, y, dy, dz, dx: dz + outputBytes };
 }

@@ -5,7 +5,7 @@ import { Heap } from './heap.js';
 import { compileKernels, defaultWasmUrl, hasRelaxedSimd, type SimdLevel, type WasmSource } from './loader.js';
 
 /** The ABI this wrapper speaks; must equal the .wasm's ABI_VERSION export. */
-const ABI_VERSION = 1;
+const ABI_VERSION = 2;
 
 /** The raw exports: numbers in, numbers out (addresses are byte offsets, strides are in floats). */
 export interface Kernels {
@@ -22,9 +22,30 @@ export interface Kernels {
     m: number, n: number, k: number,
     a: number, rsA: number, csA: number,
     b: number, rsB: number, csB: number,
-    c: number, ldc: number, accumulate: number, bias: number, scratch: number,
+    c: number, ldc: number, accumulate: number, bias: number,
+    activation: number, slope: number, y: number, scratch: number,
   ): void;
   add_column_sums(m: number, rows: number, cols: number, out: number): void;
+  activate(kind: number, slope: number, z: number, y: number, count: number): void;
+  activate_backward(kind: number, slope: number, z: number, y: number, dy: number, dz: number, count: number): void;
+  softmax_cross_entropy(logits: number, labels: number, batch: number, classes: number, grad: number): number;
+  mean_squared_error(pred: number, target: number, count: number, grad: number): number;
+  sgd_step(
+    p: number, g: number, buf: number, count: number,
+    lr: number, momentum: number, keep: number, weightDecay: number, nesterov: number, first: number,
+  ): void;
+  adamw_step(
+    p: number, g: number, m: number, v: number, count: number,
+    decay: number, keep1: number, beta2: number, keep2: number, step: number, root2: number, eps: number,
+  ): void;
+}
+
+/** An activation applied in the GEMM's epilogue: Y = f(C) written to `y`. */
+export interface Epilogue {
+  /** Kind as numbered in assembly/activations.ts. */
+  kind: number;
+  slope: number;
+  y: number;
 }
 
 export interface InitOptions {
@@ -73,9 +94,12 @@ export class Runtime {
     m: number, n: number, k: number,
     a: number, rsA: number, csA: number,
     b: number, rsB: number, csB: number,
-    c: number, ldc: number, accumulate: boolean, bias = 0,
+    c: number, ldc: number, accumulate: boolean, bias = 0, epilogue?: Epilogue,
   ): void {
-    this.kernels.gemm(m, n, k, a, rsA, csA, b, rsB, csB, c, ldc, accumulate ? 1 : 0, bias, this.scratch);
+    this.kernels.gemm(
+      m, n, k, a, rsA, csA, b, rsB, csB, c, ldc, accumulate ? 1 : 0, bias,
+      epilogue?.kind ?? 0, epilogue?.slope ?? 0, epilogue?.y ?? 0, this.scratch,
+    );
   }
 }
 

@@ -1,0 +1,159 @@
+import { describe } from './errors.js';
+import { Allocations } from './heap.js';
+import { Parameter } from './layer.js';
+import { runtime, type Runtime } from './runtime.js';
+
+/** Something with parameters: a layer, a model, or the list itself. */
+type Parameters = Parameter[] | { parameters(): Parameter[] };
+
+export interface SGDOptions {
+  lr: number;
+  momentum?: number;
+  dampening?: number;
+  weightDecay?: number;
+  nesterov?: boolean;
+}
+
+export interface AdamWOptions {
+  lr?: number;
+  betas?: [number, number];
+  eps?: number;
+  weightDecay?: number;
+}
+
+/** Shared by the optimizers: the parameter list, per-parameter state in the module's memory. */
+abstract class Optimizer {
+  protected readonly rt: Runtime;
+  protected readonly params: Parameter[];
+  protected readonly memory: Allocations;
+  #disposed = false;
+
+  constructor(protected readonly name: string, params: Parameters) {
+    this.rt = runtime(`new ${name}`);
+    const list = Array.isArray(params) ? params : typeof params?.parameters === 'function' ? params.parameters() : undefined;
+    if (!list || !list.every((p) => p instanceof Parameter)) {
+      throw new TypeError(`new ${name}: params must be a list of parameters (model.parameters()) or a model; got ${describe(params)}`);
+    }
+    this.params = list;
+    this.memory = new Allocations(this.rt.heap, this);
+  }
+
+  /** Sets every parameter's gradient to zero. */
+  zeroGrad(): void {
+    this.check(`${this.name}.zeroGrad`);
+    for (const p of this.params) p.grad.fill(0);
+  }
+
+  /** Frees the optimizer's state (momentum, moments); any later use throws. */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.memory.releaseAll();
+  }
+
+  protected check(where: string): void {
+    if (this.#disposed) throw new Error(`${where}: this ${this.name} optimizer was disposed`);
+  }
+
+  /** Zero-filled state buffers, `count` per parameter, made on first use. */
+  protected allocateState(count: number): number[][] {
+    return this.params.map((p) => {
+      const start = this.memory.alloc(count * p.length * 4);
+      this.rt.heap.f32(start, count * p.length).fill(0);
+      return Array.from({ length: count }, (_, i) => start + i * p.length * 4);
+    });
+  }
+}
+
+/** Checks an option is a finite number within [min, max), naming it. */
+function checkNumber(where: string, name: string, value: unknown, min: number, max = Infinity, minOpen = false): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || (minOpen && value === min) || value >= max) {
+    const range = `${minOpen ? '(' : '['}${min}, ${max === Infinity ? '∞' : max})`;
+    throw new RangeError(`${where}: ${name} must be a number in ${range}; got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** Stochastic gradient descent with PyTorch's torch.optim.SGD update rule. */
+export class SGD extends Optimizer {
+  readonly lr: number;
+  readonly momentum: number;
+  readonly dampening: number;
+  readonly weightDecay: number;
+  readonly nesterov: boolean;
+  #buffers: number[][] | null = null;
+
+  constructor(params: Parameters, options: SGDOptions) {
+    super('SGD', params);
+    const where = 'new SGD';
+    if (typeof options !== 'object' || options === null) throw new TypeError(`${where}: options must be an object with lr; got ${describe(options)}`);
+    this.lr = checkNumber(where, 'options.lr', options.lr, 0, Infinity, true);
+    this.momentum = checkNumber(where, 'options.momentum', options.momentum ?? 0, 0);
+    this.dampening = checkNumber(where, 'options.dampening', options.dampening ?? 0, 0);
+    this.weightDecay = checkNumber(where, 'options.weightDecay', options.weightDecay ?? 0, 0);
+    this.nesterov = options.nesterov ?? false;
+    if (typeof this.nesterov !== 'boolean') throw new TypeError(`${where}: options.nesterov must be a boolean; got ${describe(this.nesterov)}`);
+    if (this.nesterov && (this.momentum <= 0 || this.dampening !== 0)) {
+      throw new RangeError(`${where}: nesterov needs momentum > 0 and dampening = 0; got momentum ${this.momentum}, dampening ${this.dampening}`);
+    }
+  }
+
+  /** Updates every parameter in place from its gradient. */
+  step(): void {
+    this.check('SGD.step');
+    const addresses = this.params.map((p) => p.addresses('SGD.step'));
+    const first = this.#buffers === null;
+    if (this.momentum !== 0) this.#buffers ??= this.allocateState(1);
+    const keep = 1 - this.dampening;
+    this.params.forEach((p, i) => {
+      const { value, grad } = addresses[i];
+      this.rt.kernels.sgd_step(
+        value, grad, this.#buffers?.[i][0] ?? 0, p.length,
+        this.lr, this.momentum, keep, this.weightDecay, this.nesterov ? 1 : 0, first ? 1 : 0,
+      );
+    });
+  }
+}
+
+/** Adam with decoupled weight decay, with PyTorch's torch.optim.AdamW update rule. */
+export class AdamW extends Optimizer {
+  readonly lr: number;
+  readonly betas: readonly [number, number];
+  readonly eps: number;
+  readonly weightDecay: number;
+  /** Steps taken so far (for bias correction). */
+  steps = 0;
+  #moments: number[][] | null = null;
+
+  constructor(params: Parameters, options: AdamWOptions = {}) {
+    super('AdamW', params);
+    const where = 'new AdamW';
+    if (typeof options !== 'object' || options === null) throw new TypeError(`${where}: options must be an object; got ${describe(options)}`);
+    this.lr = checkNumber(where, 'options.lr', options.lr ?? 1e-3, 0, Infinity, true);
+    const betas = options.betas ?? [0.9, 0.999];
+    if (!Array.isArray(betas) || betas.length !== 2) throw new TypeError(`${where}: options.betas must be [beta1, beta2]; got ${describe(betas)}`);
+    this.betas = [checkNumber(where, 'options.betas[0]', betas[0], 0, 1), checkNumber(where, 'options.betas[1]', betas[1], 0, 1)];
+    this.eps = checkNumber(where, 'options.eps', options.eps ?? 1e-8, 0);
+    this.weightDecay = checkNumber(where, 'options.weightDecay', options.weightDecay ?? 1e-2, 0);
+  }
+
+  /** Updates every parameter in place from its gradient. */
+  step(): void {
+    this.check('AdamW.step');
+    const addresses = this.params.map((p) => p.addresses('AdamW.step'));
+    this.#moments ??= this.allocateState(2);
+    this.steps++;
+    const [beta1, beta2] = this.betas;
+    // The scalars, in double precision as PyTorch computes them.
+    const correction1 = 1 - beta1 ** this.steps;
+    const correction2 = 1 - beta2 ** this.steps;
+    this.params.forEach((p, i) => {
+      const { value, grad } = addresses[i];
+      const [m, v] = this.#moments![i];
+      this.rt.kernels.adamw_step(
+        value, grad, m, v, p.length,
+        1 - this.lr * this.weightDecay, 1 - beta1, beta2, 1 - beta2, this.lr / correction1, Math.sqrt(correction2), this.eps,
+      );
+    });
+  }
+}
