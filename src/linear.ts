@@ -87,6 +87,35 @@ export class Linear implements Layer {
     this.zeroGrad();
   }
 
+  /**
+   * A layer holding PyTorch nn.Linear tensors: `weight` out×in (as `weight.tolist()`, or
+   * `{ shape: [out, in], data }` row-major) and `bias` of out values (or null for none).
+   */
+  static fromTorch(
+    weight: number[][] | TorchTensor, bias: ArrayLike<number> | null = null, options: Omit<LinearOptions, 'bias' | 'seed'> = {},
+  ): Linear {
+    const where = 'Linear.fromTorch';
+    const [outFeatures, inFeatures, data] = torchMatrix(where, weight);
+    if (bias !== null && (typeof bias !== 'object' || bias.length !== outFeatures)) {
+      throw new RangeError(`${where}: bias must hold outFeatures = ${outFeatures} values or be null; got ${describe(bias)}`);
+    }
+    const layer = new Linear(inFeatures, outFeatures, { ...options, bias: bias !== null, seed: 0 });
+    const w = layer.weight;
+    for (let o = 0; o < outFeatures; o++) for (let i = 0; i < inFeatures; i++) w[i * outFeatures + o] = data(o, i);
+    if (bias !== null) layer.bias!.set(Array.from(bias));
+    return layer;
+  }
+
+  /** The parameters in PyTorch's nn.Linear layout: weight out×in, bias out (or null). */
+  toTorch(): { weight: TorchTensor; bias: TorchTensor | null } {
+    this.#check('Linear.toTorch');
+    const { inFeatures: din, outFeatures: dout } = this;
+    const w = this.#weight.view;
+    const data = new Float32Array(din * dout);
+    for (let o = 0; o < dout; o++) for (let i = 0; i < din; i++) data[o * din + i] = w[i * dout + o];
+    return { weight: { shape: [dout, din], data }, bias: this.#bias ? { shape: [dout], data: this.#bias.view.slice() } : null };
+  }
+
   /** W, inFeatures×outFeatures row-major; writable. */
   get weight(): Float32Array {
     this.#check('weight');
@@ -241,6 +270,32 @@ export class Linear implements Layer {
     this.#workspace = next;
     return next;
   }
+}
+
+/** A row-major float32 tensor with its shape, as PyTorch would hold it. */
+export interface TorchTensor {
+  shape: number[];
+  data: Float32Array;
+}
+
+/** Rows, columns and an element reader of a PyTorch weight given either way. */
+function torchMatrix(where: string, weight: number[][] | TorchTensor): [number, number, (r: number, c: number) => number] {
+  if (Array.isArray(weight)) {
+    const rows = weight.length, cols = Array.isArray(weight[0]) ? weight[0].length : 0;
+    if (rows === 0 || cols === 0 || !weight.every((row) => Array.isArray(row) && row.length === cols)) {
+      throw new TypeError(`${where}: weight must be a non-empty out×in array of equal rows; got ${describe(weight)}`);
+    }
+    return [rows, cols, (r, c) => weight[r][c]];
+  }
+  const shape = (weight as TorchTensor | null)?.shape;
+  if (!Array.isArray(shape) || shape.length !== 2) {
+    throw new TypeError(`${where}: weight must be number[][] or { shape: [out, in], data: Float32Array }; got ${describe(weight)}`);
+  }
+  const [rows, cols] = shape;
+  checkSize(where, 'weight.shape[0]', rows);
+  checkSize(where, 'weight.shape[1]', cols);
+  checkFloat32Array(where, 'weight.data', weight.data, rows * cols, `out·in = ${rows}·${cols}`);
+  return [rows, cols, (r, c) => weight.data[r * cols + c]];
 }
 
 /**

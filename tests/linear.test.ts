@@ -145,3 +145,27 @@ test('gradients match finite differences of a loss through the layer', () => {
   for (let i = 0; i < dx.length; i++) close(dx[i], numeric(() => xs, i, xs));
   layer.dispose();
 });
+
+describe('PyTorch layout', () => {
+  test('fromTorch takes nn.Linear tensors (weight out×in) and toTorch gives them back', () => {
+    const layer = Linear.fromTorch([[1, 2, 3], [4, 5, 6]], [0.5, -0.5]);
+    expect([layer.inFeatures, layer.outFeatures]).toEqual([3, 2]);
+    expect(Array.from(layer.weight)).toEqual([1, 4, 2, 5, 3, 6]); // in×out here
+    expect(Array.from(layer.forward(new Float32Array([1, 1, 1])))).toEqual([6.5, 14.5]);
+    const torch = layer.toTorch();
+    expect(torch.weight.shape).toEqual([2, 3]);
+    expect(Array.from(torch.weight.data)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(Array.from(torch.bias!.data)).toEqual([0.5, -0.5]);
+    const again = Linear.fromTorch(torch.weight, torch.bias!.data, { activation: 'relu' });
+    expect(again.weight).toEqual(layer.weight);
+    expect(again.activation).toBe('relu');
+    expect(Linear.fromTorch({ shape: [1, 2], data: new Float32Array([3, 4]) }).bias).toBeNull();
+    for (const l of [layer, again]) l.dispose();
+  });
+
+  test('fromTorch rejects ragged or mis-sized tensors clearly', () => {
+    expect(() => Linear.fromTorch([[1, 2], [3]])).toThrow(/Linear.fromTorch: weight must be a non-empty out×in array of equal rows/);
+    expect(() => Linear.fromTorch([[1, 2]], [1, 2])).toThrow('Linear.fromTorch: bias must hold outFeatures = 1 values or be null; got an Array of length 2');
+    expect(() => Linear.fromTorch({ shape: [2, 2], data: new Float32Array(3) })).toThrow(/weight.data must be a Float32Array of length 4 \(out·in = 2·2\)/);
+  });
+});
