@@ -2,7 +2,7 @@
 // created by `init()`, reached by everything else through `runtime()`.
 import { describe } from './errors.js';
 import { Heap } from './heap.js';
-import { compileKernels, defaultWasmUrl, hasRelaxedSimd, type SimdLevel, type WasmSource } from './loader.js';
+import { compileKernels, hasRelaxedSimd, type SimdLevel, type WasmSource } from './loader.js';
 
 /** The ABI this wrapper speaks; must equal the .wasm's ABI_VERSION export. */
 const ABI_VERSION = 2;
@@ -106,20 +106,23 @@ export class Runtime {
 let current: Runtime | undefined;
 let pending: Promise<void> | undefined;
 
+/** Where each build's kernels come from when `init` is not given `wasm`: files or embedded bytes. */
+export type KernelLocator = (simd: SimdLevel) => WasmSource;
+
 /**
- * Compiles and instantiates the kernels. Call once before anything else; later
- * calls return the same promise. Rejects with a clear Error where WebAssembly SIMD
- * is missing or the .wasm cannot be loaded (and may then be called again).
+ * Compiles and instantiates the kernels, found by `locate` unless options.wasm says.
+ * Later calls return the same promise. Rejects with a clear Error where WebAssembly
+ * SIMD is missing or the .wasm cannot be loaded (and may then be called again).
  */
-export function init(options: InitOptions = {}): Promise<void> {
-  pending ??= instantiate(options).then(
+export function initWith(options: InitOptions, locate: KernelLocator): Promise<void> {
+  pending ??= instantiate(options ?? {}, locate).then(
     (runtime) => { current = runtime; },
     (error: unknown) => { pending = undefined; throw error; },
   );
   return pending;
 }
 
-async function instantiate({ simd = 'auto', wasm }: InitOptions): Promise<Runtime> {
+async function instantiate({ simd = 'auto', wasm }: InitOptions, locate: KernelLocator): Promise<Runtime> {
   if (simd !== 'auto' && simd !== 'fixed' && simd !== 'relaxed') {
     throw new TypeError(`init: simd must be 'auto', 'fixed' or 'relaxed'; got ${describe(simd)}`);
   }
@@ -130,7 +133,7 @@ async function instantiate({ simd = 'auto', wasm }: InitOptions): Promise<Runtim
     );
   }
   const level: SimdLevel = simd === 'auto' ? (hasRelaxedSimd() ? 'relaxed' : 'fixed') : simd;
-  const module = await compileKernels(wasm ?? defaultWasmUrl(level));
+  const module = await compileKernels(wasm ?? locate(level));
   const memory = new WebAssembly.Memory({ initial: 1 });
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
   const kernels = instance.exports as unknown as Kernels;

@@ -3,6 +3,7 @@ import { Allocations, StagingBuffer } from './heap.js';
 import { Linear } from './linear.js';
 import type { Layer, Parameter } from './layer.js';
 import { runtime, type Runtime } from './runtime.js';
+import { loadStateDict, stateDict, type StateDict } from './serialization.js';
 
 /** A parameter with the name PyTorch's nn.Sequential gives it: `<layer index>.<name>`. */
 export interface NamedParameter {
@@ -127,6 +128,16 @@ export class Sequential {
   namedParameters(): NamedParameter[] {
     this.#check('Sequential.parameters');
     return this.layers.flatMap((layer, i) => layer.parameters().map((parameter) => ({ name: `${i}.${parameter.name}`, parameter })));
+  }
+
+  /** A copy of every parameter, named and laid out as PyTorch's `model.state_dict()` (weights out×in). */
+  stateDict(): StateDict {
+    return stateDict(this);
+  }
+
+  /** Sets every parameter from a state dict with exactly this model's names and PyTorch's shapes; unchanged on any error. */
+  loadStateDict(state: StateDict): void {
+    loadStateDict(this, state);
   }
 
   zeroGrad(): void {

@@ -1,0 +1,11 @@
+// Everything public but `init`, which each entry point (default, /inline) supplies.
+export { backendInfo, memoryStats, type InitOptions, type BackendInfo } from './runtime.js';
+export type { SimdLevel, WasmSource } from './loader.js';
+export { Linear, type LinearOptions, type TorchTensor } from './linear.js';
+export { matmul, type MatmulOptions } from './matmul.js';
+export { ReLU, LeakyReLU, GELU, Tanh, Sigmoid, type Activation } from './activations.js';
+export { Parameter, type Layer } from './layer.js';
+export { Sequential, type NamedParameter } from './sequential.js';
+export { stateDict, loadStateDict, saveSafetensors, loadSafetensors, type StateDict } from './serialization.js';
+export { softmaxCrossEntropy, mse, type LossResult } from './losses.js';
+export { SGD, AdamW, type SGDOptions, type AdamWOptions } from './optimizers.js';
