@@ -244,6 +244,8 @@ async function main(argv: string[]): Promise<void> {
       const label = `epoch ${epoch}/${epochs}`;
       const bar = progressBar(label, train.count);
       shuffle(order, random);
+      // Cosine decay of the learning rate over the epochs: large steps early, fine ones at the end.
+      optimizer.lr = lr * 0.5 * (1 + Math.cos((Math.PI * (epoch - 1)) / epochs));
       const start = performance.now();
       const meanLoss = trainEpoch(model, optimizer, train, order, batchSize, rows, bar.update);
       const ms = performance.now() - start;

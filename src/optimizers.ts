@@ -26,6 +26,7 @@ abstract class Optimizer {
   protected readonly rt: Runtime;
   protected readonly params: Parameter[];
   protected readonly memory: Allocations;
+  #lr = 0;
   #disposed = false;
 
   constructor(protected readonly name: string, params: Parameters) {
@@ -36,6 +37,15 @@ abstract class Optimizer {
     }
     this.params = list;
     this.memory = new Allocations(this.rt.heap, this);
+  }
+
+  /** The learning rate; may be changed between steps (a schedule), as a PyTorch param group's lr. */
+  get lr(): number {
+    return this.#lr;
+  }
+
+  set lr(value: number) {
+    this.#lr = checkNumber(`${this.name}.lr`, 'lr', value, 0, Infinity, true);
   }
 
   /** Sets every parameter's gradient to zero. */
@@ -76,7 +86,6 @@ function checkNumber(where: string, name: string, value: unknown, min: number, m
 
 /** Stochastic gradient descent with PyTorch's torch.optim.SGD update rule. */
 export class SGD extends Optimizer {
-  readonly lr: number;
   readonly momentum: number;
   readonly dampening: number;
   readonly weightDecay: number;
@@ -117,7 +126,6 @@ export class SGD extends Optimizer {
 
 /** Adam with decoupled weight decay, with PyTorch's torch.optim.AdamW update rule. */
 export class AdamW extends Optimizer {
-  readonly lr: number;
   readonly betas: readonly [number, number];
   readonly eps: number;
   readonly weightDecay: number;

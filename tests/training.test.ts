@@ -145,6 +145,12 @@ describe('optimizers follow PyTorch step for step', () => {
     expect(() => new SGD(layer, { lr: 0.1, nesterov: true })).toThrow(/nesterov needs momentum > 0/);
     expect(() => new AdamW(layer, { betas: [1, 0.9] })).toThrow(/options.betas\[0\] must be a number in \[0, 1\); got 1/);
     expect(() => new AdamW([1, 2] as never)).toThrow(/new AdamW: params must be a list of parameters/);
+    sgd.lr = 0.5; // a schedule may change it between steps
+    layer.weightGrad.fill(1);
+    const before = layer.weight.slice();
+    sgd.step();
+    expect(layer.weight).toEqual(before.map((w) => Math.fround(w - 0.5)));
+    expect(() => { sgd.lr = 0; }).toThrow('SGD.lr: lr must be a number in (0, ∞); got 0');
     layer.dispose();
     expect(() => sgd.step()).toThrow(/SGD.step: this Linear layer was disposed/);
   });
