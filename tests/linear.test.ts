@@ -3,7 +3,7 @@
 import { beforeAll, describe, expect, test } from 'vitest';
 import { init, Linear } from '../dist/index.js';
 import { referenceBackward, referenceForward } from '../dist/reference.js';
-import { expectWithin, initOptions, productBound, randomArray } from './support.js';
+import { centralDifference, expectWithin, initOptions, productBound, randomArray } from './support.js';
 
 beforeAll(() => init(initOptions));
 
@@ -128,16 +128,7 @@ test('gradients match finite differences of a loss through the layer', () => {
   const dw = layer.weightGrad.slice();
   const db = layer.biasGrad!.slice();
 
-  const eps = 1e-2;
-  const numeric = (values: () => Float32Array, i: number, input: Float32Array): number => {
-    const saved = values()[i];
-    values()[i] = saved + eps;
-    const up = loss(input);
-    values()[i] = saved - eps;
-    const down = loss(input);
-    values()[i] = saved;
-    return (up - down) / (2 * eps);
-  };
+  const numeric = (values: () => Float32Array, i: number, input: Float32Array) => centralDifference(() => loss(input), values, i);
   const close = (analytic: number, fd: number) => expect(Math.abs(analytic - fd)).toBeLessThan(2e-3 * (1 + Math.abs(fd)));
   for (let i = 0; i < dw.length; i++) close(dw[i], numeric(() => layer.weight, i, x));
   for (let j = 0; j < db.length; j++) close(db[j], numeric(() => layer.bias!, j, x));

@@ -1,11 +1,27 @@
 // Shared by the tests: seeded data and the error bound every result is held to.
-import { expect } from 'vitest';
+import { expect, inject } from 'vitest';
 import type { InitOptions } from '../dist/index.js';
+import type { SimdLevel } from '../dist/loader.js';
 import { uniformGenerator } from '../dist/random.js';
 import { referenceMatmul, type TransposeOptions } from '../dist/reference.js';
 
-/** The build under test, set per vitest project (vitest.config.ts). */
-export const initOptions: InitOptions = { simd: (process.env.SIMD_LINEAR_SIMD as InitOptions['simd']) ?? 'auto' };
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** The build under test, set per project in vitest.config.ts. */
+    simd: SimdLevel;
+    /** The SIMD_LINEAR_* variables of the shell that started vitest. */
+    env: Record<string, string | undefined>;
+  }
+}
+
+// Settings come through vitest's provide/inject rather than process.env because the same
+// suites also run in Chromium, which has no `process`.
+
+/** The build under test; 'auto' outside the projects of vitest.config.ts. */
+export const initOptions: InitOptions = { simd: inject('simd') ?? 'auto' };
+
+/** The SIMD_LINEAR_* environment variables, in Node and in the browser alike. */
+export const testEnv: Record<string, string | undefined> = inject('env') ?? {};
 
 /** A seeded Float32Array of values uniform in [-1, 1). */
 export function randomArray(length: number, seed: number): Float32Array {
@@ -58,4 +74,18 @@ export function expectProduct(
   m: number, k: number, n: number, options: TransposeOptions = {}, label = '',
 ): void {
   expectWithin(got, referenceMatmul(a, b, m, k, n, options), productBound(a, b, m, k, n, options), label);
+}
+
+/**
+ * The central difference (C(v + ε) − C(v − ε)) / 2ε of `loss` in element i of the
+ * array `values()` returns (re-read each time: it may be a view of the module's memory).
+ */
+export function centralDifference(loss: () => number, values: () => Float32Array, i: number, eps = 1e-2): number {
+  const saved = values()[i];
+  values()[i] = saved + eps;
+  const up = loss();
+  values()[i] = saved - eps;
+  const down = loss();
+  values()[i] = saved;
+  return (up - down) / (2 * eps);
 }

@@ -7,7 +7,7 @@ import {
 } from '../dist/index.js';
 import { referenceForward } from '../dist/reference.js';
 import { activations, adamwSteps, crossEntropy, sgdSteps } from './reference-nn.js';
-import { initOptions, productBound, randomArray } from './support.js';
+import { centralDifference, initOptions, productBound, randomArray } from './support.js';
 
 beforeAll(() => init(initOptions));
 
@@ -175,15 +175,8 @@ describe('gradients through whole models match finite differences', () => {
       model.zeroGrad();
       const dx = model.backward(grad);
       const loss = (input: Float32Array) => lossOf(model.forward(input, 3)).loss;
-      const eps = 1e-2;
       const check = (analytic: number, values: () => Float32Array, i: number, input: Float32Array, label: string) => {
-        const saved = values()[i];
-        values()[i] = saved + eps;
-        const up = loss(input);
-        values()[i] = saved - eps;
-        const down = loss(input);
-        values()[i] = saved;
-        const numeric = (up - down) / (2 * eps);
+        const numeric = centralDifference(() => loss(input), values, i);
         expect(Math.abs(analytic - numeric), `${label}: analytic ${analytic}, numeric ${numeric}`).toBeLessThan(5e-3 * (1 + Math.abs(numeric)));
       };
       model.namedParameters().forEach(({ name, parameter }) => {
