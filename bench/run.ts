@@ -1,60 +1,74 @@
-// `npm run bench`: the layer's forward and backward against the plain-JS reference,
-// in GFLOP/s from tinybench's median latency, with the ratio between them.
-import { Bench } from 'tinybench';
-import { init, Linear } from '../dist/index.js';
-import { referenceBackward, referenceForward } from '../dist/reference.js';
-import { label, productFlops, shapeSets, type Shape } from './shapes.js';
+// `npm run bench [-- --set <name>] [--quick] [--out <dir>]`: the performance suite. Measures
+// every shape of the chosen sets (contenders in turn within each shape), the training step and
+// the peak between shapes; prints the tables, writes latest.json and chart.svg.
+// Started by bench/launch.ts, which enables relaxed SIMD on Node 20.
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { backendInfo, init } from '../dist/index.js';
+import { writeChart } from './chart.js';
+import { createContenders } from './contenders.js';
+import { bestPeaks, measurePeaks } from './peak.js';
+import { writeJson, formatReport } from './report.js';
+import { bestBuild, derive, machine, type Measurement, type Results } from './results.js';
+import { selectShapes, shapeSets } from './shapes.js';
+import { measureShape, measureTrainingStep } from './suite.js';
+import { plans } from './timing.js';
 
-interface Row { shape: string; pass: string; simd: number; reference: number }
-
-function randomArray(length: number): Float32Array {
-  return Float32Array.from({ length }, () => Math.random() * 2 - 1);
+const { values: args } = parseArgs({
+  options: {
+    set: { type: 'string', default: 'all' },
+    quick: { type: 'boolean', default: false },
+    out: { type: 'string', default: fileURLToPath(new URL('./results', import.meta.url)) },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+if (args.help) {
+  console.log(`usage: npm run bench -- [--set all|${Object.keys(shapeSets).join('|')}] [--quick] [--out <dir>]
+  --set    shape set to run (default all: every set, each shape once)
+  --quick  short timings, for a smoke test; numbers are rough
+  --out    where latest.json and chart.svg go (default bench/results)`);
+  process.exit(0);
 }
 
-/** Median GFLOP/s of `fn` doing `flops` per call; warmed up first so V8 has optimised it. */
-async function gflops(fn: () => void, flops: number, slow = false): Promise<number> {
-  const bench = new Bench({
-    time: slow ? 300 : 800, iterations: slow ? 3 : 20, warmupTime: slow ? 0 : 200, warmupIterations: slow ? 1 : 10,
-  });
-  bench.add('task', fn);
-  await bench.run();
-  const result = bench.tasks[0].result;
-  if (result.state !== 'completed') throw new Error(`benchmark failed: ${result.state}`);
-  return flops / (result.latency.p50 * 1e6);
-}
+const plan = args.quick ? plans.quick : plans.full;
+const entries = selectShapes(args.set);
+const started = performance.now();
 
-async function measure(shape: Shape): Promise<Row[]> {
-  const { batch, inFeatures: din, outFeatures: dout } = shape;
-  const layer = new Linear(din, dout, { seed: 1 });
-  const x = randomArray(batch * din), dy = randomArray(batch * dout);
-  const y = new Float32Array(batch * dout), dx = new Float32Array(batch * din);
-  const w = layer.weight.slice(), b = layer.bias!.slice();
-  const flops = productFlops(shape);
-  layer.forward(x, batch, y);
-  const rows = [
-    {
-      shape: label(shape), pass: 'forward',
-      simd: await gflops(() => layer.forward(x, batch, y), flops),
-      reference: await gflops(() => referenceForward(x, w, b, batch, din, dout), flops, true),
-    },
-    {
-      shape: label(shape), pass: 'backward (dX + dW + db)',
-      simd: await gflops(() => layer.backward(dy, dx), 2 * flops),
-      reference: await gflops(() => referenceBackward(x, w, dy, batch, din, dout), 2 * flops, true),
-    },
-  ];
-  layer.dispose();
-  return rows;
-}
+await init(); // the layer-level numbers use what an application gets: relaxed where the runtime has it
+const layerBuild = backendInfo().simd;
+const { contenders, notes, tfjs } = await createContenders();
+// The peak is re-measured after every shape and the best kept: a ceiling is what the core does when
+// the neighbours are quiet, and the load on this shared machine drifts over a run of minutes.
+let peak = await measurePeaks(plan);
 
-await init();
-const rows: Row[] = [];
-for (const shape of shapeSets.core) rows.push(...(await measure(shape)));
-console.log('GFLOP/s, median of tinybench samples (single thread)');
-console.table(rows.map((r) => ({
-  'B×d_in×d_out': r.shape,
-  pass: r.pass,
-  'simd-linear': r.simd.toFixed(1),
-  'JS reference': r.reference.toFixed(2),
-  'ratio': `${(r.simd / r.reference).toFixed(0)}×`,
-})));
+const measurements: Measurement[] = [];
+const lastMlp = entries.map((e) => e.set).lastIndexOf('mlp'); // the training step goes with the MLP's shapes
+for (const [i, entry] of entries.entries()) {
+  console.error(`[${i + 1}/${entries.length}] ${entry.set}: ${entry.shape.name} (at ${((performance.now() - started) / 1e3).toFixed(0)} s)`);
+  measurements.push(...(await measureShape(entry, contenders, plan, layerBuild)));
+  if (i === lastMlp) measurements.push(...(await measureTrainingStep(tfjs.tf, plan, layerBuild)));
+  peak = bestPeaks(peak, await measurePeaks(plan));
+}
+derive(measurements, peak);
+
+const results: Results = {
+  machine: machine(),
+  options: {
+    set: args.set,
+    quick: args.quick,
+    callLimits: Object.fromEntries(contenders.flatMap((c) => (c.limit ? [[c.name, c.limit.seconds * plan.limitScale]] : []))),
+  },
+  peak,
+  layerBuild,
+  bestBuild: bestBuild(measurements),
+  contenders: {
+    ...Object.fromEntries(contenders.map((c) => [c.name, c.description])),
+    'simd-linear layer': `the public API (init, Linear) on the ${layerBuild} build: forward / backward with copies in and out`,
+  },
+  notes: [...notes, `${args.quick ? 'quick' : 'full'} run took ${((performance.now() - started) / 60e3).toFixed(1)} min`],
+  measurements,
+};
+console.log(formatReport(results));
+const out = resolve(args.out);
+console.log(`\nwrote ${writeJson(out, results)} and ${writeChart(out, results)}`);

@@ -1,4 +1,4 @@
-import { defaultWasmUrl } from './loader.js';
+import type { SimdLevel } from './loader.js';
 import { initWith, type InitOptions } from './runtime.js';
 
 /**
@@ -10,4 +10,15 @@ import { initWith, type InitOptions } from './runtime.js';
  */
 export function init(options: InitOptions = {}): Promise<void> {
   return initWith(options, defaultWasmUrl);
+}
+
+/**
+ * The .wasm shipped beside this file for each build: literal URLs, the pattern Vite
+ * and webpack recognise and copy. Kept out of the modules the /inline entry loads,
+ * so that its bundles carry no .wasm files.
+ */
+export function defaultWasmUrl(simd: SimdLevel): URL {
+  return simd === 'relaxed'
+    ? new URL('./simd-linear-relaxed.wasm', import.meta.url)
+    : new URL('./simd-linear.wasm', import.meta.url);
 }

@@ -1,7 +1,6 @@
-// Finds, fetches and compiles the .wasm. The default location is a literal
-// `new URL(..., import.meta.url)` next to this file, the pattern Vite and webpack
-// recognise and copy. Node reads file: URLs from disk (its fetch cannot), through
-// process.getBuiltinModule so that no `node:` import reaches a browser bundle.
+// Fetches and compiles the .wasm. Node reads file: URLs from disk (its fetch
+// cannot), through process.getBuiltinModule so that no `node:` import reaches a
+// browser bundle.
 
 /** Everything `init({ wasm })` accepts as the compiled kernels or where to find them. */
 export type WasmSource = WebAssembly.Module | BufferSource | URL | string | Response;
@@ -35,13 +34,6 @@ export function hasRelaxedSimd(): boolean {
   return hasSimd() && WebAssembly.validate(RELAXED_SIMD_PROBE);
 }
 
-/** The .wasm shipped beside this file for each build; literal URLs, so bundlers copy both. */
-export function defaultWasmUrl(simd: SimdLevel): URL {
-  return simd === 'relaxed'
-    ? new URL('./simd-linear-relaxed.wasm', import.meta.url)
-    : new URL('./simd-linear.wasm', import.meta.url);
-}
-
 export async function compileKernels(source: WasmSource): Promise<WebAssembly.Module> {
   if (!hasSimd()) {
     throw new Error(
@@ -58,11 +50,15 @@ export async function compileKernels(source: WasmSource): Promise<WebAssembly.Mo
   );
 }
 
-/** Relative locations resolve against the page in a browser, the working directory in Node. */
-function baseUrl(): string | URL {
+/**
+ * Relative locations resolve against the page (or worker) in a browser, the working
+ * directory in Node. (Not against import.meta.url: bundlers would bake the build
+ * machine's path into the bundle.)
+ */
+function baseUrl(): string | URL | undefined {
   if (typeof location === 'object') return location.href;
   const url = globalThis.process?.getBuiltinModule?.('node:url');
-  return url ? url.pathToFileURL(`${process.cwd()}/`) : import.meta.url;
+  return url?.pathToFileURL(`${process.cwd()}/`);
 }
 
 async function compileUrl(url: URL): Promise<WebAssembly.Module> {
