@@ -21,6 +21,14 @@ test('a bad wasm source rejects clearly, and init can then succeed', async () =>
   );
   await expect(init({ wasm: 42 as unknown as URL })).rejects.toThrow(/init: wasm must be a WebAssembly.Module/);
   await expect(init({ simd: 'fast' as 'fixed' })).rejects.toThrow(`init: simd must be 'auto', 'fixed' or 'relaxed'; got the string "fast"`);
+  // A module from another build: it exports ABI_VERSION = 99 and nothing else.
+  const name = [...'ABI_VERSION'].map((c) => c.charCodeAt(0));
+  const otherBuild = new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    0x06, 0x07, 0x01, 0x7f, 0x00, 0x41, 0xe3, 0x00, 0x0b, // global i32 = 99
+    0x07, 0x0f, 0x01, 0x0b, ...name, 0x03, 0x00, // export it as ABI_VERSION
+  ]);
+  await expect(init({ wasm: otherBuild })).rejects.toThrow(/the .wasm speaks ABI version 99 but this JavaScript expects \d+/);
   const first = init();
   expect(init()).toBe(first); // idempotent: one instance, one promise
   await first;
