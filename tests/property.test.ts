@@ -6,10 +6,10 @@ import fc from 'fast-check';
 import { beforeAll, test } from 'vitest';
 import { backendInfo, init, Linear, matmul } from '../dist/index.js';
 import { referenceBackward, referenceForward } from '../dist/reference.js';
-import { expectProduct, expectWithin, initOptions, productBound } from './support.js';
+import { expectProduct, expectWithin, initOptions, productBound, testEnv } from './support.js';
 
-const runs = Number(process.env.SIMD_LINEAR_FUZZ_RUNS ?? 40);
-const seed = Number(process.env.SIMD_LINEAR_FUZZ_SEED ?? 20261125);
+const runs = Number(testEnv.SIMD_LINEAR_FUZZ_RUNS ?? 40);
+const seed = Number(testEnv.SIMD_LINEAR_FUZZ_SEED ?? 20261125);
 
 beforeAll(() => init(initOptions));
 

@@ -1,0 +1,52 @@
+// What a browser downloads for each entry, gzip -9 file by file (each is its own
+// request), against a budget: the default entry's JS plus one .wasm (only one of the
+// two builds is fetched), and the /inline entry's JS with both builds embedded.
+// The JS is measured as shipped in dist/ (comments included; source maps and .d.ts are
+// not downloaded). Node only: it reads dist/ from disk.
+import { readdirSync, readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { expect, test } from 'vitest';
+
+const BUDGET_BYTES = 30 * 1024;
+const dist = new URL('../dist/', import.meta.url);
+
+/** `import … from './x.js'`, `export … from './x.js'` and `import './x.js'`: the static edges. */
+const STATIC_IMPORT = /(?:^|[;\n])\s*(?:import|export)\s+(?:[^'";]*?\sfrom\s*)?['"](\.{1,2}\/[^'"]+)['"]/g;
+
+/** dist files reachable from `entry` through static imports, as paths relative to dist/. */
+function reachable(entry: string): string[] {
+  const seen = new Set<string>();
+  const visit = (url: URL) => {
+    if (seen.has(url.href)) return;
+    seen.add(url.href);
+    for (const [, specifier] of readFileSync(url, 'utf8').matchAll(STATIC_IMPORT)) visit(new URL(specifier, url));
+  };
+  visit(new URL(entry, dist));
+  return [...seen].map((href) => href.slice(dist.href.length)).sort();
+}
+
+const gzipBytes = (file: string) => gzipSync(readFileSync(new URL(file, dist)), { level: 9 }).length;
+const wasmFiles = readdirSync(dist).filter((file) => file.endsWith('.wasm'));
+const largestWasm = wasmFiles.reduce((a, b) => (gzipBytes(a) >= gzipBytes(b) ? a : b));
+
+const entries = [
+  { name: 'simd-linear', files: [...reachable('index.js'), largestWasm] },
+  { name: 'simd-linear/inline', files: reachable('inline.js') },
+].map((entry) => ({ ...entry, bytes: entry.files.reduce((sum, file) => sum + gzipBytes(file), 0) }));
+
+const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
+
+// The sizes are in the test names, so that every run reports them.
+for (const { name, files, bytes } of entries) {
+  test(`${name}: ${kb(bytes)} gzip (budget ${kb(BUDGET_BYTES)})`, () => {
+    console.log(`footprint ${name}: ${bytes} bytes gzip -9 in ${files.length} files: ${files.join(', ')}`);
+    expect(bytes, `${name}: ${bytes} bytes gzip`).toBeLessThanOrEqual(BUDGET_BYTES);
+  });
+}
+
+test('the default entry never pulls in the embedded kernels, and /inline fetches no .wasm', () => {
+  expect(wasmFiles).toHaveLength(2);
+  expect(entries[0].files).not.toContain('wasm-inline.js');
+  expect(entries[1].files).toContain('wasm-inline.js');
+  expect(entries[1].files.filter((file) => file.endsWith('.wasm'))).toEqual([]);
+});
