@@ -10,6 +10,7 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { uniformGenerator } from '../dist/random.js';
 
 export const IMAGE_SIZE = 28 * 28;
 
@@ -109,18 +110,6 @@ export function toBatch(
   }
 }
 
-/** mulberry32: a tiny seeded generator of floats in [0, 1), the same sequence on every engine. */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Fisher–Yates shuffle in place, driven by `random` so a seed fixes the order. */
 export function shuffle(indices: Uint32Array, random: () => number): Uint32Array {
   for (let i = indices.length - 1; i > 0; i--) {
@@ -134,7 +123,7 @@ export function shuffle(indices: Uint32Array, random: () => number): Uint32Array
 
 /** A seeded shuffle of every digit: the first 8,000 train, the rest test, each class in about its share. */
 function split(all: Digits): { train: Digits; test: Digits } {
-  const order = shuffle(Uint32Array.from({ length: all.count }, (_, i) => i), mulberry32(SPLIT_SEED));
+  const order = shuffle(Uint32Array.from({ length: all.count }, (_, i) => i), uniformGenerator(SPLIT_SEED));
   if (all.count <= TRAIN_COUNT) throw new Error(`mnist: ${all.count} digits are too few for ${TRAIN_COUNT} train and a test set`);
   return { train: gather(all, order.subarray(0, TRAIN_COUNT)), test: gather(all, order.subarray(TRAIN_COUNT)) };
 }

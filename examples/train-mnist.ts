@@ -5,7 +5,8 @@
 import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AdamW, Linear, SGD, Sequential, backendInfo, init, softmaxCrossEntropy } from '../dist/index.js';
-import { IMAGE_SIZE, loadMnist, mulberry32, shuffle, toBatch, type Digits, type Mnist } from './mnist.js';
+import { uniformGenerator } from '../dist/random.js';
+import { IMAGE_SIZE, loadMnist, shuffle, toBatch, type Digits, type Mnist } from './mnist.js';
 
 const CLASSES = 10;
 const HIDDEN = 128;
@@ -238,7 +239,7 @@ async function main(argv: string[]): Promise<void> {
   try {
     const rows = batchBuffers(Math.min(batchSize, Math.max(train.count, test.count)));
     const order = Uint32Array.from({ length: train.count }, (_, i) => i);
-    const random = mulberry32(seed); // one stream for all epochs: each epoch sees a new, reproducible order
+    const random = uniformGenerator(seed); // one stream for all epochs: each epoch sees a new, reproducible order
     let testAccuracy = 0;
     for (let epoch = 1; epoch <= epochs; epoch++) {
       const label = `epoch ${epoch}/${epochs}`;
