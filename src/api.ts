@@ -1,5 +1,5 @@
 // Everything public but `init`, which each entry point (default, /inline) supplies.
-export { backendInfo, memoryStats, type InitOptions, type BackendInfo } from './runtime.js';
+export { backendInfo, memoryStats, shutdown, type InitOptions, type BackendInfo } from './runtime.js';
 export type { SimdLevel, WasmSource } from './loader.js';
 export { Linear, type LinearOptions, type TorchTensor } from './linear.js';
 export { matmul, type MatmulOptions } from './matmul.js';

@@ -1,4 +1,5 @@
 import type { SimdLevel } from './loader.js';
+import type { WorkerFactory } from './pool.js';
 import { initWith, type InitOptions } from './runtime.js';
 
 /**
@@ -9,7 +10,7 @@ import { initWith, type InitOptions } from './runtime.js';
  * where WebAssembly SIMD is missing or the .wasm cannot be loaded.
  */
 export function init(options: InitOptions = {}): Promise<void> {
-  return initWith(options, defaultWasmUrl);
+  return initWith(options, { wasm: defaultWasmUrl, workers: startWorker });
 }
 
 /**
@@ -17,8 +18,31 @@ export function init(options: InitOptions = {}): Promise<void> {
  * and webpack recognise and copy. Kept out of the modules the /inline entry loads,
  * so that its bundles carry no .wasm files.
  */
-export function defaultWasmUrl(simd: SimdLevel): URL {
+export function defaultWasmUrl(simd: SimdLevel, threaded = false): URL {
+  if (threaded) {
+    return simd === 'relaxed'
+      ? new URL('./simd-linear-relaxed-threads.wasm', import.meta.url)
+      : new URL('./simd-linear-threads.wasm', import.meta.url);
+  }
   return simd === 'relaxed'
     ? new URL('./simd-linear-relaxed.wasm', import.meta.url)
     : new URL('./simd-linear.wasm', import.meta.url);
 }
+
+/** A GEMM worker: a worker_threads Worker in Node, a module Worker in browsers. */
+const startWorker: WorkerFactory = (onMessage, onExit) => {
+  const threads = globalThis.process?.getBuiltinModule?.('node:worker_threads');
+  if (threads) {
+    // None of the parent's options: an --eval script or --input-type would break the
+    // worker, and engine flags (Node 20's relaxed SIMD) are process-wide anyway.
+    const worker = new threads.Worker(new URL('./worker.js', import.meta.url), { execArgv: [] });
+    worker.on('message', onMessage);
+    worker.on('error', (error: Error) => onExit(error.message));
+    worker.on('exit', (code: number) => onExit(`exit code ${code}`));
+    return worker;
+  }
+  const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+  worker.onmessage = (event) => onMessage(event.data);
+  worker.onerror = (event) => onExit(event.message || 'a worker error');
+  return worker;
+};

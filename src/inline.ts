@@ -9,7 +9,7 @@ export * from './api.js';
 
 /** As the default entry's `init`, with the kernels taken from this module unless options.wasm says. */
 export function init(options: InitOptions = {}): Promise<void> {
-  return initWith(options, (simd: SimdLevel) => decodeBase64(simd === 'relaxed' ? relaxed : fixed));
+  return initWith(options, { wasm: (simd: SimdLevel) => decodeBase64(simd === 'relaxed' ? relaxed : fixed) });
 }
 
 function decodeBase64(text: string): Uint8Array<ArrayBuffer> {

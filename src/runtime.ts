@@ -1,7 +1,9 @@
 // The instantiated kernels and the heap they work in: one per page or process,
 // created by `init()`, reached by everything else through `runtime()`.
-import { describe } from './errors.js';
+import { checkSize, describe } from './errors.js';
+import type { GemmCall } from './gemm-call.js';
 import { Heap } from './heap.js';
+import { PARALLEL_THRESHOLD, Pool, type WorkerFactory } from './pool.js';
 import { compileKernels, hasRelaxedSimd, type SimdLevel, type WasmSource } from './loader.js';
 
 /** The ABI this wrapper speaks; must equal the .wasm's ABI_VERSION export. */
@@ -57,12 +59,22 @@ export interface InitOptions {
   simd?: SimdLevel | 'auto';
   /** The compiled kernels or where to get them; by default the .wasm shipped beside this file. */
   wasm?: WasmSource;
+  /**
+   * Threads for large products (default 1): a count, or 'auto' for every core. Needs
+   * SharedArrayBuffer: in a browser, a page served with COOP: same-origin and COEP:
+   * require-corp. 'auto' falls back to one thread without it (backendInfo() says why).
+   * Results are bitwise identical whatever the count.
+   */
+  threads?: number | 'auto';
 }
 
 /** What `backendInfo()` reports: the build in use and its blocking. */
 export interface BackendInfo {
   simd: SimdLevel;
-  threads: 1;
+  /** Threads that share large products (1: this thread only). */
+  threads: number;
+  /** Why fewer threads run than were asked for, when that happened. */
+  threadsNote?: string;
   /** Register tile of the microkernel, rows × columns. */
   tile: { rows: number; cols: number };
   /** Cache blocks of the GEMM, in floats: depth KC, rows MC, columns NC. */
@@ -74,6 +86,8 @@ export class Runtime {
   /** Packing scratch of the GEMM on this thread. */
   readonly scratch: number;
   readonly info: BackendInfo;
+  /** The workers sharing large products, or null for this thread alone. */
+  pool: Pool | null = null;
 
   constructor(readonly kernels: Kernels, memory: WebAssembly.Memory) {
     this.heap = new Heap(memory, kernels.heap_base());
@@ -96,9 +110,21 @@ export class Runtime {
     b: number, rsB: number, csB: number,
     c: number, ldc: number, accumulate: boolean, bias = 0, epilogue?: Epilogue,
   ): void {
+    const call: GemmCall = {
+      m, n, k, a, rsA, csA, b, rsB, csB, c, ldc, accumulate: accumulate ? 1 : 0, bias,
+      activation: epilogue?.kind ?? 0, slope: epilogue?.slope ?? 0, y: epilogue?.y ?? 0,
+    };
+    if (this.pool && m * n * k >= PARALLEL_THRESHOLD) {
+      this.pool.run(call, this.info.tile.rows, this.info.tile.cols, (part) => this.#gemmHere(part));
+    } else {
+      this.#gemmHere(call);
+    }
+  }
+
+  #gemmHere(c: GemmCall): void {
     this.kernels.gemm(
-      m, n, k, a, rsA, csA, b, rsB, csB, c, ldc, accumulate ? 1 : 0, bias,
-      epilogue?.kind ?? 0, epilogue?.slope ?? 0, epilogue?.y ?? 0, this.scratch,
+      c.m, c.n, c.k, c.a, c.rsA, c.csA, c.b, c.rsB, c.csB, c.c, c.ldc, c.accumulate, c.bias,
+      c.activation, c.slope, c.y, this.scratch,
     );
   }
 }
@@ -106,8 +132,14 @@ export class Runtime {
 let current: Runtime | undefined;
 let pending: Promise<void> | undefined;
 
-/** Where each build's kernels come from when `init` is not given `wasm`: files or embedded bytes. */
-export type KernelLocator = (simd: SimdLevel) => WasmSource;
+/**
+ * Where each entry point finds its kernels when `init` is not given `wasm` (files
+ * beside the code, or embedded bytes), and how it starts GEMM workers, if it can.
+ */
+export interface KernelLocator {
+  wasm(simd: SimdLevel, threaded: boolean): WasmSource;
+  workers?: WorkerFactory;
+}
 
 /**
  * Compiles and instantiates the kernels, found by `locate` unless options.wasm says.
@@ -122,7 +154,7 @@ export function initWith(options: InitOptions, locate: KernelLocator): Promise<v
   return pending;
 }
 
-async function instantiate({ simd = 'auto', wasm }: InitOptions, locate: KernelLocator): Promise<Runtime> {
+async function instantiate({ simd = 'auto', wasm, threads = 1 }: InitOptions, locate: KernelLocator): Promise<Runtime> {
   if (simd !== 'auto' && simd !== 'fixed' && simd !== 'relaxed') {
     throw new TypeError(`init: simd must be 'auto', 'fixed' or 'relaxed'; got ${describe(simd)}`);
   }
@@ -133,8 +165,12 @@ async function instantiate({ simd = 'auto', wasm }: InitOptions, locate: KernelL
     );
   }
   const level: SimdLevel = simd === 'auto' ? (hasRelaxedSimd() ? 'relaxed' : 'fixed') : simd;
-  const module = await compileKernels(wasm ?? locate(level));
-  const memory = new WebAssembly.Memory({ initial: 1 });
+  const { count, note } = threadCount(threads, locate);
+  const threaded = count > 1;
+  const module = await compileKernels(wasm ?? locate.wasm(level, threaded));
+  const memory = threaded
+    ? new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true })
+    : new WebAssembly.Memory({ initial: 1 });
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
   const kernels = instance.exports as unknown as Kernels;
   const version = kernels.ABI_VERSION?.value;
@@ -144,7 +180,45 @@ async function instantiate({ simd = 'auto', wasm }: InitOptions, locate: KernelL
       'the two come from different builds (rebuild, or serve the .wasm shipped with this version)',
     );
   }
-  return new Runtime(kernels, memory);
+  const runtime = new Runtime(kernels, memory);
+  if (threaded) {
+    runtime.pool = await Pool.start(count - 1, module, runtime.heap, kernels.gemm_scratch_bytes(), locate.workers!);
+  }
+  runtime.info.threads = count;
+  if (note) runtime.info.threadsNote = note;
+  return runtime;
+}
+
+/** How many threads to run for `threads`, and why fewer, if so. */
+function threadCount(threads: number | 'auto', locate: KernelLocator): { count: number; note?: string } {
+  if (threads !== 'auto') checkSize('init', 'options.threads', threads);
+  const cores = threads === 'auto' ? hardwareThreads() : threads;
+  if (cores === 1) return { count: 1 };
+  const missing =
+    typeof SharedArrayBuffer !== 'function' || globalThis.crossOriginIsolated === false
+      ? 'shared memory is unavailable: serve the page with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp (COOP/COEP) to make it cross-origin isolated'
+      : !locate.workers
+        ? 'this entry point runs on one thread (simd-linear/inline embeds no threads build): import simd-linear'
+        : null;
+  if (!missing) return { count: cores };
+  if (threads === 'auto') return { count: 1, note: missing };
+  throw new Error(`init: threads: ${threads} needs ${missing}`);
+}
+
+function hardwareThreads(): number {
+  const os = globalThis.process?.getBuiltinModule?.('node:os');
+  return Math.max(1, os?.availableParallelism?.() ?? globalThis.navigator?.hardwareConcurrency ?? 1);
+}
+
+/**
+ * Ends the worker threads started by init({ threads }), so that Node can exit; large
+ * products then run on this thread. Does nothing without workers.
+ */
+export function shutdown(): void {
+  if (!current?.pool) return;
+  current.pool.stop();
+  current.pool = null;
+  current.info.threads = 1;
 }
 
 /** The initialised runtime; throws, naming `where`, before `init()` has finished. */

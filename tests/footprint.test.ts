@@ -45,7 +45,7 @@ for (const { name, files, bytes } of entries) {
 }
 
 test('the default entry never pulls in the embedded kernels, and /inline fetches no .wasm', () => {
-  expect(wasmFiles).toHaveLength(2);
+  expect(wasmFiles).toHaveLength(4); // fixed and relaxed SIMD, each single- and multi-threaded
   expect(entries[0].files).not.toContain('wasm-inline.js');
   expect(entries[1].files).toContain('wasm-inline.js');
   expect(entries[1].files.filter((file) => file.endsWith('.wasm'))).toEqual([]);

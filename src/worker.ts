@@ -1,0 +1,57 @@
+// A GEMM worker: instantiates the threads build over the shared memory it is sent,
+// then serves calls posted in its slot of the control block until told to stop.
+// Runs as a Node worker_threads worker or a browser module Web Worker; it never
+// allocates in the module's memory (its scratch comes with each call).
+import { CALL_FIELDS } from './gemm-call.js';
+import { SLOT_WORDS, State } from './pool-protocol.js';
+import type { Kernels } from './runtime.js';
+
+interface Setup {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  control: number;
+  slot: number;
+  scratch: number;
+}
+
+type Port = { on?: (event: 'message', f: (data: Setup) => void) => void; postMessage(data: unknown): void };
+
+const nodePort = (globalThis.process?.getBuiltinModule?.('node:worker_threads') as { parentPort?: Port } | undefined)?.parentPort;
+const port: Port = nodePort ?? (globalThis as unknown as Port);
+
+function onSetup(setup: Setup): void {
+  WebAssembly.instantiate(setup.module, { env: { memory: setup.memory } }).then(
+    (instance) => {
+      port.postMessage({ ready: true });
+      serve(instance.exports as unknown as Kernels, setup);
+    },
+    (error: unknown) => port.postMessage({ error: String(error) }),
+  );
+}
+
+function serve(kernels: Kernels, { memory, control, slot, scratch }: Setup): void {
+  const base = control / 4 + slot * SLOT_WORDS;
+  const words = new Int32Array(memory.buffer);
+  const floats = new Float32Array(memory.buffer);
+  for (;;) {
+    const state = Atomics.load(words, base);
+    if (state === State.Stop) break;
+    if (state !== State.Posted) {
+      Atomics.wait(words, base, state);
+      continue;
+    }
+    try {
+      const args = CALL_FIELDS.map((field, i) => (field === 'slope' ? floats[base + 1 + i] : words[base + 1 + i]));
+      (kernels.gemm as (...values: number[]) => void)(...args, scratch);
+      Atomics.store(words, base, State.Done);
+    } catch (error) {
+      port.postMessage({ error: String(error) });
+      Atomics.store(words, base, State.Failed);
+    }
+    Atomics.notify(words, base);
+  }
+  (globalThis as { close?: () => void }).close?.();
+}
+
+if (nodePort) nodePort.on!('message', onSetup);
+else (globalThis as unknown as { onmessage: (e: { data: Setup }) => void }).onmessage = (e) => onSetup(e.data);

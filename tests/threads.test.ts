@@ -1,0 +1,81 @@
+// Several threads over one shared memory: results bitwise identical to one thread,
+// clear errors instead of hangs, fallbacks where shared memory is missing.
+import { execFileSync } from 'node:child_process';
+import { afterEach, expect, test, vi } from 'vitest';
+import { initOptions, randomArray } from './support.js';
+
+type Api = typeof import('../dist/index.js');
+
+/** A fresh copy of the package (its own runtime), initialised with `threads`. */
+async function fresh(threads: number | 'auto'): Promise<Api> {
+  vi.resetModules();
+  const api = (await import('../dist/index.js')) as Api;
+  await api.init({ ...initOptions, threads });
+  return api;
+}
+
+afterEach(() => {
+  delete (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated;
+});
+
+/** Products and a training step large enough to be split, on shapes that do not divide evenly. */
+function workload(api: Api): Float32Array[] {
+  const out: Float32Array[] = [];
+  for (const [m, k, n] of [[256, 300, 1024], [1, 1024, 1027], [97, 501, 203], [1500, 64, 3], [7, 300, 2049]]) {
+    for (const options of [{}, { transposeA: true }, { transposeB: true }]) {
+      out.push(api.matmul(randomArray(m * k, m + k), randomArray(k * n, k + n), m, k, n, options));
+    }
+  }
+  const layer = new api.Linear(333, 517, { seed: 1, activation: 'gelu' });
+  out.push(layer.forward(randomArray(130 * 333, 2)), layer.backward(randomArray(130 * 517, 3)), layer.weightGrad.slice(), layer.biasGrad!.slice());
+  layer.dispose();
+  return out;
+}
+
+test('1, 2 and 3 threads give bitwise identical results', async () => {
+  const runs: Float32Array[][] = [];
+  for (const threads of [1, 2, 3]) {
+    const api = await fresh(threads);
+    expect(api.backendInfo().threads).toBe(threads);
+    runs.push(workload(api));
+    api.shutdown();
+  }
+  for (const run of runs.slice(1)) {
+    run.forEach((result, i) => expect(new Uint32Array(result.buffer), `result ${i}`).toEqual(new Uint32Array(runs[0][i].buffer)));
+  }
+}, 120_000);
+
+test('a killed worker makes the next call throw, not hang; shutdown() then continues on one thread', async () => {
+  const api = await fresh(2);
+  const { runtime } = await import('../dist/runtime.js');
+  runtime('test').pool!.killForTesting(0);
+  await new Promise((resolve) => setTimeout(resolve, 200)); // the worker's exit event
+  const a = randomArray(256 * 256, 1);
+  expect(() => api.matmul(a, a, 256, 256, 256)).toThrow(/the thread pool is unusable: worker 1 exited .*call shutdown\(\)/);
+  api.shutdown();
+  expect(api.backendInfo().threads).toBe(1);
+  expect(api.matmul(a, a, 256, 256, 256)).toHaveLength(256 * 256);
+});
+
+test("without cross-origin isolation, 'auto' falls back to one thread and says why; a count is an error naming COOP/COEP", async () => {
+  (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated = false;
+  const api = await fresh('auto');
+  expect(api.backendInfo().threads).toBe(1);
+  expect(api.backendInfo().threadsNote).toMatch(/Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp/);
+  vi.resetModules();
+  const again = (await import('../dist/index.js')) as Api;
+  await expect(again.init({ threads: 2 })).rejects.toThrow(/init: threads: 2 needs shared memory .*COOP\/COEP/);
+  await expect(again.init({ threads: 0 })).rejects.toThrow('init: options.threads must be a positive integer; got 0');
+});
+
+test('Node exits with workers running, with or without shutdown()', () => {
+  const script = (stop: boolean) => `
+    const { init, matmul, shutdown } = await import(${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)});
+    await init({ threads: 2 });
+    matmul(new Float32Array(512 * 512), new Float32Array(512 * 512), 512, 512, 512);
+    ${stop ? 'shutdown();' : ''}
+    console.log('done');`;
+  for (const stop of [true, false]) {
+    expect(execFileSync(process.execPath, ['--input-type=module', '-e', script(stop)], { timeout: 20_000 }).toString().trim()).toBe('done');
+  }
+});
