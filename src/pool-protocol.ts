@@ -12,3 +12,6 @@ export const State = {
   /** The pool is shutting down: the worker exits its loop. */
   Stop: 4,
 } as const;
+
+/** Checks of a slot's state before a thread sleeps on it: roughly 50 µs of spinning. */
+export const SPIN_CHECKS = 20_000;

@@ -2,7 +2,7 @@
 // of a call's output, waiting for them, and stopping them.
 import { CALL_FIELDS, splitCall, type GemmCall } from './gemm-call.js';
 import type { Heap } from './heap.js';
-import { SLOT_WORDS, State } from './pool-protocol.js';
+import { SLOT_WORDS, SPIN_CHECKS, State } from './pool-protocol.js';
 
 /** What the pool needs of a worker: Node's worker_threads.Worker and the browser's Worker both fit. */
 interface WorkerHandle {
@@ -15,7 +15,8 @@ interface WorkerHandle {
 /** Makes a worker running dist/worker.js, reporting its messages and its exit. */
 export type WorkerFactory = (onMessage: (data: { ready?: boolean; error?: string }) => void, onExit: (why: string) => void) => WorkerHandle;
 
-/** Below this many multiply-adds a call stays on one thread (measured: bench/threads.ts). */
+/** Below this many multiply-adds a call stays on one thread: with both threads spinning between calls, two
+ *  threads were already 1.5× faster at 16×64×128 (131,072) and slower at 8×64×64 (bench/threads.ts). */
 export const PARALLEL_THRESHOLD = 1 << 18;
 
 export class Pool {
@@ -110,7 +111,7 @@ export class Pool {
 
   #await(slot: number, deadline: number): void {
     const base = this.#base(slot);
-    for (;;) {
+    for (let spins = 0; ; spins++) {
       const state = Atomics.load(this.#words, base);
       if (state === State.Done) {
         Atomics.store(this.#words, base, State.Idle);
@@ -124,7 +125,7 @@ export class Pool {
         this.#broken = `worker ${slot + 1} did not finish its part of a call`;
         throw new Error(`simd-linear: ${this.#broken}`);
       }
-      waitBriefly(this.#words, base, state);
+      if (spins > SPIN_CHECKS) waitBriefly(this.#words, base, state);
     }
   }
 }

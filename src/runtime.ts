@@ -88,6 +88,8 @@ export class Runtime {
   readonly info: BackendInfo;
   /** The workers sharing large products, or null for this thread alone. */
   pool: Pool | null = null;
+  /** Multiply-adds from which a product is shared with the workers. */
+  parallelThreshold = PARALLEL_THRESHOLD;
 
   constructor(readonly kernels: Kernels, memory: WebAssembly.Memory) {
     this.heap = new Heap(memory, kernels.heap_base());
@@ -114,7 +116,7 @@ export class Runtime {
       m, n, k, a, rsA, csA, b, rsB, csB, c, ldc, accumulate: accumulate ? 1 : 0, bias,
       activation: epilogue?.kind ?? 0, slope: epilogue?.slope ?? 0, y: epilogue?.y ?? 0,
     };
-    if (this.pool && m * n * k >= PARALLEL_THRESHOLD) {
+    if (this.pool && m * n * k >= this.parallelThreshold) {
       this.pool.run(call, this.info.tile.rows, this.info.tile.cols, (part) => this.#gemmHere(part));
     } else {
       this.#gemmHere(call);

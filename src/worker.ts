@@ -3,7 +3,7 @@
 // Runs as a Node worker_threads worker or a browser module Web Worker; it never
 // allocates in the module's memory (its scratch comes with each call).
 import { CALL_FIELDS } from './gemm-call.js';
-import { SLOT_WORDS, State } from './pool-protocol.js';
+import { SLOT_WORDS, SPIN_CHECKS, State } from './pool-protocol.js';
 import type { Kernels } from './runtime.js';
 
 interface Setup {
@@ -33,13 +33,17 @@ function serve(kernels: Kernels, { memory, control, slot, scratch }: Setup): voi
   const base = control / 4 + slot * SLOT_WORDS;
   const words = new Int32Array(memory.buffer);
   const floats = new Float32Array(memory.buffer);
+  let idle = 0;
   for (;;) {
     const state = Atomics.load(words, base);
     if (state === State.Stop) break;
     if (state !== State.Posted) {
-      Atomics.wait(words, base, state);
+      // Calls come in bursts (a layer's products, a training step): spin a while
+      // before sleeping, since waking a sleeping thread costs tens of microseconds.
+      if (++idle > SPIN_CHECKS) Atomics.wait(words, base, state);
       continue;
     }
+    idle = 0;
     try {
       const args = CALL_FIELDS.map((field, i) => (field === 'slope' ? floats[base + 1 + i] : words[base + 1 + i]));
       (kernels.gemm as (...values: number[]) => void)(...args, scratch);
