@@ -2,6 +2,7 @@
 // switched off and on, call by call), and against onnxruntime-web on two threads, for
 // forward, dX and dW; then small products, to place the size below which a call
 // stays on one thread (PARALLEL_THRESHOLD in src/pool.ts).
+import { writeFileSync } from 'node:fs';
 import { Bench } from 'tinybench';
 import { init, backendInfo, shutdown } from '../dist/index.js';
 import { PARALLEL_THRESHOLD } from '../dist/pool.js';
@@ -76,5 +77,8 @@ for (const [m, k, n] of small) {
 }
 console.log(`Small products (PARALLEL_THRESHOLD = ${PARALLEL_THRESHOLD} multiply-adds):`);
 console.table(threshold);
+const out = new URL('./results/threads.json', import.meta.url);
+writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), node: process.versions.node, build: backendInfo().simd, products: rows, small: threshold }, null, 1)}\n`);
+console.log(`wrote ${out.pathname}`);
 ort.dispose();
 shutdown();
