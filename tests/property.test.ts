@@ -13,6 +13,9 @@ const seed = Number(testEnv.SIMD_LINEAR_FUZZ_SEED ?? 20261125);
 
 beforeAll(() => init(initOptions));
 
+/** Long local runs (SIMD_LINEAR_FUZZ_RUNS=10000) take minutes: the time allowed grows with the cases. */
+const timeout = 60_000 + runs * 100;
+
 /** Sizes around every edge of the kernels: the tile, the packing unroll (4), each block. */
 function edgeSize(max: number): fc.Arbitrary<number> {
   const { tile, blocks } = backendInfo();
@@ -49,7 +52,7 @@ test('matmul, all transposes, against the reference', () => {
     }),
     { numRuns: runs, seed },
   );
-});
+}, timeout);
 
 test('Linear forward, dX, dW, db against the reference', () => {
   fc.assert(
@@ -72,4 +75,4 @@ test('Linear forward, dX, dW, db against the reference', () => {
     }),
     { numRuns: Math.max(1, runs >> 1), seed },
   );
-});
+}, timeout);
