@@ -121,11 +121,12 @@ export class Pool {
         this.#broken = `worker ${slot + 1} failed during a call`;
         throw new Error(`simd-linear: ${this.#broken}`);
       }
+      if (spins < SPIN_CHECKS) continue; // a call's blocks finish close together: spin first, cheaply
       if (performance.now() > deadline) {
         this.#broken = `worker ${slot + 1} did not finish its part of a call`;
         throw new Error(`simd-linear: ${this.#broken}`);
       }
-      if (spins > SPIN_CHECKS) waitBriefly(this.#words, base, state);
+      waitBriefly(this.#words, base, state);
     }
   }
 }
