@@ -2,6 +2,7 @@ import { MR, NR, KC, MC, NC } from "./blocking";
 import { packPanels } from "./pack";
 import { microkernel } from "./microkernel";
 import { gemvDots, gemvRows } from "./gemv";
+import { outerProduct } from "./outer";
 import { activate, activateTile, NONE } from "./activations";
 
 // Scratch one GEMM call needs: packed A block, packed B block, packed bias, edge tile.
@@ -10,6 +11,9 @@ const PACKED_B_BYTES: usize = <usize>(KC * NC) << 2;
 const PACKED_BIAS_BYTES: usize = <usize>NC << 2;
 const TILE_BYTES: usize = <usize>(MR * NR) << 2;
 export const GEMM_SCRATCH_BYTES: usize = PACKED_A_BYTES + PACKED_B_BYTES + PACKED_BIAS_BYTES + TILE_BYTES;
+
+// Up to this many rows of C, B whose rows are 4 KiB apart is still streamed in place.
+const ALIASED_DIRECT_ROWS: i32 = 64;
 
 // C (m×n, row stride ldc) = (accumulate ? C : 0) + bias + op(A)·op(B), and then,
 // unless activation is NONE, Y = f(C) (same strides) for the activation f numbered
@@ -39,6 +43,12 @@ export function gemm(
     if (activation != NONE) activate(activation, slope, c, y, n);
     return;
   }
+  // Depth 1 (the weight gradient of a single sample): an outer product, C streamed once.
+  if (k == 1 && csB == 1) {
+    outerProduct(m, n, a, rsA, b, c, ldc, accumulate, bias);
+    if (activation != NONE) activateTile(activation, slope, c, y, m, n, ldc);
+    return;
+  }
   const packedA = scratch;
   const packedB = packedA + PACKED_A_BYTES;
   const packedBias = packedB + PACKED_B_BYTES;
@@ -46,10 +56,12 @@ export function gemm(
 
   // Where the rows of B are contiguous (B as stored, not transposed) the microkernel
   // streams them in place: no packing, which saves most at small batches. Only a
-  // ragged last panel is packed (zero-padded). Rows a multiple of 4 KiB apart would
-  // all fall in the same L1 sets and evict each other (measured: a third slower at
-  // 256×1024×1024), so such B is packed like any other.
-  const direct = csB == 1 && (rsB & 1023) != 0;
+  // ragged last panel is packed (zero-padded). Rows a multiple of 4 KiB apart all
+  // fall in the same L1 sets and evict each other on every pass of a row panel of A
+  // over them, so when there are many passes (m large) such B is packed like any
+  // other; with few, the copy costs more than the misses (measured at 1024×1024:
+  // packing loses up to 64 rows, 1.75× slower at 2; wins from 128, by 3–5%).
+  const direct = csB == 1 && ((rsB & 1023) != 0 || m <= ALIASED_DIRECT_ROWS);
   for (let jc = 0; jc < n; jc += NC) {
     const nc = min(NC, n - jc);
     const ragged = nc % NR;

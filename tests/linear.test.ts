@@ -9,6 +9,7 @@ beforeAll(() => init(initOptions));
 
 const shapes = [
   [1, 1, 1], [3, 5, 7], [4, 8, 8], [5, 9, 17], [32, 784, 128], [97, 101, 103], [64, 300, 10], [1, 1024, 33], [300, 3, 2],
+  [5, 1, 1031], [1, 2053, 1031], // depth 1 (an outer product); batch 1 with W of 8 MiB
 ];
 
 describe.each(shapes)('batch %i, %i → %i', (batch, din, dout) => {
@@ -35,25 +36,27 @@ describe.each(shapes)('batch %i, %i → %i', (batch, din, dout) => {
   }
 });
 
-test('backward accumulates over calls until zeroGrad', () => {
-  const [batch, din, dout] = [6, 70, 9];
+// Batch 1 after batch 1 is the depth-1 (outer product) path accumulating onto itself.
+test.each([[6, 12], [1, 1]])('backward accumulates over calls until zeroGrad (batches %i then %i)', (batch1, batch2) => {
+  const [din, dout] = [70, 9];
   const layer = new Linear(din, dout, { seed: 3 });
   const w = layer.weight.slice();
-  const x1 = randomArray(batch * din, 4), dy1 = randomArray(batch * dout, 5);
-  const x2 = randomArray(2 * batch * din, 6), dy2 = randomArray(2 * batch * dout, 7);
+  const x1 = randomArray(batch1 * din, 4), dy1 = randomArray(batch1 * dout, 5);
+  const x2 = randomArray(batch2 * din, 6), dy2 = randomArray(batch2 * dout, 7);
   layer.forward(x1);
   layer.backward(dy1);
   layer.forward(x2);
   layer.backward(dy2);
-  const g1 = referenceBackward(x1, w, dy1, batch, din, dout);
-  const g2 = referenceBackward(x2, w, dy2, 2 * batch, din, dout);
+  const g1 = referenceBackward(x1, w, dy1, batch1, din, dout);
+  const g2 = referenceBackward(x2, w, dy2, batch2, din, dout);
   const dw = g1.dw.map((v, i) => v + g2.dw[i]);
   const db = g1.db.map((v, i) => v + g2.db[i]);
   // Two accumulations: the bound of a product over both batches.
-  const xs = new Float32Array([...x1.slice(0, batch * din), ...x2]);
+  const xs = new Float32Array([...x1, ...x2]);
   const dys = new Float32Array([...dy1, ...dy2]);
-  expectWithin(layer.weightGrad, dw, productBound(xs, dys, din, 3 * batch, dout, { transposeA: true }), 'dW');
-  expectWithin(layer.biasGrad!, db, productBound(new Float32Array(3 * batch).fill(1), dys, 1, 3 * batch, dout), 'db');
+  const rows = batch1 + batch2;
+  expectWithin(layer.weightGrad, dw, productBound(xs, dys, din, rows, dout, { transposeA: true }), 'dW');
+  expectWithin(layer.biasGrad!, db, productBound(new Float32Array(rows).fill(1), dys, 1, rows, dout), 'db');
 
   layer.zeroGrad();
   expect(layer.weightGrad.every((v) => v === 0)).toBe(true);

@@ -40,10 +40,17 @@ describe.each(transposes)('matmul $transposeA $transposeB', (options) => {
     for (const k of [kc - 1, kc, kc + 1, 2 * kc + 3]) check(5, k, 11, options);
     for (const n of [nc - 1, nc, nc + 1]) check(5, 13, n, options);
     check(mc + 3, kc + 5, nc + 9, options);
+    // B with rows 4 KiB apart: streamed in place up to 64 rows of C, packed past them
+    // (ALIASED_DIRECT_ROWS in assembly/gemm.ts).
+    for (const m of [64, 65]) check(m, 19, 1024, options);
   });
 
   test('a single row (the batch-1 paths) on ragged depths and widths', () => {
-    for (const [k, n] of [[1, 1], [7, 3], [8, 33], [9, 31], [301, 67], [1031, 129], [64, 64]]) check(1, k, n, options);
+    for (const [k, n] of [[1, 1], [7, 3], [8, 33], [9, 31], [301, 67], [1031, 129], [64, 64], [2053, 1031]]) check(1, k, n, options);
+  });
+
+  test('depth 1 (an outer product) on ragged heights and widths', () => {
+    for (const [m, n] of [[2, 1], [7, 3], [37, 1031], [300, 5]]) check(m, 1, n, options);
   });
 
   test('1×1×1 and primes', () => {
@@ -71,7 +78,7 @@ test('out receives the result, and may alias an input', () => {
 });
 
 test.each([
-  [9, 300, 17], [1, 300, 17], [1, 37, 1024], [6, 37, 1024], [13, 5, 2049], [1, 1, 1],
+  [9, 300, 17], [1, 300, 17], [1, 37, 1024], [6, 37, 1024], [13, 5, 2049], [1, 1, 1], [1, 2053, 1031], [37, 1, 1031],
 ])('exact on small integers, whatever the summation order: %i×%i×%i', (m, k, n) => {
   // Products and sums of these stay integers below 2²⁴: every order of summation is exact.
   const a = Float32Array.from({ length: m * k }, (_, i) => ((i * 7) % 5) - 2);
