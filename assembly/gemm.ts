@@ -13,7 +13,7 @@ const TILE_BYTES: usize = <usize>(MR * NR) << 2;
 export const GEMM_SCRATCH_BYTES: usize = PACKED_A_BYTES + PACKED_B_BYTES + PACKED_BIAS_BYTES + TILE_BYTES;
 
 // Up to this many rows of C, B whose rows are 4 KiB apart is still streamed in place.
-const ALIASED_DIRECT_ROWS: i32 = 64;
+const ALIASED_DIRECT_ROWS: i32 = 12;
 
 // C (m×n, row stride ldc) = (accumulate ? C : 0) + bias + op(A)·op(B), and then,
 // unless activation is NONE, Y = f(C) (same strides) for the activation f numbered
@@ -59,8 +59,8 @@ export function gemm(
   // ragged last panel is packed (zero-padded). Rows a multiple of 4 KiB apart all
   // fall in the same L1 sets and evict each other on every pass of a row panel of A
   // over them, so when there are many passes (m large) such B is packed like any
-  // other; with few, the copy costs more than the misses (measured at 1024×1024:
-  // packing loses up to 64 rows, 1.75× slower at 2; wins from 128, by 3–5%).
+  // other; with few, the copy costs more than the misses (measured at 1024×1024 and
+  // 512×2048: packing is 1.1–1.75× slower up to 8 rows, 1.1–1.3× faster from 16).
   const direct = csB == 1 && ((rsB & 1023) != 0 || m <= ALIASED_DIRECT_ROWS);
   for (let jc = 0; jc < n; jc += NC) {
     const nc = min(NC, n - jc);
