@@ -66,7 +66,7 @@ const results: Results = {
     ...Object.fromEntries(contenders.map((c) => [c.name, c.description])),
     'simd-linear layer': `the public API (init, Linear) on the ${layerBuild} build: forward / backward with copies in and out`,
   },
-  notes: [...notes, `${args.quick ? 'quick' : 'full'} run took ${((performance.now() - started) / 60e3).toFixed(1)} min`],
+  notes: [...notes, `node flags: ${process.execArgv.filter((a) => a.startsWith('--') && a !== '--import').join(' ') || 'none'}`, `${args.quick ? 'quick' : 'full'} run took ${((performance.now() - started) / 60e3).toFixed(1)} min`],
   measurements,
 };
 console.log(formatReport(results));
