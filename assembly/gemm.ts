@@ -1,6 +1,6 @@
 import { MR, NR, KC, MC, NC } from "./blocking";
 import { packPanels } from "./pack";
-import { microkernel } from "./microkernel";
+import { microkernel, microkernelNarrow } from "./microkernel";
 import { gemvDots, gemvRows } from "./gemv";
 import { outerProduct } from "./outer";
 import { activate, activateTile, NONE } from "./activations";
@@ -11,6 +11,9 @@ const PACKED_B_BYTES: usize = <usize>(KC * NC) << 2;
 const PACKED_BIAS_BYTES: usize = <usize>NC << 2;
 const TILE_BYTES: usize = <usize>(MR * NR) << 2;
 export const GEMM_SCRATCH_BYTES: usize = PACKED_A_BYTES + PACKED_B_BYTES + PACKED_BIAS_BYTES + TILE_BYTES;
+
+// Width of the narrow tile that takes a last panel of at most this many columns.
+const NARROW: i32 = 4;
 
 // Up to this many rows of C, B whose rows are 4 KiB apart is still streamed in place.
 const ALIASED_DIRECT_ROWS: i32 = 12;
@@ -69,8 +72,15 @@ export function gemm(
     for (let pc = 0; pc < k; pc += KC) {
       const kc = min(KC, k - pc);
       const bBlock = b + ((<usize>pc * <usize>rsB + <usize>jc * <usize>csB) << 2);
-      if (!direct) packPanels(bBlock, csB, rsB, nc, kc, NR, packedB);
-      else if (ragged != 0) packPanels(bBlock + (<usize>(nc - ragged) << 2), 1, rsB, ragged, kc, NR, packedB);
+      // The ragged last panel is packed 4 wide where it fits (see microkernelNarrow), at
+      // the same place as an 8-wide one: after the full panels, or alone when B is direct.
+      const full = nc - ragged;
+      const raggedWidth = ragged <= NARROW ? NARROW : NR;
+      if (!direct) packPanels(bBlock, csB, rsB, full, kc, NR, packedB);
+      if (ragged != 0) {
+        const raggedSrc = bBlock + ((<usize>full * <usize>csB) << 2);
+        packPanels(raggedSrc, csB, rsB, ragged, kc, raggedWidth, direct ? packedB : packedB + ((<usize>full * <usize>kc) << 2));
+      }
       // Bias and the caller's accumulate flag apply once, on the first depth block;
       // later blocks add onto what the earlier ones wrote.
       const first = pc == 0;
@@ -104,8 +114,9 @@ function macrokernel(
   const rowStride = <usize>ldc << 2;
   for (let jr = 0; jr < nc; jr += NR) {
     const nr = min(NR, nc - jr);
+    const narrow = nr <= NARROW;
     let bPanel = packedB + (<usize>jr * <usize>kc << 2);
-    let bStride: usize = NR << 2;
+    let bStride: usize = (narrow ? NARROW : NR) << 2;
     if (bDirect != 0) {
       bPanel = nr == NR ? bDirect + (<usize>jr << 2) : packedB;
       if (nr == NR) bStride = bDirectStride;
@@ -117,8 +128,11 @@ function macrokernel(
       const cTile = c + <usize>ir * rowStride + (<usize>jr << 2);
       if (mr == MR && nr == NR) {
         microkernel(kc, aPanel, bPanel, bStride, biasPanel, cTile, rowStride, accumulate);
+      } else if (mr == MR && nr == NARROW) {
+        microkernelNarrow(kc, aPanel, bPanel, bStride, biasPanel, cTile, rowStride, accumulate);
       } else {
-        microkernel(kc, aPanel, bPanel, bStride, biasPanel, tile, <usize>NR << 2, false);
+        if (narrow) microkernelNarrow(kc, aPanel, bPanel, bStride, biasPanel, tile, <usize>NR << 2, false);
+        else microkernel(kc, aPanel, bPanel, bStride, biasPanel, tile, <usize>NR << 2, false);
         copyTile(tile, mr, nr, cTile, rowStride, accumulate);
       }
       if (activation != NONE) activateTile(activation, slope, cTile, cTile + activatedOffset, mr, nr, ldc);

@@ -90,3 +90,40 @@ export function microkernel(
     v128.store(c + 5 * rowStride, acc5x4567, 16);
   }
 }
+
+// C[MR×4] = (accumulate ? C : 0) + bias[4] + Σ_p a[p][0..MR] ⊗ b[p][0..4]: the last
+// panel of B when at most four columns are left (an output layer of 10 classes is one
+// 8-wide panel and one of 2), so half an 8-wide tile is not spent on zero padding.
+// Same arguments and layout as microkernel, with 4 floats of B per p; each element
+// is summed in the same order as there.
+export function microkernelNarrow(
+  kc: i32, a: usize, b: usize, bStride: usize, bias: usize, c: usize, rowStride: usize, accumulate: bool,
+): void {
+  const start = bias != 0 ? v128.load(bias) : f32x4.splat(0);
+  let acc0 = start, acc1 = start, acc2 = start, acc3 = start, acc4 = start, acc5 = start;
+  if (accumulate) {
+    acc0 = f32x4.add(acc0, v128.load(c + 0 * rowStride));
+    acc1 = f32x4.add(acc1, v128.load(c + 1 * rowStride));
+    acc2 = f32x4.add(acc2, v128.load(c + 2 * rowStride));
+    acc3 = f32x4.add(acc3, v128.load(c + 3 * rowStride));
+    acc4 = f32x4.add(acc4, v128.load(c + 4 * rowStride));
+    if (MR > 5) acc5 = f32x4.add(acc5, v128.load(c + 5 * rowStride));
+  }
+  for (let p = 0; p < kc; p++) {
+    const b0123 = v128.load(b);
+    acc0 = madd(v128.load32_splat(a, 0), b0123, acc0);
+    acc1 = madd(v128.load32_splat(a, 4), b0123, acc1);
+    acc2 = madd(v128.load32_splat(a, 8), b0123, acc2);
+    acc3 = madd(v128.load32_splat(a, 12), b0123, acc3);
+    acc4 = madd(v128.load32_splat(a, 16), b0123, acc4);
+    if (MR > 5) acc5 = madd(v128.load32_splat(a, 20), b0123, acc5);
+    a += MR << 2;
+    b += bStride;
+  }
+  v128.store(c + 0 * rowStride, acc0);
+  v128.store(c + 1 * rowStride, acc1);
+  v128.store(c + 2 * rowStride, acc2);
+  v128.store(c + 3 * rowStride, acc3);
+  v128.store(c + 4 * rowStride, acc4);
+  if (MR > 5) v128.store(c + 5 * rowStride, acc5);
+}
