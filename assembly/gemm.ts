@@ -15,7 +15,7 @@ export const GEMM_SCRATCH_BYTES: usize = PACKED_A_BYTES + PACKED_B_BYTES + PACKE
 // Width of the narrow tile that takes a last panel of at most this many columns.
 const NARROW: i32 = 4;
 
-// Up to this many rows of C, B whose rows are 4 KiB apart is still streamed in place.
+// Up to this many rows of C, B whose rows are 4 KiB apart is streamed in place as it is.
 const ALIASED_DIRECT_ROWS: i32 = 12;
 
 // C (m×n, row stride ldc) = (accumulate ? C : 0) + bias + op(A)·op(B), and then,
@@ -61,10 +61,14 @@ export function gemm(
   // streams them in place: no packing, which saves most at small batches. Only a
   // ragged last panel is packed (zero-padded). Rows a multiple of 4 KiB apart all
   // fall in the same L1 sets and evict each other on every pass of a row panel of A
-  // over them, so when there are many passes (m large) such B is packed like any
-  // other; with few, the copy costs more than the misses (measured at 1024×1024 and
-  // 512×2048: packing is 1.1–1.75× slower up to 8 rows, 1.1–1.3× faster from 16).
-  const direct = csB == 1 && ((rsB & 1023) != 0 || m <= ALIASED_DIRECT_ROWS);
+  // over them. Measured at 1024×1024 and 512×2048 (bench/microkernels.md): up to 12
+  // rows of C there are too few passes to matter; up to one block of A (MC rows)
+  // each panel is copied to L1 just before its passes (1.05–1.1× packing the whole
+  // block, which is 1.1–1.4× slower up to 8 rows); past that the block is packed,
+  // as any other B.
+  const aliased = (rsB & 1023) == 0;
+  const direct = csB == 1 && (!aliased || m <= MC);
+  const copyPanels = aliased && m > ALIASED_DIRECT_ROWS;
   for (let jc = 0; jc < n; jc += NC) {
     const nc = min(NC, n - jc);
     const ragged = nc % NR;
@@ -91,7 +95,7 @@ export function gemm(
         const mc = min(MC, m - ic);
         packPanels(a + ((<usize>ic * <usize>rsA + <usize>pc * <usize>csA) << 2), rsA, csA, mc, kc, MR, packedA);
         macrokernel(
-          mc, nc, kc, packedA, direct ? bBlock : 0, <usize>rsB << 2, packedB, blockBias,
+          mc, nc, kc, packedA, direct ? bBlock : 0, <usize>rsB << 2, copyPanels, packedB, blockBias,
           c + ((<usize>ic * <usize>ldc + <usize>jc) << 2), ldc, blockAccumulate, tile,
           blockActivation, slope, y - c,
         );
@@ -102,12 +106,13 @@ export function gemm(
 
 // Sweeps one packed mc×kc block of A against one kc×nc block of B. Each NR-wide
 // panel of B stays in L1 while every MR-row panel of A passes over it. B is read in
-// place from `bDirect` (rows bDirectStride bytes apart) where given, else from
-// `packedB`, which then holds every panel, or just the ragged last one.
+// place from `bDirect` (rows bDirectStride bytes apart) where given, each panel first
+// copied to a contiguous one after the ragged panel in `packedB` if copyPanels; else
+// from `packedB`, which then holds every panel, or just the ragged last one.
 // Ragged edge tiles are computed whole into `tile` and only their valid part is
 // copied out, so nothing outside C is read or written.
 function macrokernel(
-  mc: i32, nc: i32, kc: i32, packedA: usize, bDirect: usize, bDirectStride: usize, packedB: usize,
+  mc: i32, nc: i32, kc: i32, packedA: usize, bDirect: usize, bDirectStride: usize, copyPanels: bool, packedB: usize,
   bias: usize, c: usize, ldc: i32, accumulate: bool, tile: usize,
   activation: i32, slope: f32, activatedOffset: usize,
 ): void {
@@ -120,6 +125,12 @@ function macrokernel(
     if (bDirect != 0) {
       bPanel = nr == NR ? bDirect + (<usize>jr << 2) : packedB;
       if (nr == NR) bStride = bDirectStride;
+      if (nr == NR && copyPanels) {
+        const panel = packedB + (<usize>(KC * NR) << 2);
+        packPanels(bPanel, 1, <i32>(bDirectStride >> 2), NR, kc, NR, panel);
+        bPanel = panel;
+        bStride = NR << 2;
+      }
     }
     const biasPanel: usize = bias != 0 ? bias + (<usize>jr << 2) : 0;
     for (let ir = 0; ir < mc; ir += MR) {

@@ -40,9 +40,9 @@ describe.each(transposes)('matmul $transposeA $transposeB', (options) => {
     for (const k of [kc - 1, kc, kc + 1, 2 * kc + 3]) check(5, k, 11, options);
     for (const n of [nc - 1, nc, nc + 1]) check(5, 13, n, options);
     check(mc + 3, kc + 5, nc + 9, options);
-    // B with rows 4 KiB apart: streamed in place up to 12 rows of C, packed past them
-    // (ALIASED_DIRECT_ROWS in assembly/gemm.ts).
-    for (const m of [12, 13]) check(m, 19, 1024, options);
+    // B with rows 4 KiB apart: streamed in place up to 12 rows of C, each panel copied
+    // first up to a block of A, packed past it (ALIASED_DIRECT_ROWS in assembly/gemm.ts).
+    for (const m of [12, 13, mc, mc + 1]) check(m, kc + 3, 1024, options);
   });
 
   test('a single row (the batch-1 paths) on ragged depths and widths', () => {
