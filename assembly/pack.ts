@@ -25,16 +25,17 @@ export function packPanels(
 }
 
 // Lines adjacent in memory (A transposed, or B as stored): each depth step is
-// `width` consecutive floats, copied a vector at a time.
+// `width` (≥ 4) consecutive floats, copied a vector at a time; past a multiple of 4,
+// the last vector overlaps the one before it rather than going float by float.
 function packContiguousLines(src: usize, depthStride: i32, depth: i32, width: i32, dst: usize): void {
   const step = <usize>depthStride << 2;
-  const width4 = width & ~3;
+  const row = <usize>width << 2;
+  const last = row - 16;
   for (let p = 0; p < depth; p++) {
-    let r = 0;
-    for (; r < width4; r += 4) v128.store(dst + (<usize>r << 2), v128.load(src + (<usize>r << 2)));
-    for (; r < width; r++) store<f32>(dst + (<usize>r << 2), load<f32>(src + (<usize>r << 2)));
+    for (let o: usize = 0; o < last; o += 16) v128.store(dst + o, v128.load(src + o));
+    v128.store(dst + last, v128.load(src + last));
     src += step;
-    dst += <usize>width << 2;
+    dst += row;
   }
 }
 

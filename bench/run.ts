@@ -27,7 +27,8 @@ if (args.help) {
   console.log(`usage: npm run bench -- [--set all|${Object.keys(shapeSets).join('|')}] [--quick] [--out <dir>]
   --set    shape set to run (default all: every set, each shape once)
   --quick  short timings, for a smoke test; numbers are rough
-  --out    where latest.json and chart.svg go (default bench/results)`);
+  --out    where latest.json and chart.svg go (default bench/results)
+A full run (--set all) ends with the threads bench (npm run bench:threads).`);
   process.exit(0);
 }
 
