@@ -12,6 +12,13 @@ const PACKED_BIAS_BYTES: usize = <usize>NC << 2;
 const TILE_BYTES: usize = <usize>(MR * NR) << 2;
 export const GEMM_SCRATCH_BYTES: usize = PACKED_A_BYTES + PACKED_B_BYTES + PACKED_BIAS_BYTES + TILE_BYTES;
 
+// At most this many columns of C, with A's rows contiguous, gemm computes Cᵀ (thinProduct).
+export const THIN_COLUMNS: i32 = 12;
+// Cᵀ is formed in scratch, past what the blocked product of Cᵀ itself uses of the
+// packed-B area (its B, op(A)ᵀ, is read in place: two panel buffers of KC×NR floats).
+const THIN_OFFSET: usize = <usize>(2 * KC * NR) << 2;
+const THIN_FLOATS: i32 = <i32>((PACKED_B_BYTES - THIN_OFFSET) >> 2);
+
 // Width of the narrow tile that takes a last panel of at most this many columns.
 const NARROW: i32 = 4;
 
@@ -52,6 +59,26 @@ export function gemm(
     if (activation != NONE) activateTile(activation, slope, c, y, m, n, ldc);
     return;
   }
+  // Few columns and A's rows contiguous in depth order (dW = Xᵀ·dY of a narrow layer):
+  // packing A would cost about as much as the products, which use each packed row
+  // only once or twice, so Cᵀ = op(B)ᵀ·op(A)ᵀ is computed instead, reading A in place.
+  // (Whether a call goes this way does not depend on m: the host splits calls among
+  // threads by rows of C, and every block must take the path of the whole.)
+  if (n <= THIN_COLUMNS && rsA == 1) {
+    thinProduct(m, n, k, a, csA, b, rsB, csB, c, ldc, accumulate, bias, activation, slope, y, scratch);
+    return;
+  }
+  blocked(m, n, k, a, rsA, csA, b, rsB, csB, c, ldc, accumulate, bias, activation, slope, y, scratch);
+}
+
+// The general case of gemm: the five loops of BLIS.
+function blocked(
+  m: i32, n: i32, k: i32,
+  a: usize, rsA: i32, csA: i32,
+  b: usize, rsB: i32, csB: i32,
+  c: usize, ldc: i32, accumulate: bool, bias: usize,
+  activation: i32, slope: f32, y: usize, scratch: usize,
+): void {
   const packedA = scratch;
   const packedB = packedA + PACKED_A_BYTES;
   const packedBias = packedB + PACKED_B_BYTES;
@@ -160,5 +187,41 @@ function copyTile(tile: usize, mr: i32, nr: i32, c: usize, rowStride: usize, acc
       const value = load<f32>(src + o);
       store<f32>(dst + o, accumulate ? load<f32>(dst + o) + value : value);
     }
+  }
+}
+
+// C (m×n) = (accumulate ? C : 0) + bias + op(A)·op(B) for n ≤ THIN_COLUMNS and
+// op(A)(i, p) = a[i + p·csA]: Cᵀ = op(B)ᵀ·op(A)ᵀ by the blocked product, in chunks
+// of rows of C that fit in scratch, each added into C transposed.
+function thinProduct(
+  m: i32, n: i32, k: i32, a: usize, csA: i32, b: usize, rsB: i32, csB: i32,
+  c: usize, ldc: i32, accumulate: bool, bias: usize, activation: i32, slope: f32, y: usize, scratch: usize,
+): void {
+  const transposed = scratch + PACKED_A_BYTES + THIN_OFFSET;
+  // Whole panels of Cᵀ per chunk, so that a block of rows starting on a multiple of NR
+  // (as the host splits thin calls) sees the same tiles as the undivided call.
+  const chunk = THIN_FLOATS / n / NR * NR;
+  const rowStride = <usize>ldc << 2;
+  for (let i0 = 0; i0 < m; i0 += chunk) {
+    const rows = min(chunk, m - i0);
+    blocked(n, rows, k, b, csB, rsB, a + (<usize>i0 << 2), csA, 1, transposed, rows, false, 0, NONE, 0, transposed, scratch);
+    const cRows = c + <usize>i0 * rowStride;
+    addTransposed(transposed, rows, n, cRows, rowStride, accumulate, bias);
+    if (activation != NONE) activateTile(activation, slope, cRows, cRows + (y - c), rows, n, ldc);
+  }
+}
+
+// C (rows×n) = (accumulate ? C : 0) + bias + tᵀ, t being n×rows contiguous.
+function addTransposed(t: usize, rows: i32, n: i32, c: usize, rowStride: usize, accumulate: bool, bias: usize): void {
+  const column = <usize>rows << 2;
+  for (let i = 0; i < rows; i++) {
+    const src = t + (<usize>i << 2);
+    for (let j = 0; j < n; j++) {
+      const o = <usize>j << 2;
+      let v: f32 = accumulate ? load<f32>(c + o) : 0;
+      if (bias != 0) v += load<f32>(bias + o);
+      store<f32>(c + o, v + load<f32>(src + <usize>j * column));
+    }
+    c += rowStride;
   }
 }

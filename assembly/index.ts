@@ -2,14 +2,14 @@
 // and every buffer, scratch included, is allocated by the host, so one build serves a
 // single instance or several sharing a memory.
 import { MR, NR, KC, MC, NC } from "./blocking";
-import { gemm as gemmKernel, GEMM_SCRATCH_BYTES } from "./gemm";
+import { gemm as gemmKernel, GEMM_SCRATCH_BYTES, THIN_COLUMNS } from "./gemm";
 import { addColumnSums } from "./columns";
 import { activate as activateKernel, activateBackward } from "./activations";
 import { meanSquaredError, softmaxCrossEntropy } from "./losses";
 import { adamwStep, sgdStep } from "./optimizers";
 
 // Bumped whenever the exports change meaning; the host refuses a mismatched .wasm.
-export const ABI_VERSION: i32 = 2;
+export const ABI_VERSION: i32 = 3;
 
 /** 1: SIMD with separate multiply and add; 2: relaxed SIMD with fused multiply-add. */
 export const SIMD_LEVEL: i32 = ASC_FEATURE_RELAXED_SIMD ? 2 : 1;
@@ -18,6 +18,8 @@ export const TILE_COLS: i32 = NR;
 export const BLOCK_DEPTH: i32 = KC;
 export const BLOCK_ROWS: i32 = MC;
 export const BLOCK_COLS: i32 = NC;
+/** gemm computes Cᵀ for at most this many columns when A's rows are contiguous: the host keeps thread blocks on one side. */
+export const GEMM_THIN_COLUMNS: i32 = THIN_COLUMNS;
 
 /** First byte the host may allocate: everything below belongs to the module's static data. */
 export function heap_base(): usize {

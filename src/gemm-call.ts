@@ -15,22 +15,34 @@ export const CALL_FIELDS = [
   'm', 'n', 'k', 'a', 'rsA', 'csA', 'b', 'rsB', 'csB', 'c', 'ldc', 'accumulate', 'bias', 'activation', 'slope', 'y',
 ] as const;
 
+/** What splitCall must respect of the kernels: the register tile, and gemm's thin path. */
+export interface SplitRules { tileRows: number; tileCols: number; thinColumns: number }
+
 /**
  * Splits a call into at most `parts` calls over disjoint blocks of C: by columns
- * when C is wide enough, else by rows; never along k. Boundaries fall on multiples
- * of the register tile, so every element of C is computed by exactly the same
- * operations as in the undivided call: results are bitwise identical whatever the
- * number of threads.
+ * when C is wide enough, else by rows; never along k. Every block takes the kernel
+ * path of the undivided call, and its boundaries fall on multiples of the register
+ * tile, so every element of C is computed by exactly the same operations: results
+ * are bitwise identical whatever the number of threads. Hence no block of one row
+ * (a matrix-vector product), and where A's rows are contiguous no block of at most
+ * `thinColumns` columns out of a wider call (gemm would compute its transpose), and
+ * the rows of a call that is that thin split on multiples of the tile's width.
  */
-export function splitCall(call: GemmCall, parts: number, tileRows: number, tileCols: number): GemmCall[] {
+export function splitCall(call: GemmCall, parts: number, { tileRows, tileCols, thinColumns }: SplitRules): GemmCall[] {
   const byColumns = call.n >= call.m || call.m < 2 * tileRows;
   const length = byColumns ? call.n : call.m;
-  const unit = byColumns ? tileCols : tileRows;
+  const thin = call.n <= thinColumns && call.rsA === 1;
+  const smallest = byColumns ? (call.rsA === 1 ? thinColumns + 1 : 1) : 2;
+  // A thin call's rows are the columns of the Cᵀ gemm computes: they split on its tile's width.
+  const unit = byColumns ? tileCols * Math.ceil(smallest / tileCols) : thin ? tileCols : tileRows;
   const step = Math.ceil(length / parts / unit) * unit;
-  const calls: GemmCall[] = [];
-  for (let start = 0; start < length; start += step) {
-    const size = Math.min(step, length - start);
-    calls.push(byColumns
+  const starts: number[] = [];
+  for (let start = 0; start < length; start += step) starts.push(start);
+  // A last block below the smallest joins the one before it.
+  if (starts.length > 1 && length - starts[starts.length - 1] < smallest) starts.pop();
+  return starts.map((start, i) => {
+    const size = (i + 1 < starts.length ? starts[i + 1] : length) - start;
+    return byColumns
       ? {
         ...call, n: size,
         b: call.b + 4 * start * call.csB, c: call.c + 4 * start,
@@ -40,7 +52,6 @@ export function splitCall(call: GemmCall, parts: number, tileRows: number, tileC
         ...call, m: size,
         a: call.a + 4 * start * call.rsA, c: call.c + 4 * start * call.ldc,
         y: call.y && call.y + 4 * start * call.ldc,
-      });
-  }
-  return calls;
+      };
+  });
 }

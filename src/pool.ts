@@ -1,6 +1,6 @@
 // The main thread's side of the GEMM workers: starting them, handing each a block
 // of a call's output, waiting for them, and stopping them.
-import { CALL_FIELDS, splitCall, type GemmCall } from './gemm-call.js';
+import { CALL_FIELDS, splitCall, type GemmCall, type SplitRules } from './gemm-call.js';
 import type { Heap } from './heap.js';
 import { SLOT_WORDS, SPIN_CHECKS, State } from './pool-protocol.js';
 
@@ -70,9 +70,9 @@ export class Pool {
    * Runs `call` split over the workers and the calling thread (which computes the
    * first block with `runHere`). Throws, never hangs, if a worker has failed.
    */
-  run(call: GemmCall, tileRows: number, tileCols: number, runHere: (call: GemmCall) => void): void {
+  run(call: GemmCall, rules: SplitRules, runHere: (call: GemmCall) => void): void {
     if (this.#broken) throw new Error(`simd-linear: the thread pool is unusable: ${this.#broken}; call shutdown() and init() again`);
-    const [mine, ...theirs] = splitCall(call, this.size + 1, tileRows, tileCols);
+    const [mine, ...theirs] = splitCall(call, this.size + 1, rules);
     theirs.forEach((part, slot) => this.#post(slot, part));
     runHere(mine);
     // Seconds a worker may take before it is presumed dead: generous (1 GFLOP/s) plus 10.

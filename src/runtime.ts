@@ -1,13 +1,13 @@
 // The instantiated kernels and the heap they work in: one per page or process,
 // created by `init()`, reached by everything else through `runtime()`.
 import { checkSize, describe } from './errors.js';
-import type { GemmCall } from './gemm-call.js';
+import type { GemmCall, SplitRules } from './gemm-call.js';
 import { Heap } from './heap.js';
 import { PARALLEL_THRESHOLD, Pool, type WorkerFactory } from './pool.js';
 import { compileKernels, hasRelaxedSimd, type SimdLevel, type WasmSource } from './loader.js';
 
 /** The ABI this wrapper speaks; must equal the .wasm's ABI_VERSION export. */
-const ABI_VERSION = 2;
+const ABI_VERSION = 3;
 
 /** The raw exports: numbers in, numbers out (addresses are byte offsets, strides are in floats). */
 export interface Kernels {
@@ -15,6 +15,7 @@ export interface Kernels {
   SIMD_LEVEL: WebAssembly.Global;
   TILE_ROWS: WebAssembly.Global;
   TILE_COLS: WebAssembly.Global;
+  GEMM_THIN_COLUMNS: WebAssembly.Global;
   BLOCK_DEPTH: WebAssembly.Global;
   BLOCK_ROWS: WebAssembly.Global;
   BLOCK_COLS: WebAssembly.Global;
@@ -91,6 +92,8 @@ export class Runtime {
   /** Multiply-adds from which a product is shared with the workers. */
   parallelThreshold = PARALLEL_THRESHOLD;
 
+  readonly #splitRules: SplitRules;
+
   constructor(readonly kernels: Kernels, memory: WebAssembly.Memory) {
     this.heap = new Heap(memory, kernels.heap_base());
     this.scratch = this.heap.alloc(kernels.gemm_scratch_bytes());
@@ -100,6 +103,7 @@ export class Runtime {
       tile: { rows: kernels.TILE_ROWS.value, cols: kernels.TILE_COLS.value },
       blocks: { depth: kernels.BLOCK_DEPTH.value, rows: kernels.BLOCK_ROWS.value, cols: kernels.BLOCK_COLS.value },
     };
+    this.#splitRules = { tileRows: this.info.tile.rows, tileCols: this.info.tile.cols, thinColumns: kernels.GEMM_THIN_COLUMNS.value };
   }
 
   /**
@@ -117,7 +121,7 @@ export class Runtime {
       activation: epilogue?.kind ?? 0, slope: epilogue?.slope ?? 0, y: epilogue?.y ?? 0,
     };
     if (this.pool && m * n * k >= this.parallelThreshold) {
-      this.pool.run(call, this.info.tile.rows, this.info.tile.cols, (part) => this.#gemmHere(part));
+      this.pool.run(call, this.#splitRules, (part) => this.#gemmHere(part));
     } else {
       this.#gemmHere(call);
     }

@@ -61,6 +61,13 @@ describe.each(transposes)('matmul $transposeA $transposeB', (options) => {
   });
 });
 
+test('a thin product (Aᵀ, n ≤ 12) longer than the scratch holds at once', () => {
+  // gemm computes Cᵀ for these in chunks of rows of C: 43,344 at n = 12, 173,392 at n = 3
+  // (THIN_FLOATS / n, rounded down to whole tiles, in assembly/gemm.ts).
+  check(2 * 43_344 + 17, 3, 12, transposes[2]);
+  check(173_392 + 13, 2, 3, transposes[3]);
+});
+
 test('a large product: 512×512×512', () => {
   check(512, 512, 512, transposes[0]);
 });

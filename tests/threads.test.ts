@@ -21,7 +21,8 @@ afterEach(() => {
 /** Products and a training step large enough to be split, on shapes that do not divide evenly. */
 function workload(api: Api): Float32Array[] {
   const out: Float32Array[] = [];
-  for (const [m, k, n] of [[256, 300, 1024], [1, 1024, 1027], [97, 501, 203], [1500, 64, 3], [7, 300, 2049]]) {
+  // [13, 2000, 12]: a last row block of one row; [8, 2000, 20] (Aᵀ): column blocks around gemm's thin path.
+  for (const [m, k, n] of [[256, 300, 1024], [1, 1024, 1027], [97, 501, 203], [1500, 64, 3], [7, 300, 2049], [13, 2000, 12], [8, 2000, 20], [2000, 64, 10]]) {
     for (const options of [{}, { transposeA: true }, { transposeB: true }]) {
       out.push(api.matmul(randomArray(m * k, m + k), randomArray(k * n, k + n), m, k, n, options));
     }
