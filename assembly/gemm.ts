@@ -95,7 +95,7 @@ function blocked(
   // as any other B.
   const aliased = (rsB & 1023) == 0;
   const direct = csB == 1 && (!aliased || m <= MC);
-  const copyPanels = aliased && m > ALIASED_DIRECT_ROWS;
+  const copyPanels = direct && aliased && m > ALIASED_DIRECT_ROWS;
   for (let jc = 0; jc < n; jc += NC) {
     const nc = min(NC, n - jc);
     const ragged = nc % NR;
