@@ -14,7 +14,7 @@ const relaxedSimdFlag = process.versions.node.startsWith('20.') ? ['--experiment
 // (reads dist/), and the bundler and demo tests, which drive tools of their own.
 const browserOnly = ['tests/**/*.browser.test.ts'];
 const browserSuites = [
-  'tests/matmul.test.ts', 'tests/linear.test.ts', 'tests/property.test.ts', 'tests/training.test.ts',
+  'tests/matmul.test.ts', 'tests/linear.test.ts', 'tests/frozen.test.ts', 'tests/property.test.ts', 'tests/training.test.ts',
   'tests/nonfinite.test.ts', 'tests/inline.test.ts', 'tests/errors.test.ts', 'tests/growth.test.ts',
   ...browserOnly,
 ];

@@ -2,6 +2,7 @@ import { MR, NR, KC, MC, NC } from "./blocking";
 import { packPanels } from "./pack";
 import { microkernel, microkernelNarrow } from "./microkernel";
 import { gemvDots, gemvRows } from "./gemv";
+import { gemvPacked } from "./gemv-packed";
 import { outerProduct } from "./outer";
 import { activate, activateTile, NONE } from "./activations";
 
@@ -68,14 +69,42 @@ export function gemm(
     thinProduct(m, n, k, a, csA, b, rsB, csB, c, ldc, accumulate, bias, activation, slope, y, scratch);
     return;
   }
-  blocked(m, n, k, a, rsA, csA, b, rsB, csB, c, ldc, accumulate, bias, activation, slope, y, scratch);
+  blocked(m, n, k, a, rsA, csA, b, rsB, csB, false, c, ldc, accumulate, bias, activation, slope, y, scratch);
 }
 
-// The general case of gemm: the five loops of BLIS.
+// B as packB leaves it: in NR-column panels of all k rows (panel q at b + q·k·NR floats).
+export function packedBFloats(k: i32, n: i32): usize {
+  return <usize>k * <usize>((n + NR - 1) / NR * NR);
+}
+
+// Packs B (k×n, B(p, j) = b[p·rsB + j·csB]) once, for gemmPackedB to use as often as
+// it likes: panels of NR columns, each all k rows deep, the last zero-padded.
+export function packB(k: i32, n: i32, b: usize, rsB: i32, csB: i32, dst: usize): void {
+  packPanels(b, csB, rsB, n, k, NR, dst);
+}
+
+// gemm with op(B) packed beforehand by packB (a layer's weights for inference): no
+// packing of B at all, and batch 1 streams B as a single sequence (gemvPacked).
+export function gemmPackedB(
+  m: i32, n: i32, k: i32,
+  a: usize, rsA: i32, csA: i32, b: usize,
+  c: usize, ldc: i32, accumulate: bool, bias: usize,
+  activation: i32, slope: f32, y: usize, scratch: usize,
+): void {
+  if (m == 1) {
+    gemvPacked(n, k, a, csA, b, c, accumulate, bias, scratch);
+    if (activation != NONE) activate(activation, slope, c, y, n);
+    return;
+  }
+  blocked(m, n, k, a, rsA, csA, b, 0, 0, true, c, ldc, accumulate, bias, activation, slope, y, scratch);
+}
+
+// The general case of gemm: the five loops of BLIS. B is read in place, packed block
+// by block, or, with prepacked, taken as packB left it.
 function blocked(
   m: i32, n: i32, k: i32,
   a: usize, rsA: i32, csA: i32,
-  b: usize, rsB: i32, csB: i32,
+  b: usize, rsB: i32, csB: i32, prepacked: bool,
   c: usize, ldc: i32, accumulate: bool, bias: usize,
   activation: i32, slope: f32, y: usize, scratch: usize,
 ): void {
@@ -94,7 +123,7 @@ function blocked(
   // block, which is 1.1–1.4× slower up to 8 rows); past that the block is packed,
   // as any other B.
   const aliased = (rsB & 1023) == 0;
-  const direct = csB == 1 && (!aliased || m <= MC);
+  const direct = !prepacked && csB == 1 && (!aliased || m <= MC);
   const copyPanels = direct && aliased && m > ALIASED_DIRECT_ROWS;
   for (let jc = 0; jc < n; jc += NC) {
     const nc = min(NC, n - jc);
@@ -102,15 +131,29 @@ function blocked(
     if (bias != 0) packPanels(bias + (<usize>jc << 2), 1, 0, nc, 1, NR, packedBias);
     for (let pc = 0; pc < k; pc += KC) {
       const kc = min(KC, k - pc);
-      const bBlock = b + ((<usize>pc * <usize>rsB + <usize>jc * <usize>csB) << 2);
-      // The ragged last panel is packed 4 wide where it fits (see microkernelNarrow), at
-      // the same place as an 8-wide one: after the full panels, or alone when B is direct.
       const full = nc - ragged;
-      const raggedWidth = ragged <= NARROW ? NARROW : NR;
-      if (!direct) packPanels(bBlock, csB, rsB, full, kc, NR, packedB);
-      if (ragged != 0) {
-        const raggedSrc = bBlock + ((<usize>full * <usize>csB) << 2);
-        packPanels(raggedSrc, csB, rsB, ragged, kc, raggedWidth, direct ? packedB : packedB + ((<usize>full * <usize>kc) << 2));
+      // Where each NR-wide panel of this block of B is (`panelStep` bytes apart, rows
+      // `rowStep` apart), and the ragged last one, packed 4 wide where it fits (see
+      // microkernelNarrow): after the full panels, or alone when B is read in place.
+      let panels: usize, panelStep: usize, rowStep: usize, raggedPanel: usize;
+      let narrowRagged = ragged <= NARROW;
+      if (prepacked) {
+        panels = b + ((<usize>jc * <usize>k + <usize>pc * NR) << 2);
+        panelStep = <usize>k * NR << 2;
+        rowStep = NR << 2;
+        raggedPanel = panels + <usize>(full / NR) * panelStep;
+        narrowRagged = false;
+      } else {
+        const bBlock = b + ((<usize>pc * <usize>rsB + <usize>jc * <usize>csB) << 2);
+        panels = direct ? bBlock : packedB;
+        panelStep = direct ? <usize>NR << 2 : <usize>kc * NR << 2;
+        rowStep = direct ? <usize>rsB << 2 : NR << 2;
+        raggedPanel = direct ? packedB : packedB + ((<usize>full * <usize>kc) << 2);
+        if (!direct) packPanels(bBlock, csB, rsB, full, kc, NR, packedB);
+        if (ragged != 0) {
+          const raggedSrc = bBlock + ((<usize>full * <usize>csB) << 2);
+          packPanels(raggedSrc, csB, rsB, ragged, kc, narrowRagged ? NARROW : NR, raggedPanel);
+        }
       }
       // Bias and the caller's accumulate flag apply once, on the first depth block;
       // later blocks add onto what the earlier ones wrote.
@@ -122,7 +165,7 @@ function blocked(
         const mc = min(MC, m - ic);
         packPanels(a + ((<usize>ic * <usize>rsA + <usize>pc * <usize>csA) << 2), rsA, csA, mc, kc, MR, packedA);
         macrokernel(
-          mc, nc, kc, packedA, direct ? bBlock : 0, <usize>rsB << 2, copyPanels, packedB, blockBias,
+          mc, nc, kc, packedA, panels, panelStep, rowStep, raggedPanel, narrowRagged, copyPanels, packedB, blockBias,
           c + ((<usize>ic * <usize>ldc + <usize>jc) << 2), ldc, blockAccumulate, tile,
           blockActivation, slope, y - c,
         );
@@ -132,32 +175,29 @@ function blocked(
 }
 
 // Sweeps one packed mc×kc block of A against one kc×nc block of B. Each NR-wide
-// panel of B stays in L1 while every MR-row panel of A passes over it. B is read in
-// place from `bDirect` (rows bDirectStride bytes apart) where given, each panel first
-// copied to a contiguous one after the ragged panel in `packedB` if copyPanels; else
-// from `packedB`, which then holds every panel, or just the ragged last one.
-// Ragged edge tiles are computed whole into `tile` and only their valid part is
-// copied out, so nothing outside C is read or written.
+// panel of B stays in L1 while every MR-row panel of A passes over it. Full panels are
+// at `panels` + q·panelStep with rows rowStep apart, each first copied to a
+// contiguous one in `panelBuffer` if copyPanels; the ragged last is at raggedPanel,
+// 4 wide if narrowRagged, else 8. Ragged edge tiles are computed whole into `tile`
+// and only their valid part is copied out, so nothing outside C is read or written.
 function macrokernel(
-  mc: i32, nc: i32, kc: i32, packedA: usize, bDirect: usize, bDirectStride: usize, copyPanels: bool, packedB: usize,
+  mc: i32, nc: i32, kc: i32, packedA: usize,
+  panels: usize, panelStep: usize, rowStep: usize, raggedPanel: usize, narrowRagged: bool,
+  copyPanels: bool, panelBuffer: usize,
   bias: usize, c: usize, ldc: i32, accumulate: bool, tile: usize,
   activation: i32, slope: f32, activatedOffset: usize,
 ): void {
   const rowStride = <usize>ldc << 2;
   for (let jr = 0; jr < nc; jr += NR) {
     const nr = min(NR, nc - jr);
-    const narrow = nr <= NARROW;
-    let bPanel = packedB + (<usize>jr * <usize>kc << 2);
-    let bStride: usize = (narrow ? NARROW : NR) << 2;
-    if (bDirect != 0) {
-      bPanel = nr == NR ? bDirect + (<usize>jr << 2) : packedB;
-      if (nr == NR) bStride = bDirectStride;
-      if (nr == NR && copyPanels) {
-        const panel = packedB + (<usize>(KC * NR) << 2);
-        packPanels(bPanel, 1, <i32>(bDirectStride >> 2), NR, kc, NR, panel);
-        bPanel = panel;
-        bStride = NR << 2;
-      }
+    const narrow = nr < NR && narrowRagged;
+    let bPanel = nr < NR ? raggedPanel : panels + <usize>(jr / NR) * panelStep;
+    let bStride: usize = nr < NR ? <usize>(narrow ? NARROW : NR) << 2 : rowStep;
+    if (nr == NR && copyPanels) {
+      const panel = panelBuffer + (<usize>(KC * NR) << 2);
+      packPanels(bPanel, 1, <i32>(rowStep >> 2), NR, kc, NR, panel);
+      bPanel = panel;
+      bStride = NR << 2;
     }
     const biasPanel: usize = bias != 0 ? bias + (<usize>jr << 2) : 0;
     for (let ir = 0; ir < mc; ir += MR) {
@@ -204,7 +244,7 @@ function thinProduct(
   const rowStride = <usize>ldc << 2;
   for (let i0 = 0; i0 < m; i0 += chunk) {
     const rows = min(chunk, m - i0);
-    blocked(n, rows, k, b, csB, rsB, a + (<usize>i0 << 2), csA, 1, transposed, rows, false, 0, NONE, 0, transposed, scratch);
+    blocked(n, rows, k, b, csB, rsB, a + (<usize>i0 << 2), csA, 1, false, transposed, rows, false, 0, NONE, 0, transposed, scratch);
     const cRows = c + <usize>i0 * rowStride;
     addTransposed(transposed, rows, n, cRows, rowStride, accumulate, bias);
     if (activation != NONE) activateTile(activation, slope, cRows, cRows + (y - c), rows, n, ldc);

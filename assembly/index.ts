@@ -9,7 +9,7 @@ import { meanSquaredError, softmaxCrossEntropy } from "./losses";
 import { adamwStep, sgdStep } from "./optimizers";
 
 // Bumped whenever the exports change meaning; the host refuses a mismatched .wasm.
-export const ABI_VERSION: i32 = 3;
+export const ABI_VERSION: i32 = 4;
 
 /** 1: SIMD with separate multiply and add; 2: relaxed SIMD with fused multiply-add. */
 export const SIMD_LEVEL: i32 = ASC_FEATURE_RELAXED_SIMD ? 2 : 1;
@@ -39,6 +39,11 @@ export function gemm(
 ): void {
   gemmKernel(m, n, k, a, rsA, csA, b, rsB, csB, c, ldc, accumulate, bias, activation, slope, y, scratch);
 }
+
+// Packed B (a frozen layer's weights): packed_b_floats(k, n) floats, written by
+// pack_b(k, n, b, rsB, csB, dst), read by gemm_packed_b, which takes gemm's arguments
+// but B's strides.
+export { packedBFloats as packed_b_floats, packB as pack_b, gemmPackedB as gemm_packed_b } from "./gemm";
 
 export function add_column_sums(m: usize, rows: i32, cols: i32, out: usize): void {
   addColumnSums(m, rows, cols, out);

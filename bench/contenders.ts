@@ -1,7 +1,7 @@
 // Everything timed on the three products of a shape, behind one interface: simd-linear's
 // kernels (each build), the peers of bench/peers/, and the plain-JS reference.
 import { referenceMatmul } from '../dist/reference.js';
-import { kernelCalls, loadKernelBuilds } from './kernels.js';
+import { kernelCalls, loadKernelBuilds, packedForward } from './kernels.js';
 import type { Operands } from './operands.js';
 import type { Build } from './peak.js';
 import { createMlMatrix } from './peers/mlmatrix.js';
@@ -21,6 +21,8 @@ export interface Contender {
   description: string;
   /** Set for simd-linear's kernels: the build, whose peak the numbers are a share of. */
   build?: Build;
+  /** The products it runs, if not all three. */
+  passes?: readonly Product['pass'][];
   /**
    * For slow pure-JS code: the longest a call may take before the contender sits the shape out,
    * and an optimistic speed, to skip calls sure to exceed that without spending seconds on a probe.
@@ -71,6 +73,13 @@ export async function createContenders(): Promise<{ contenders: Contender[]; not
       description: `simd-linear's ${kb.build} build, bare gemm on operands in its own heap (Runtime.gemm)`,
       build: kb.build,
       prepare: (operands) => kernelCalls(kb, operands),
+    })),
+    ...builds.slice(-1).map((kb): Contender => ({
+      name: 'simd-linear packed',
+      description: `simd-linear's ${kb.build} build, forward on W packed once beforehand (Runtime.gemmPackedB, as Linear.freeze())`,
+      build: kb.build,
+      passes: ['forward'],
+      prepare: (operands) => packedForward(kb, operands),
     })),
     peerContender('tfjs', `tfjs-wasm ${tfjs.tf.version_core} (${tfjs.build}, 1 thread): matMul with its own transpose flags, then dataSync`, tfjs.transposed),
     peerContender('tfjs pre-T', 'tfjs-wasm: plain matMul on an operand transposed once beforehand (outside timing), then dataSync', tfjs.pretransposed),

@@ -4,17 +4,22 @@ import { Linear } from '../dist/index.js';
 import { random, type Operands } from './operands.js';
 import type { Call } from './timing.js';
 
-/** forward: Y = X·W + b (one product); backward: dX, dW += Xᵀ·dY and db (two products). */
-export function layerCalls({ shape, x, dy }: Operands): { forward: Call; backward: Call; dispose(): void } {
+/**
+ * forward: Y = X·W + b (one product); backward: dX, dW += Xᵀ·dY and db (two products);
+ * frozenForward: forward of the layer's frozen copy (Linear.freeze(), W packed once).
+ */
+export function layerCalls({ shape, x, dy }: Operands): { forward: Call; backward: Call; frozenForward: Call; dispose(): void } {
   const { batch, inFeatures, outFeatures } = shape;
   const layer = new Linear(inFeatures, outFeatures, { seed: 1 });
+  const frozen = layer.freeze();
   const y = new Float32Array(batch * outFeatures), dx = new Float32Array(batch * inFeatures);
   layer.forward(x, batch, y); // backward differentiates the last forward: there must be one
   return {
     forward: () => layer.forward(x, batch, y),
     // Gradients accumulate call after call, which is what backward does; they grow linearly, never overflow here.
     backward: () => layer.backward(dy, dx),
-    dispose: () => layer.dispose(),
+    frozenForward: () => frozen.forward(x, batch, y),
+    dispose: () => { frozen.dispose(); layer.dispose(); },
   };
 }
 

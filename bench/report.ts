@@ -63,17 +63,30 @@ export function formatReport(r: Results): string {
     if (hasBatch1) out.push(`W GB/s: weight-sized traffic of ${best} at batch 1, K·N·4 bytes per call.`);
 
     out.push('', `Speed-up of ${best} (the faster build over the run) over each peer, same shape and product`);
-    out.push(table(['shape', 'pass', ...peers.map((p) => `vs ${p}`)], shapes.flatMap((shape) => KERNEL_PASSES.map((pass) => {
-      const ours = index.get(shape, pass, best)?.p50Ms;
-      return [shape, pass, ...peers.map((p) => ratio(ours && (index.get(shape, pass, p)?.p50Ms ?? NaN) / ours))];
-    }))));
+    // The packed-W forward (Linear.freeze()) gets a row of its own, against the same peers and the in-place forward.
+    const packed = 'simd-linear packed';
+    const speedups = (shape: string, pass: string, contender: string, label: string) => {
+      const ours = index.get(shape, pass, contender)?.p50Ms;
+      const vs = (p: string) => ratio(ours && (index.get(shape, pass, p)?.p50Ms ?? NaN) / ours);
+      return [shape, label, ...peers.map(vs), contender === best ? '' : vs(best)];
+    };
+    out.push(table(['shape', 'pass', ...peers.map((p) => `vs ${p}`), 'vs in place'], shapes.flatMap((shape) => [
+      ...KERNEL_PASSES.map((pass) => speedups(shape, pass, best, pass)),
+      ...(index.get(shape, 'forward', packed) ? [speedups(shape, 'forward', packed, 'forward, packed W')] : []),
+    ])));
+    out.push(`forward, packed W: ${packed}, W packed once beforehand (Linear.freeze()); vs in place: over ${best}'s forward.`);
 
-    out.push('', `Layer level (public API, ${r.layerBuild} build): Linear.forward, Linear.backward (dX + dW + db = 2 products), copies in and out included`);
+    out.push('', `Layer level (public API, ${r.layerBuild} build): Linear.forward, FrozenLinear.forward (Linear.freeze()), Linear.backward (dX + dW + db = 2 products), copies in and out included`);
     out.push('vs kernel: bare-gemm time of the same products ÷ layer time; vs peer: the peer\'s time for the same products ÷ layer time.');
-    const layerRows = shapes.flatMap((shape) => ([['layer forward', ['forward']], ['layer backward', ['dX', 'dW']]] as const).map(([pass, parts]) => {
+    const layerPasses = [
+      ['layer forward', ['forward'], `simd-linear ${r.layerBuild}`],
+      ['frozen forward', ['forward'], packed],
+      ['layer backward', ['dX', 'dW'], `simd-linear ${r.layerBuild}`],
+    ] as const;
+    const layerRows = shapes.flatMap((shape) => layerPasses.filter(([pass]) => index.get(shape, pass, 'simd-linear layer')).map(([pass, parts, kernel]) => {
       const m = index.get(shape, pass, 'simd-linear layer');
       const speedup = (contender: string) => ratio(m?.p50Ms && (index.ms(shape, [...parts], contender) ?? NaN) / m.p50Ms);
-      return [shape, pass.replace('layer ', ''), cell(m), pct(m?.pctPeak), speedup(`simd-linear ${r.layerBuild}`), ...peers.map(speedup)];
+      return [shape, pass.replace('layer ', ''), cell(m), pct(m?.pctPeak), speedup(kernel), ...peers.map(speedup)];
     }));
     out.push(table(['shape', 'pass', 'GFLOP/s', '%pk', 'vs kernel', ...peers.map((p) => `vs ${p}`)], layerRows));
   }

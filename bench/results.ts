@@ -7,7 +7,7 @@ export interface Measurement {
   set: string;
   /** M×K×N (batch × d_in × d_out). */
   shape: string;
-  /** forward, dX, dW (one product each); layer forward, layer backward (1 and 2 products); training step. */
+  /** forward, dX, dW (one product each); layer forward, frozen forward, layer backward (1, 1 and 2 products); training step. */
   pass: string;
   contender: string;
   /** simd-linear only: the build that ran, whose peak `pctPeak` refers to. */
@@ -64,7 +64,7 @@ export function derive(measurements: Measurement[], peak: Peaks): void {
 /** The kernel build with the higher geometric mean of GFLOP/s over the shapes and passes both ran. */
 export function bestBuild(measurements: Measurement[]): Build {
   const logs: Record<Build, number> = { fixed: 0, relaxed: 0 };
-  const kernel = measurements.filter((m) => m.contender.startsWith('simd-linear ') && m.gflops);
+  const kernel = measurements.filter((m) => m.contender === `simd-linear ${m.build}` && m.gflops);
   const relaxed = new Map(kernel.filter((m) => m.build === 'relaxed').map((m) => [`${m.shape} ${m.pass}`, m.gflops!]));
   if (relaxed.size === 0) return 'fixed';
   for (const m of kernel.filter((m) => m.build === 'fixed')) {

@@ -54,14 +54,18 @@ export async function measureShape({ set, shape }: Entry, contenders: Contender[
   const ours = { ...base, contender: 'simd-linear layer', build: layerBuild };
   // The layer's calls ride along with the product they contain (backward with dW, the last).
   const layerTasks: Record<string, Task[]> = {
-    forward: [{ fields: { ...ours, pass: 'layer forward' }, call: layer.forward }],
+    forward: [
+      { fields: { ...ours, pass: 'layer forward' }, call: layer.forward },
+      { fields: { ...ours, pass: 'frozen forward' }, call: layer.frozenForward },
+    ],
     dW: [{ fields: { ...ours, pass: 'layer backward', flops: 2 * flops }, call: layer.backward }],
   };
   const out: Measurement[] = [];
   try {
     for (const product of products(shape).filter((p) => !forwardOnly || p.pass === 'forward')) {
+      const runs = (c: Contender) => !c.passes || c.passes.includes(product.pass);
       out.push(...(await measureGroup([
-        ...contenders.map((c, i) => ({ fields: { ...base, pass: product.pass, contender: c.name, build: c.build }, call: prepared[i].call(product), limit: c.limit })),
+        ...contenders.flatMap((c, i) => (runs(c) ? [{ fields: { ...base, pass: product.pass, contender: c.name, build: c.build }, call: prepared[i].call(product), limit: c.limit }] : [])),
         ...(layerTasks[product.pass] ?? []),
       ], plan)));
     }

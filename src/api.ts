@@ -2,6 +2,7 @@
 export { backendInfo, memoryStats, shutdown, type InitOptions, type BackendInfo } from './runtime.js';
 export type { SimdLevel, WasmSource } from './loader.js';
 export { Linear, type LinearOptions, type TorchTensor } from './linear.js';
+export { FrozenLinear } from './frozen-linear.js';
 export { matmul, type MatmulOptions } from './matmul.js';
 export { ReLU, LeakyReLU, GELU, Tanh, Sigmoid, type Activation } from './activations.js';
 export { Parameter, type Layer } from './layer.js';

@@ -1,19 +1,41 @@
 // One GEMM call as the kernels take it, and how a call splits into blocks of its
 // output for several threads.
+import type { Kernels } from './runtime.js';
 
-/** The arguments of the `gemm` export, in order (addresses in bytes, strides in floats). */
+/**
+ * The arguments of the `gemm` export, in order (addresses in bytes, strides in floats),
+ * and whether B comes packed by `pack_b` (then `gemm_packed_b` runs, without rsB and
+ * csB). Packed B is panels of tileCols columns, each all k rows deep, so a block of
+ * columns from a multiple of tileCols starts at b + 4·start·k: csB = k says so to splitCall.
+ */
 export interface GemmCall {
   m: number; n: number; k: number;
   a: number; rsA: number; csA: number;
   b: number; rsB: number; csB: number;
   c: number; ldc: number; accumulate: number; bias: number;
   activation: number; slope: number; y: number;
+  packedB: number;
 }
 
 /** Field order in a worker's slot of the control block (after its state word). */
 export const CALL_FIELDS = [
   'm', 'n', 'k', 'a', 'rsA', 'csA', 'b', 'rsB', 'csB', 'c', 'ldc', 'accumulate', 'bias', 'activation', 'slope', 'y',
+  'packedB',
 ] as const;
+
+/** Runs one call (or block of one) on this thread's instance of the kernels. */
+export function runCall(kernels: Kernels, c: GemmCall, scratch: number): void {
+  if (c.packedB) {
+    kernels.gemm_packed_b(
+      c.m, c.n, c.k, c.a, c.rsA, c.csA, c.b, c.c, c.ldc, c.accumulate, c.bias, c.activation, c.slope, c.y, scratch,
+    );
+  } else {
+    kernels.gemm(
+      c.m, c.n, c.k, c.a, c.rsA, c.csA, c.b, c.rsB, c.csB, c.c, c.ldc, c.accumulate, c.bias,
+      c.activation, c.slope, c.y, scratch,
+    );
+  }
+}
 
 /** What splitCall must respect of the kernels: the register tile, and gemm's thin path. */
 export interface SplitRules { tileRows: number; tileCols: number; thinColumns: number }

@@ -1,5 +1,7 @@
 import { activationKind, checkSlope, type Activation } from './activations.js';
 import { checkFloat32Array, checkSize, describe } from './errors.js';
+import { forwardArguments } from './forward-arguments.js';
+import { FrozenLinear } from './frozen-linear.js';
 import { alignUp, Allocations, HeapArray } from './heap.js';
 import { Parameter, type Layer } from './layer.js';
 import { fillUniform, uniformGenerator } from './random.js';
@@ -148,24 +150,11 @@ export class Linear implements Layer {
   forward(x: Float32Array, batch?: number, out?: Float32Array): Float32Array {
     const where = 'Linear.forward';
     this.#check(where);
-    const { inFeatures: din, outFeatures: dout } = this;
-    if (batch === undefined) {
-      checkFloat32Array(where, 'x', x);
-      if (x.length === 0 || x.length % din !== 0) {
-        throw new RangeError(`${where}: x must hold whole rows of inFeatures = ${din} floats; got ${describe(x)}`);
-      }
-      batch = x.length / din;
-    } else {
-      checkSize(where, 'batch', batch);
-      checkFloat32Array(where, 'x', x, batch * din, `batch·inFeatures = ${batch}·${din}`);
-    }
-    const y = out ?? new Float32Array(batch * dout);
-    if (out !== undefined) checkFloat32Array(where, 'out', y, batch * dout, `batch·outFeatures = ${batch}·${dout}`);
-
-    const ws = this.#reserve(batch);
+    const { batch: rows, y } = forwardArguments(where, this.inFeatures, this.outFeatures, x, batch, out);
+    const ws = this.#reserve(rows);
     const heap = this.#rt.heap;
-    heap.f32(ws.x, batch * din).set(x);
-    y.set(heap.f32(this.forwardAt(ws.x, batch), y.length));
+    heap.f32(ws.x, x.length).set(x);
+    y.set(heap.f32(this.forwardAt(ws.x, rows), y.length));
     return y;
   }
 
@@ -223,6 +212,21 @@ export class Linear implements Layer {
     rt.gemm(din, dout, batch, this.#input, 1, din, dz, dout, 1, this.#weightGrad.start, dout, true);
     if (this.#biasGrad) rt.kernels.add_column_sums(dz, batch, dout, this.#biasGrad.start);
     return ws.dx;
+  }
+
+  /**
+   * An inference-only copy of this layer as it is now, with W packed once into the
+   * layout the kernels stream fastest: one sequential read of W per sample at batch 1,
+   * where reading W in place from its rows is slower once W is not in cache, and no
+   * packing of W per call at any batch. Later changes to this layer do not reach the
+   * copy (freeze again to take them); it has its own memory, freed by its `dispose`.
+   */
+  freeze(): FrozenLinear {
+    this.#check('Linear.freeze');
+    const { inFeatures, outFeatures, activation } = this;
+    return new FrozenLinear(this.#rt, {
+      inFeatures, outFeatures, weight: this.#weight, bias: this.#bias, activation, kind: this.#kind, slope: this.#slope,
+    });
   }
 
   /** The learnable tensors, named as PyTorch names them: 'weight' (stored in×out here) and 'bias'. */

@@ -1,13 +1,13 @@
 // The instantiated kernels and the heap they work in: one per page or process,
 // created by `init()`, reached by everything else through `runtime()`.
 import { checkSize, describe } from './errors.js';
-import type { GemmCall, SplitRules } from './gemm-call.js';
+import { runCall, type GemmCall, type SplitRules } from './gemm-call.js';
 import { Heap } from './heap.js';
 import { PARALLEL_THRESHOLD, Pool, type WorkerFactory } from './pool.js';
 import { compileKernels, hasRelaxedSimd, type SimdLevel, type WasmSource } from './loader.js';
 
 /** The ABI this wrapper speaks; must equal the .wasm's ABI_VERSION export. */
-const ABI_VERSION = 3;
+const ABI_VERSION = 4;
 
 /** The raw exports: numbers in, numbers out (addresses are byte offsets, strides are in floats). */
 export interface Kernels {
@@ -25,6 +25,14 @@ export interface Kernels {
     m: number, n: number, k: number,
     a: number, rsA: number, csA: number,
     b: number, rsB: number, csB: number,
+    c: number, ldc: number, accumulate: number, bias: number,
+    activation: number, slope: number, y: number, scratch: number,
+  ): void;
+  packed_b_floats(k: number, n: number): number;
+  pack_b(k: number, n: number, b: number, rsB: number, csB: number, dst: number): void;
+  gemm_packed_b(
+    m: number, n: number, k: number,
+    a: number, rsA: number, csA: number, b: number,
     c: number, ldc: number, accumulate: number, bias: number,
     activation: number, slope: number, y: number, scratch: number,
   ): void;
@@ -116,22 +124,40 @@ export class Runtime {
     b: number, rsB: number, csB: number,
     c: number, ldc: number, accumulate: boolean, bias = 0, epilogue?: Epilogue,
   ): void {
-    const call: GemmCall = {
+    this.#run({
       m, n, k, a, rsA, csA, b, rsB, csB, c, ldc, accumulate: accumulate ? 1 : 0, bias,
-      activation: epilogue?.kind ?? 0, slope: epilogue?.slope ?? 0, y: epilogue?.y ?? 0,
-    };
-    if (this.pool && m * n * k >= this.parallelThreshold) {
-      this.pool.run(call, this.#splitRules, (part) => this.#gemmHere(part));
-    } else {
-      this.#gemmHere(call);
-    }
+      activation: epilogue?.kind ?? 0, slope: epilogue?.slope ?? 0, y: epilogue?.y ?? 0, packedB: 0,
+    });
   }
 
-  #gemmHere(c: GemmCall): void {
-    this.kernels.gemm(
-      c.m, c.n, c.k, c.a, c.rsA, c.csA, c.b, c.rsB, c.csB, c.c, c.ldc, c.accumulate, c.bias,
-      c.activation, c.slope, c.y, this.scratch,
-    );
+  /** Bytes `packB` writes for a k×n B. */
+  packedBBytes(k: number, n: number): number {
+    return 4 * this.kernels.packed_b_floats(k, n);
+  }
+
+  /** Packs op(B) (k×n, op(B)(p, j) = B[p·rsB + j·csB]) at `dst` for `gemmPackedB`. */
+  packB(k: number, n: number, b: number, rsB: number, csB: number, dst: number): void {
+    this.kernels.pack_b(k, n, b, rsB, csB, dst);
+  }
+
+  /** `gemm` with B packed by `packB`: nothing of B is packed per call, and batch 1 streams it in one sequence. */
+  gemmPackedB(
+    m: number, n: number, k: number,
+    a: number, rsA: number, csA: number, b: number,
+    c: number, ldc: number, accumulate: boolean, bias = 0, epilogue?: Epilogue,
+  ): void {
+    this.#run({
+      m, n, k, a, rsA, csA, b, rsB: 0, csB: k, c, ldc, accumulate: accumulate ? 1 : 0, bias,
+      activation: epilogue?.kind ?? 0, slope: epilogue?.slope ?? 0, y: epilogue?.y ?? 0, packedB: 1,
+    });
+  }
+
+  #run(call: GemmCall): void {
+    if (this.pool && call.m * call.n * call.k >= this.parallelThreshold) {
+      this.pool.run(call, this.#splitRules, (part) => runCall(this.kernels, part, this.scratch));
+    } else {
+      runCall(this.kernels, call, this.scratch);
+    }
   }
 }
 

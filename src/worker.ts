@@ -2,7 +2,7 @@
 // then serves calls posted in its slot of the control block until told to stop.
 // Runs as a Node worker_threads worker or a browser module Web Worker; it never
 // allocates in the module's memory (its scratch comes with each call).
-import { CALL_FIELDS } from './gemm-call.js';
+import { CALL_FIELDS, runCall, type GemmCall } from './gemm-call.js';
 import { SLOT_WORDS, SPIN_CHECKS, State } from './pool-protocol.js';
 import type { Kernels } from './runtime.js';
 
@@ -33,6 +33,7 @@ function serve(kernels: Kernels, { memory, control, slot, scratch }: Setup): voi
   const base = control / 4 + slot * SLOT_WORDS;
   const words = new Int32Array(memory.buffer);
   const floats = new Float32Array(memory.buffer);
+  const call = {} as GemmCall; // refilled for every call: nothing is allocated per call
   let idle = 0;
   for (;;) {
     const state = Atomics.load(words, base);
@@ -45,8 +46,8 @@ function serve(kernels: Kernels, { memory, control, slot, scratch }: Setup): voi
     }
     idle = 0;
     try {
-      const args = CALL_FIELDS.map((field, i) => (field === 'slope' ? floats[base + 1 + i] : words[base + 1 + i]));
-      (kernels.gemm as (...values: number[]) => void)(...args, scratch);
+      CALL_FIELDS.forEach((field, i) => { call[field] = field === 'slope' ? floats[base + 1 + i] : words[base + 1 + i]; });
+      runCall(kernels, call, scratch);
       Atomics.store(words, base, State.Done);
     } catch (error) {
       port.postMessage({ error: String(error) });

@@ -29,6 +29,15 @@ function workload(api: Api): Float32Array[] {
   }
   const layer = new api.Linear(333, 517, { seed: 1, activation: 'gelu' });
   out.push(layer.forward(randomArray(130 * 333, 2)), layer.backward(randomArray(130 * 517, 3)), layer.weightGrad.slice(), layer.biasGrad!.slice());
+  // Packed W: batch 1 split by columns into panels, and the blocked product without packing B.
+  const frozen = layer.freeze();
+  out.push(frozen.forward(randomArray(333, 4)), frozen.forward(randomArray(130 * 333, 5)));
+  const wideLayer = new api.Linear(1024, 1027, { seed: 6 });
+  const wide = wideLayer.freeze();
+  out.push(wide.forward(randomArray(1024, 7)), wide.forward(randomArray(3 * 1024, 8)));
+  wide.dispose();
+  wideLayer.dispose();
+  frozen.dispose();
   layer.dispose();
   return out;
 }

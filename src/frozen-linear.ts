@@ -1,0 +1,94 @@
+import type { Activation } from './activations.js';
+import { forwardArguments } from './forward-arguments.js';
+import { alignUp, Allocations, StagingBuffer, type HeapArray } from './heap.js';
+import type { Epilogue, Runtime } from './runtime.js';
+
+/** What `Linear.freeze()` hands over: the layer's shape, parameters and activation. */
+export interface FrozenSource {
+  inFeatures: number;
+  outFeatures: number;
+  weight: HeapArray;
+  bias: HeapArray | null;
+  activation: Activation | null;
+  /** The activation as numbered in assembly/activations.ts (0: none), and its slope. */
+  kind: number;
+  slope: number;
+}
+
+/**
+ * A Linear layer frozen for inference by `Linear.freeze()`: Y = f(X·W + b) with the
+ * W and b the layer had then, W packed once for the kernels. Forward only: no
+ * gradients, and nothing of a call is kept for the next.
+ */
+export class FrozenLinear {
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  /** The fused activation, or null. */
+  readonly activation: Activation | null;
+
+  readonly #rt: Runtime;
+  readonly #memory: Allocations;
+  /** W, packed by Runtime.packB. */
+  readonly #weight: number;
+  /** b's address, or 0 for none. */
+  readonly #bias: number;
+  readonly #kind: number;
+  readonly #slope: number;
+  readonly #input: StagingBuffer;
+  readonly #output: StagingBuffer;
+  #disposed = false;
+
+  /** Made by `Linear.freeze()`, from the layer's parameters as they are at the call. */
+  constructor(rt: Runtime, source: FrozenSource) {
+    const { inFeatures, outFeatures, weight, bias } = source;
+    this.#rt = rt;
+    this.inFeatures = inFeatures;
+    this.outFeatures = outFeatures;
+    this.activation = source.activation;
+    this.#kind = source.kind;
+    this.#slope = source.slope;
+    this.#memory = new Allocations(rt.heap, this);
+    // One block for packed W and b: the copy is made whole or not at all.
+    const weightBytes = alignUp(rt.packedBBytes(inFeatures, outFeatures));
+    const start = this.#memory.alloc(weightBytes + (bias ? alignUp(outFeatures * 4) : 0));
+    rt.packB(inFeatures, outFeatures, weight.start, outFeatures, 1, start);
+    this.#weight = start;
+    this.#bias = bias ? start + weightBytes : 0;
+    if (bias) rt.heap.f32(this.#bias, outFeatures).set(bias.view);
+    this.#input = new StagingBuffer(this.#memory);
+    this.#output = new StagingBuffer(this.#memory);
+  }
+
+  /**
+   * Y = f(X·W + b), as `Linear.forward` computes it: `x` holds `batch` rows of
+   * inFeatures (batch defaults to x.length / inFeatures); the batch×outFeatures
+   * output goes to `out` or a new array.
+   */
+  forward(x: Float32Array, batch?: number, out?: Float32Array): Float32Array {
+    const where = 'FrozenLinear.forward';
+    if (this.#disposed) throw new Error(`${where}: this FrozenLinear was disposed`);
+    const { inFeatures: din, outFeatures: dout } = this;
+    const { batch: rows, y } = forwardArguments(where, din, dout, x, batch, out);
+    const rt = this.#rt;
+    const input = this.#input.reserve(x.length);
+    const output = this.#output.reserve(y.length);
+    rt.heap.f32(input, x.length).set(x);
+    // The activation, if any, is applied in place: nothing needs the value before it.
+    const epilogue: Epilogue | undefined = this.#kind ? { kind: this.#kind, slope: this.#slope, y: output } : undefined;
+    rt.gemmPackedB(rows, dout, din, input, din, 1, this.#weight, output, dout, false, this.#bias, epilogue);
+    y.set(rt.heap.f32(output, y.length));
+    return y;
+  }
+
+  /** Frees the copy's memory; any later use throws. Calling it again does nothing. */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#memory.releaseAll();
+  }
+
+  /** `using frozen = layer.freeze()` disposes the copy at the end of the block. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}

@@ -1,0 +1,128 @@
+// Linear.freeze(): the packed-weight kernels (gemm_packed_b, and its batch-1 path) against
+// the float64 reference on shapes straddling the tile and every cache block, the
+// snapshot's semantics, and its errors.
+import { beforeAll, describe, expect, test } from 'vitest';
+import { backendInfo, init, Linear, memoryStats, type Activation } from '../dist/index.js';
+import { referenceForward } from '../dist/reference.js';
+import { activations } from './reference-nn.js';
+import { expectWithin, initOptions, productBound, randomArray } from './support.js';
+
+beforeAll(() => init(initOptions));
+
+/** Checks frozen.forward against the float64 reference for the layer's parameters at freeze time. */
+function expectFrozenForward(batch: number, din: number, dout: number, bias = true, seed = 1): void {
+  const layer = new Linear(din, dout, { bias, seed: batch + din + dout + seed });
+  const w = layer.weight.slice();
+  const b = layer.bias?.slice() ?? null;
+  const frozen = layer.freeze();
+  const x = randomArray(batch * din, seed);
+  expectWithin(frozen.forward(x, batch), referenceForward(x, w, b, batch, din, dout),
+    productBound(x, w, batch, din, dout, {}, (_, j) => b?.[j] ?? 0), `${batch}×${din}×${dout}${bias ? '' : ' no bias'}`);
+  frozen.dispose();
+  layer.dispose();
+}
+
+describe('forward matches the reference', () => {
+  test('every edge of the register tile, on depths around the two-step batch-1 loop', () => {
+    const { tile } = backendInfo();
+    for (let batch = 1; batch <= tile.rows + 1; batch++) {
+      for (let dout = 1; dout <= 2 * tile.cols + 1; dout++) {
+        for (const din of [1, 2, 3, 8, 9]) expectFrozenForward(batch, din, dout, (batch + dout) % 2 === 0);
+      }
+    }
+  });
+
+  test('shapes straddling each cache block', () => {
+    const { blocks: { rows: mc, depth: kc, cols: nc } } = backendInfo();
+    for (const [batch, din, dout] of [
+      [mc + 1, kc + 1, 17], [2, 2 * kc + 3, 9], [mc - 1, kc - 1, nc + 5], [7, kc, nc + 8], [1, 3 * kc + 1, nc + 3],
+    ]) expectFrozenForward(batch, din, dout);
+  });
+
+  test('batch 1 (one stream of packed W) and rows 4 KiB apart', () => {
+    for (const [batch, din, dout] of [[1, 1024, 1024], [1, 784, 128], [1, 2053, 1031], [1, 1, 4099], [13, 64, 1024], [150, 33, 1024]]) {
+      expectFrozenForward(batch, din, dout);
+    }
+  });
+
+  test('1×1×1 and primes', () => {
+    for (const [batch, din, dout] of [[1, 1, 1], [2, 3, 5], [7, 11, 13], [31, 37, 41], [97, 101, 103], [1, 257, 263]]) {
+      expectFrozenForward(batch, din, dout, true);
+      expectFrozenForward(batch, din, dout, false);
+    }
+  });
+
+  test.each(Object.keys(activations) as Activation[])('a fused activation (%s) as the layer applies it', (kind) => {
+    const { f } = activations[kind];
+    for (const [batch, din, dout] of [[1, 33, 21], [1, 64, 8], [7, 20, 13], [64, 100, 24]]) {
+      const layer = new Linear(din, dout, { seed: 5, activation: kind });
+      const frozen = layer.freeze();
+      expect(frozen.activation).toBe(kind);
+      const x = randomArray(batch * din, 6);
+      const z = referenceForward(x, layer.weight, layer.bias, batch, din, dout);
+      const bound = productBound(x, layer.weight, batch, din, dout, {}, (_, j) => layer.bias![j]);
+      const y = frozen.forward(x);
+      for (let i = 0; i < y.length; i++) {
+        // Z's own rounding (the bound) carried through f (|f'| ≤ 1.13), plus f's.
+        expect(Math.abs(y[i] - f(z[i])), `y[${i}]`).toBeLessThanOrEqual(1.13 * bound[i] + 1e-6 * Math.max(1, Math.abs(z[i])));
+      }
+      frozen.dispose();
+      layer.dispose();
+    }
+  });
+});
+
+test('a snapshot: later changes to the layer do not reach it, and it outlives the layer', () => {
+  const layer = new Linear(40, 24, { seed: 2 });
+  const x = randomArray(3 * 40, 3);
+  const frozen = layer.freeze();
+  const before = frozen.forward(x);
+  layer.weight.fill(0.5);
+  layer.bias!.fill(-1);
+  expect(frozen.forward(x)).toEqual(before);
+  const refrozen = layer.freeze();
+  expectWithin(refrozen.forward(x), layer.forward(x), new Float32Array(3 * 24).fill(1e-5), 'refrozen');
+  layer.dispose();
+  expect(frozen.forward(x)).toEqual(before);
+  frozen.dispose();
+  refrozen.dispose();
+});
+
+test('forward into out, any batch in turn, and the same answer twice', () => {
+  const layer = new Linear(30, 20, { seed: 4 });
+  const frozen = layer.freeze();
+  for (const batch of [1, 9, 1, 64, 2]) {
+    const x = randomArray(batch * 30, batch);
+    const out = new Float32Array(batch * 20);
+    expect(frozen.forward(x, batch, out)).toBe(out);
+    expect(frozen.forward(x)).toEqual(out);
+  }
+  frozen.dispose();
+  layer.dispose();
+});
+
+test('bad input throws naming the argument, expected and actual values', () => {
+  const layer = new Linear(6, 4);
+  const frozen = layer.freeze();
+  expect(() => frozen.forward(new Float32Array(7))).toThrow(/FrozenLinear.forward: x must hold whole rows of inFeatures = 6 floats; got a Float32Array of length 7/);
+  expect(() => frozen.forward([1, 2, 3, 4, 5, 6] as unknown as Float32Array)).toThrow(/FrozenLinear.forward: x must be a Float32Array/);
+  expect(() => frozen.forward(new Float32Array(12), 0)).toThrow(/FrozenLinear.forward: batch must be a positive integer/);
+  expect(() => frozen.forward(new Float32Array(12), 3)).toThrow(/FrozenLinear.forward: x must be a Float32Array of length 18 \(batch·inFeatures = 3·6\); got a Float32Array of length 12/);
+  expect(() => frozen.forward(new Float32Array(12), 2, new Float32Array(7))).toThrow(/FrozenLinear.forward: out must be a Float32Array of length 8 \(batch·outFeatures = 2·4\); got a Float32Array of length 7/);
+  frozen.dispose();
+  layer.dispose();
+});
+
+test('dispose frees the copy; use after dispose throws; freeze of a disposed layer throws', () => {
+  const layer = new Linear(100, 50);
+  const live = memoryStats().liveBytes;
+  const frozen = layer.freeze();
+  frozen.forward(new Float32Array(100));
+  expect(memoryStats().liveBytes).toBeGreaterThan(live);
+  frozen.dispose();
+  frozen.dispose(); // twice is harmless
+  expect(memoryStats().liveBytes).toBe(live);
+  expect(() => frozen.forward(new Float32Array(100))).toThrow(/FrozenLinear.forward: this FrozenLinear was disposed/);
+  layer.dispose();
+  expect(() => layer.freeze()).toThrow(/Linear.freeze: this Linear layer was disposed/);
+});
