@@ -19,7 +19,7 @@ const { values: args } = parseArgs({
   options: {
     set: { type: 'string', default: 'all' },
     quick: { type: 'boolean', default: false },
-    out: { type: 'string', default: fileURLToPath(new URL('./results', import.meta.url)) },
+    out: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -27,7 +27,8 @@ if (args.help) {
   console.log(`usage: npm run bench -- [--set all|${Object.keys(shapeSets).join('|')}] [--quick] [--out <dir>]
   --set    shape set to run (default all: every set, each shape once)
   --quick  short timings, for a smoke test; numbers are rough
-  --out    where latest.json and chart.svg go (default bench/results)
+  --out    where latest.json and chart.svg go (default bench/results for a full run;
+           bench/results/partial for one set, so the committed results stay whole)
 A full run (--set all) ends with the threads bench (npm run bench:threads).`);
   process.exit(0);
 }
@@ -65,11 +66,11 @@ const results: Results = {
   bestBuild: bestBuild(measurements),
   contenders: {
     ...Object.fromEntries(contenders.map((c) => [c.name, c.description])),
-    'simd-linear layer': `the public API (init, Linear) on the ${layerBuild} build: forward / backward with copies in and out`,
+    'simd-linear layer': `the public API (init, Linear, Linear.freeze) on the ${layerBuild} build: forward / backward with copies in and out`,
   },
   notes: [...notes, `node flags: ${process.execArgv.filter((a) => a.startsWith('--') && a !== '--import').join(' ') || 'none'}`, `${args.quick ? 'quick' : 'full'} run took ${((performance.now() - started) / 60e3).toFixed(1)} min`],
   measurements,
 };
 console.log(formatReport(results));
-const out = resolve(args.out);
+const out = resolve(args.out ?? fileURLToPath(new URL(args.set === 'all' ? './results' : './results/partial', import.meta.url)));
 console.log(`\nwrote ${writeJson(out, results)} and ${writeChart(out, results)}`);
