@@ -2,64 +2,91 @@ import { madd } from "./simd";
 import { NR } from "./blocking";
 
 // y = (accumulate ? y : 0) + bias + x·B for one row of output, B given packed
-// (packB): panels of NR columns, each k rows of NR floats, so that the whole of B is
-// one sequential stream. Streamed in place (gemvRows), B is four or eight streams, one
-// per row, which the hardware prefetchers follow well only while B sits in cache:
-// measured at batch 1 on 1024×1024 with B in L3, part in L3, and in memory, the
-// in-place four rows ran 57, 27 and 18 GB/s, this 54, 44 and 33 (bench/microkernels.md).
+// (packB): panels of NR columns, each k rows of NR floats. Read in place from its
+// rows (gemvRows), B is four or eight streams close together, which the hardware
+// prefetchers follow well only while B sits in cache; packed, it is read as three
+// sequential streams, a third of the panels each, and six accumulators hide the
+// multiply-add's latency (bench/microkernels.md: 1×1536×768 with B in L3, partly in
+// L3, and in memory: in place 54, 19 and 15 GB/s; these three streams 67, 53 and 30).
 //
-// Each panel's columns sum even and odd depths in two chains of accumulators, added at
-// the end: one chain waits on the fused multiply-add's latency at every step.
+// Each column sums its depths in order onto (accumulate ? y : 0) + bias, whichever
+// panels it is read beside, so any split of the columns gives the same results.
 //
-// x(p) = x[p·incX]; y and bias: n contiguous floats; tile: NR floats of scratch.
+// x(p) = x[p·incX]; y and bias: n contiguous floats; scratch: 3·NR floats.
 export function gemvPacked(
-  n: i32, k: i32, x: usize, incX: i32, panels: usize, y: usize, accumulate: bool, bias: usize, tile: usize,
+  n: i32, k: i32, x: usize, incX: i32, panels: usize, y: usize, accumulate: bool, bias: usize, scratch: usize,
 ): void {
+  const yEnd = y + (<usize>n << 2);
+  for (let yj = y; yj < yEnd; yj += 4) {
+    let v: f32 = accumulate ? load<f32>(yj) : 0;
+    if (bias != 0) v += load<f32>(bias + (yj - y));
+    store<f32>(yj, v);
+  }
   const xStep = <usize>incX << 2;
-  const pairs = k >> 1;
   const panelBytes = <usize>k * NR << 2;
-  for (let j = 0; j < n; j += NR) {
-    const columns = min(NR, n - j);
-    const yj = y + (<usize>j << 2);
-    let even0 = f32x4.splat(0), even1 = even0, odd0 = even0, odd1 = even0;
-    if (columns == NR) {
-      if (accumulate) { even0 = v128.load(yj); even1 = v128.load(yj, 16); }
-      if (bias != 0) {
-        even0 = f32x4.add(even0, v128.load(bias + (<usize>j << 2)));
-        even1 = f32x4.add(even1, v128.load(bias + (<usize>j << 2), 16));
-      }
-    }
-    let xp = x;
-    let b = panels;
-    for (let p = 0; p < pairs; p++) {
-      const x0 = v128.load32_splat(xp), x1 = v128.load32_splat(xp + xStep);
-      even0 = madd(x0, v128.load(b), even0);
-      even1 = madd(x0, v128.load(b, 16), even1);
-      odd0 = madd(x1, v128.load(b, 32), odd0);
-      odd1 = madd(x1, v128.load(b, 48), odd1);
-      xp += 2 * xStep;
-      b += 64;
-    }
-    if (k & 1) {
-      const x0 = v128.load32_splat(xp);
-      even0 = madd(x0, v128.load(b), even0);
-      even1 = madd(x0, v128.load(b, 16), even1);
-    }
-    const sum0 = f32x4.add(even0, odd0), sum1 = f32x4.add(even1, odd1);
-    if (columns == NR) {
-      v128.store(yj, sum0);
-      v128.store(yj, sum1, 16);
-    } else {
-      // The zero-padded last panel: only its real columns reach y.
-      v128.store(tile, sum0);
-      v128.store(tile, sum1, 16);
-      for (let c = 0; c < columns; c++) {
-        const o = <usize>c << 2;
-        let v: f32 = accumulate ? load<f32>(yj + o) : 0;
-        if (bias != 0) v += load<f32>(bias + (<usize>j << 2) + o);
-        store<f32>(yj + o, v + load<f32>(tile + o));
-      }
-    }
+  const panelFloats = <usize>NR << 2;
+  const count = (n + NR - 1) / NR;
+  const third = count / 3;
+  const stream = <usize>third * panelBytes;
+  const streamColumns = <usize>third * panelFloats;
+  // Only the last panel may be ragged: the last of the third stream, or of those left over.
+  const lastWidth = n - (count - 1) * NR;
+  for (let q = 0; q < third; q++) {
+    const yq = y + <usize>q * panelFloats;
+    const width = q == third - 1 && count == 3 * third ? lastWidth : NR;
+    addThreePanels(k, x, xStep, panels, stream, yq, yq + streamColumns, yq + 2 * streamColumns, width, scratch);
     panels += panelBytes;
+  }
+  // One or two panels left over: read beside themselves, the extra sums going to scratch.
+  const left = count - 3 * third;
+  if (left == 0) return;
+  const first = panels + 2 * stream;
+  const yFirst = y + <usize>(3 * third) * panelFloats;
+  const spare = scratch + panelFloats;
+  if (left == 1) addThreePanels(k, x, xStep, first, 0, spare, spare + panelFloats, yFirst, lastWidth, scratch);
+  else addThreePanels(k, x, xStep, first, panelBytes >> 1, yFirst, spare, yFirst + panelFloats, lastWidth, scratch);
+}
+
+// y1, y2 (NR floats each) and y3 (width ≤ NR floats) += x·panel, x·panel2, x·panel3,
+// where panel2 is `step` bytes past panel and panel3 2·step (NR floats a depth step,
+// zero-padded past width in panel3). tile: NR floats of scratch.
+function addThreePanels(
+  k: i32, x: usize, xStep: usize, panel: usize, step: usize, y1: usize, y2: usize, y3: usize, width: i32, tile: usize,
+): void {
+  let a0 = v128.load(y1), a1 = v128.load(y1, 16);
+  let b0 = v128.load(y2), b1 = v128.load(y2, 16);
+  let c0: v128, c1: v128;
+  if (width == NR) {
+    c0 = v128.load(y3);
+    c1 = v128.load(y3, 16);
+  } else {
+    for (let c = 0; c < width; c++) store<f32>(tile + (<usize>c << 2), load<f32>(y3 + (<usize>c << 2)));
+    c0 = v128.load(tile);
+    c1 = v128.load(tile, 16);
+  }
+  const step2 = step << 1;
+  const xEnd = x + <usize>k * xStep;
+  let p = panel;
+  for (; x < xEnd; x += xStep) {
+    const xv = v128.load32_splat(x);
+    a0 = madd(xv, v128.load(p), a0);
+    a1 = madd(xv, v128.load(p, 16), a1);
+    b0 = madd(xv, v128.load(p + step), b0);
+    b1 = madd(xv, v128.load(p + step, 16), b1);
+    c0 = madd(xv, v128.load(p + step2), c0);
+    c1 = madd(xv, v128.load(p + step2, 16), c1);
+    p += NR << 2;
+  }
+  v128.store(y1, a0);
+  v128.store(y1, a1, 16);
+  v128.store(y2, b0);
+  v128.store(y2, b1, 16);
+  if (width == NR) {
+    v128.store(y3, c0);
+    v128.store(y3, c1, 16);
+  } else {
+    v128.store(tile, c0);
+    v128.store(tile, c1, 16);
+    for (let c = 0; c < width; c++) store<f32>(y3 + (<usize>c << 2), load<f32>(tile + (<usize>c << 2)));
   }
 }
