@@ -40,6 +40,7 @@ export function checkSlope(where: string, slope: unknown): number {
 class ActivationLayer implements Layer {
   readonly #rt: Runtime;
   readonly #memory: Allocations;
+  readonly #activation: Activation;
   readonly #kind: number;
   readonly #slope: number;
   #buffers: { start: number; capacity: number; x: number; y: number; dx: number } | null = null;
@@ -51,6 +52,7 @@ class ActivationLayer implements Layer {
   constructor(readonly name: string, activation: Activation, negativeSlope = 0.01) {
     const where = `new ${name}`;
     this.#rt = runtime(where);
+    this.#activation = activation;
     this.#kind = KINDS[activation];
     this.#slope = checkSlope(where, negativeSlope);
     this.#memory = new Allocations(this.#rt.heap, this);
@@ -111,6 +113,12 @@ class ActivationLayer implements Layer {
   }
 
   zeroGrad(): void {}
+
+  /** A fresh layer of the same activation: there are no parameters to copy. */
+  freeze(): ActivationLayer {
+    this.#check(`${this.name}.freeze`);
+    return new ActivationLayer(this.name, this.#activation, this.#slope);
+  }
 
   dispose(): void {
     if (this.#disposed) return;

@@ -1,6 +1,7 @@
 import type { Activation } from './activations.js';
-import { forwardArguments } from './forward-arguments.js';
+import { checkInputWidth, forwardArguments } from './errors.js';
 import { alignUp, Allocations, StagingBuffer, type HeapArray } from './heap.js';
+import type { Layer, Parameter } from './layer.js';
 import type { Epilogue, Runtime } from './runtime.js';
 
 /** What `Linear.freeze()` hands over: the layer's shape, parameters and activation. */
@@ -18,9 +19,10 @@ export interface FrozenSource {
 /**
  * A Linear layer frozen for inference by `Linear.freeze()`: Y = f(X·W + b) with the
  * W and b the layer had then, W packed once for the kernels. Forward only: no
- * gradients, and nothing of a call is kept for the next.
+ * gradients, and nothing of a call is kept for the next. A layer of Sequential too
+ * (Sequential.freeze()), which then refuses backward.
  */
-export class FrozenLinear {
+export class FrozenLinear implements Layer {
   readonly inFeatures: number;
   readonly outFeatures: number;
   /** The fused activation, or null. */
@@ -66,19 +68,40 @@ export class FrozenLinear {
    */
   forward(x: Float32Array, batch?: number, out?: Float32Array): Float32Array {
     const where = 'FrozenLinear.forward';
-    if (this.#disposed) throw new Error(`${where}: this FrozenLinear was disposed`);
-    const { inFeatures: din, outFeatures: dout } = this;
-    const { batch: rows, y } = forwardArguments(where, din, dout, x, batch, out);
-    const rt = this.#rt;
+    this.#check(where);
+    const { batch: rows, y } = forwardArguments(where, this.inFeatures, this.outFeatures, x, batch, out);
+    const heap = this.#rt.heap;
     const input = this.#input.reserve(x.length);
-    const output = this.#output.reserve(y.length);
-    rt.heap.f32(input, x.length).set(x);
-    // The activation, if any, is applied in place: nothing needs the value before it.
-    const epilogue: Epilogue | undefined = this.#kind ? { kind: this.#kind, slope: this.#slope, y: output } : undefined;
-    rt.gemmPackedB(rows, dout, din, input, din, 1, this.#weight, output, dout, false, this.#bias, epilogue);
-    y.set(rt.heap.f32(output, y.length));
+    heap.f32(input, x.length).set(x);
+    y.set(heap.f32(this.forwardAt(input, rows), y.length));
     return y;
   }
+
+  outputWidth(inputWidth: number, where: string): number {
+    checkInputWidth(where, 'a FrozenLinear layer', this.inFeatures, inputWidth);
+    return this.outFeatures;
+  }
+
+  forwardAt(input: number, batch: number): number {
+    this.#check('FrozenLinear.forward');
+    const { inFeatures: din, outFeatures: dout } = this;
+    const output = this.#output.reserve(batch * dout);
+    // The activation, if any, is applied in place: nothing needs the value before it.
+    const epilogue: Epilogue | undefined = this.#kind ? { kind: this.#kind, slope: this.#slope, y: output } : undefined;
+    this.#rt.gemmPackedB(batch, dout, din, input, din, 1, this.#weight, output, dout, false, this.#bias, epilogue);
+    return output;
+  }
+
+  backwardAt(): number {
+    throw new Error('FrozenLinear: a frozen layer has no backward; train the Linear it was frozen from');
+  }
+
+  /** None to learn: the copy's W and b are fixed. */
+  parameters(): Parameter[] {
+    return [];
+  }
+
+  zeroGrad(): void {}
 
   /** Frees the copy's memory; any later use throws. Calling it again does nothing. */
   dispose(): void {
@@ -90,5 +113,9 @@ export class FrozenLinear {
   /** `using frozen = layer.freeze()` disposes the copy at the end of the block. */
   [Symbol.dispose](): void {
     this.dispose();
+  }
+
+  #check(where: string): void {
+    if (this.#disposed) throw new Error(`${where}: this FrozenLinear was disposed`);
   }
 }

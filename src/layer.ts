@@ -50,5 +50,7 @@ export interface Layer {
   backwardAt(dy: number): number;
   parameters(): Parameter[];
   zeroGrad(): void;
+  /** An inference-only copy of the layer as it is now, with memory of its own (for Sequential.freeze). */
+  freeze?(): Layer;
   dispose(): void;
 }

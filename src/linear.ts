@@ -1,6 +1,5 @@
 import { activationKind, checkSlope, type Activation } from './activations.js';
-import { checkFloat32Array, checkSize, describe } from './errors.js';
-import { forwardArguments } from './forward-arguments.js';
+import { checkFloat32Array, checkInputWidth, checkSize, describe, forwardArguments } from './errors.js';
 import { FrozenLinear } from './frozen-linear.js';
 import { alignUp, Allocations, HeapArray } from './heap.js';
 import { Parameter, type Layer } from './layer.js';
@@ -180,9 +179,7 @@ export class Linear implements Layer {
   }
 
   outputWidth(inputWidth: number, where: string): number {
-    if (inputWidth !== this.inFeatures) {
-      throw new RangeError(`${where}: a Linear layer with inFeatures = ${this.inFeatures} cannot take rows of ${inputWidth} floats`);
-    }
+    checkInputWidth(where, 'a Linear layer', this.inFeatures, inputWidth);
     return this.outFeatures;
   }
 

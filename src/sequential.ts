@@ -1,5 +1,6 @@
 import { checkFloat32Array, checkSize, describe } from './errors.js';
 import { Allocations, StagingBuffer } from './heap.js';
+import { FrozenLinear } from './frozen-linear.js';
 import { Linear } from './linear.js';
 import type { Layer, Parameter } from './layer.js';
 import { runtime, type Runtime } from './runtime.js';
@@ -45,7 +46,7 @@ export class Sequential {
     let width: number | undefined;
     layers.forEach((layer, i) => {
       if (width !== undefined) width = layer.outputWidth(width, `new Sequential: layers[${i}]`);
-      else if (layer instanceof Linear) width = layer.outFeatures;
+      else if (layer instanceof Linear || layer instanceof FrozenLinear) width = layer.outFeatures;
     });
     this.layers = [...layers];
     this.#memory = new Allocations(this.#rt.heap, this);
@@ -55,7 +56,7 @@ export class Sequential {
 
   /** The width of the model's input rows: the first Linear's inFeatures (undefined if it has none). */
   get inFeatures(): number | undefined {
-    for (const layer of this.layers) if (layer instanceof Linear) return layer.inFeatures;
+    for (const layer of this.layers) if (layer instanceof Linear || layer instanceof FrozenLinear) return layer.inFeatures;
     return undefined;
   }
 
@@ -104,6 +105,8 @@ export class Sequential {
     this.#check(where);
     const batch = this.#batch;
     if (batch === 0) throw new Error(`${where}: called before forward; run forward(x) first`);
+    const frozen = this.layers.findIndex((layer) => layer instanceof FrozenLinear);
+    if (frozen >= 0) throw new Error(`${where}: layers[${frozen}] is frozen (an inference copy): this model has no backward`);
     const widths = this.#widths;
     const outWidth = widths[widths.length - 1];
     checkFloat32Array(where, 'dy', dy, batch * outWidth, `batch·output width = ${batch}·${outWidth}, from the last forward`);
@@ -143,6 +146,27 @@ export class Sequential {
   zeroGrad(): void {
     this.#check('Sequential.zeroGrad');
     for (const layer of this.layers) layer.zeroGrad();
+  }
+
+  /**
+   * An inference-only copy of the model as it is now: a Sequential of every layer's
+   * frozen copy (a Linear's W packed once: Linear.freeze()), with memory of its own.
+   * Later changes to this model do not reach it; it refuses backward.
+   */
+  freeze(): Sequential {
+    const where = 'Sequential.freeze';
+    this.#check(where);
+    const copies: Layer[] = [];
+    try {
+      this.layers.forEach((layer, i) => {
+        if (typeof layer.freeze !== 'function') throw new TypeError(`${where}: layers[${i}] has no freeze(), so it cannot be copied`);
+        copies.push(layer.freeze());
+      });
+      return new Sequential(copies);
+    } catch (error) {
+      copies.forEach((copy) => copy.dispose()); // nothing half-made is left behind
+      throw error;
+    }
   }
 
   /** Frees the model and every layer in it. */

@@ -2,7 +2,7 @@
 // the float64 reference on shapes straddling the tile and every cache block, the
 // snapshot's semantics, and its errors.
 import { beforeAll, describe, expect, test } from 'vitest';
-import { backendInfo, init, Linear, memoryStats, type Activation } from '../dist/index.js';
+import { backendInfo, GELU, init, LeakyReLU, Linear, memoryStats, ReLU, Sequential, type Activation, type Layer } from '../dist/index.js';
 import { referenceForward } from '../dist/reference.js';
 import { activations } from './reference-nn.js';
 import { expectWithin, initOptions, productBound, randomArray } from './support.js';
@@ -125,4 +125,73 @@ test('dispose frees the copy; use after dispose throws; freeze of a disposed lay
   expect(() => frozen.forward(new Float32Array(100))).toThrow(/FrozenLinear.forward: this FrozenLinear was disposed/);
   layer.dispose();
   expect(() => layer.freeze()).toThrow(/Linear.freeze: this Linear layer was disposed/);
+});
+
+describe('Sequential.freeze()', () => {
+  const model = (seed: number) => new Sequential([
+    new Linear(50, 40, { seed, activation: 'relu' }), new LeakyReLU({ negativeSlope: 0.2 }), new Linear(40, 30, { seed: seed + 1 }),
+    new GELU(), new Linear(30, 7, { seed: seed + 2, bias: false }), new ReLU(),
+  ]);
+
+  test('forward matches the model it was frozen from, at batch 1 and more', () => {
+    const trained = model(1);
+    const frozen = trained.freeze();
+    expect(frozen.inFeatures).toBe(50);
+    expect(frozen.parameters()).toEqual([]);
+    for (const batch of [1, 2, 13, 1]) {
+      const x = randomArray(batch * 50, batch);
+      const want = trained.forward(x);
+      const got = frozen.forward(x, batch);
+      expectWithin(got, want, want.map((v) => 1e-5 * (1 + Math.abs(v))), `batch ${batch}`);
+    }
+    frozen.dispose();
+    trained.dispose();
+  });
+
+  test('a snapshot: training the model afterwards does not change it; it outlives the model', () => {
+    const trained = model(2);
+    const frozen = trained.freeze();
+    const x = randomArray(4 * 50, 9);
+    const before = frozen.forward(x);
+    for (const { parameter } of trained.namedParameters()) parameter.value.fill(0.25);
+    expect(frozen.forward(x)).toEqual(before);
+    trained.dispose();
+    expect(frozen.forward(x)).toEqual(before);
+    frozen.dispose();
+  });
+
+  test('errors: bad x, use after dispose, a layer that cannot be frozen (nothing left allocated)', () => {
+    const trained = model(3);
+    const frozen = trained.freeze();
+    expect(() => frozen.forward(new Float32Array(7))).toThrow(/Sequential.forward: x must hold whole rows of inFeatures = 50 floats; got a Float32Array of length 7/);
+    expect(() => frozen.forward(new Float32Array(50), 1, new Float32Array(3))).toThrow(/Sequential.forward: out must be a Float32Array of length 7 \(batch·output width = 1·7\); got a Float32Array of length 3/);
+    frozen.forward(new Float32Array(50));
+    expect(() => frozen.backward(new Float32Array(7))).toThrow(/Sequential.backward: layers\[0\] is frozen \(an inference copy\): this model has no backward/);
+    frozen.dispose();
+    frozen.dispose();
+    expect(() => frozen.forward(new Float32Array(50))).toThrow(/Sequential.forward: this Sequential model was disposed/);
+
+    const layer = new Linear(50, 7);
+    // A layer of the user's own, without freeze() (optional in Layer): an identity.
+    const identity: Layer = { outputWidth: (w) => w, forwardAt: (at) => at, backwardAt: (at) => at, parameters: () => [], zeroGrad() {}, dispose() {} };
+    const custom = new Sequential([layer, identity]);
+    const live = memoryStats().liveBytes;
+    expect(() => custom.freeze()).toThrow(/Sequential.freeze: layers\[1\] has no freeze\(\), so it cannot be copied/);
+    expect(memoryStats().liveBytes).toBe(live);
+    custom.dispose();
+    trained.dispose();
+    expect(() => trained.freeze()).toThrow(/Sequential.freeze: this Sequential model was disposed/);
+  });
+});
+
+test('a Sequential mixing frozen and trainable layers refuses backward before touching any gradient', () => {
+  const base = new Linear(6, 5, { seed: 1 });
+  const head = new Linear(5, 3, { seed: 2 });
+  const model = new Sequential([base.freeze(), new ReLU(), head]);
+  expect(model.forward(randomArray(12, 1), 2)).toHaveLength(6);
+  expect(() => model.backward(randomArray(6, 2))).toThrow(/Sequential.backward: layers\[0\] is frozen \(an inference copy\): this model has no backward/);
+  expect(Array.from(head.weightGrad).every((v) => v === 0)).toBe(true);
+  expect(() => new Sequential([base.freeze(), new Linear(4, 2)])).toThrow(/new Sequential: layers\[1\]: a Linear layer with inFeatures = 4 cannot take rows of 5 floats/);
+  model.dispose();
+  base.dispose();
 });
