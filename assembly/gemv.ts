@@ -4,12 +4,14 @@ import { madd } from "./simd";
 // arithmetic, so B is read once, in place, along its contiguous direction, and never
 // packed. Two forms, by which direction of B is contiguous:
 
-// y = (accumulate ? y : 0) + bias + x·B with the rows of B contiguous (X·W):
-// y accumulates several rows of B at a time, streamed side by side: four while B
-// fits in cache, eight once it streams from memory, where more misses in flight is
-// what counts (measured at batch 1 on Zen 5: four 1.05–1.25× eight from 512×512 to
-// 2048×1024; eight 1.2–1.5× four at 4096×1024). Either way each y[j] sums its rows
-// in order, so the results are the same.
+// y = (accumulate ? y : 0) + bias + x·B with the rows of B contiguous (X·W): y
+// accumulates four rows of B at a time, a quarter of B apart (rows p, p + k/4, p + k/2,
+// p + 3k/4), so that B is read as four sequential streams far apart. Four neighbouring
+// rows instead are four short streams a page each, which the hardware prefetchers
+// follow well only while B sits in cache: measured at batch 1 on Zen 5 (1×1024×1024
+// with B in L3, partly in L3, in memory: neighbours 56–59, 31–37 and 14–17 GB/s, far
+// apart 62–70, 55–60 and 30–35; bench/microkernels.md). Each y[j] sums its rows in
+// the same order whatever the split of the columns.
 //
 // x(p) = x[p·incX]; B(p, j) = b[p·rsB + j]; y and bias: n contiguous floats.
 export function gemvRows(
@@ -24,12 +26,34 @@ export function gemvRows(
     if (bias != 0) v += load<f32>(bias + (yj - y));
     store<f32>(yj, v);
   }
-  const grouped = <u64>k * <u64>n > CACHED_B_FLOATS
-    ? addRowsByEight(n, k, x, xStep, b, rowStep, y)
-    : addRowsByFour(n, k, x, xStep, b, rowStep, y);
-  x += <usize>grouped * xStep;
-  b += <usize>grouped * rowStep;
-  for (let p = grouped; p < k; p++) {
+  const quarter = k >> 2;
+  const xFar = <usize>quarter * xStep, bFar = <usize>quarter * rowStep;
+  for (let p = 0; p < quarter; p++) {
+    const x0 = v128.load32_splat(x), x1 = v128.load32_splat(x + xFar);
+    const x2 = v128.load32_splat(x + 2 * xFar), x3 = v128.load32_splat(x + 3 * xFar);
+    // The four rows, all walked with one offset from y.
+    const b0 = b - y, b1 = b0 + bFar, b2 = b1 + bFar, b3 = b2 + bFar;
+    let yj = y;
+    for (; yj < yEnd4; yj += 16) {
+      let acc = v128.load(yj);
+      acc = madd(x0, v128.load(b0 + yj), acc);
+      acc = madd(x1, v128.load(b1 + yj), acc);
+      acc = madd(x2, v128.load(b2 + yj), acc);
+      acc = madd(x3, v128.load(b3 + yj), acc);
+      v128.store(yj, acc);
+    }
+    for (; yj < yEnd; yj += 4) {
+      let acc = load<f32>(yj);
+      for (let r = 0; r < 4; r++) acc += load<f32>(x + <usize>r * xFar) * load<f32>(b0 + <usize>r * bFar + yj);
+      store<f32>(yj, acc);
+    }
+    x += xStep;
+    b += rowStep;
+  }
+  // The rows past 4·(k/4), one at a time.
+  x += 3 * xFar;
+  b += 3 * bFar;
+  for (let p = quarter << 2; p < k; p++) {
     const xs = load<f32>(x);
     const xv = f32x4.splat(xs);
     const row = b - y;
@@ -39,77 +63,6 @@ export function gemvRows(
     x += xStep;
     b += rowStep;
   }
-}
-
-// Past this many floats (8 MiB) B is taken to stream from memory rather than cache.
-const CACHED_B_FLOATS: u64 = 2 << 20;
-
-// y += x(p)·B(p, ·) for the first k & ~3 (or & ~7) rows, four (eight) at a time; returns
-// how many rows that was. Two functions, not one with a branch for rows 4–7 or a
-// helper per group: V8 then runs the four-row loop 10–20% slower (measured), likely
-// from the registers the eight-row loop holds.
-function addRowsByFour(n: i32, k: i32, x: usize, xStep: usize, b: usize, rowStep: usize, y: usize): i32 {
-  const yEnd = y + (<usize>n << 2);
-  const yEnd4 = y + (<usize>(n & ~3) << 2);
-  const grouped = k & ~3;
-  for (let p = 0; p < grouped; p += 4) {
-    const x0 = v128.load32_splat(x), x1 = v128.load32_splat(x + xStep);
-    const x2 = v128.load32_splat(x + 2 * xStep), x3 = v128.load32_splat(x + 3 * xStep);
-    // Row r of B sits at b + r·rowStep, all walked with one offset from y.
-    const b0 = b - y, b1 = b0 + rowStep, b2 = b1 + rowStep, b3 = b2 + rowStep;
-    let yj = y;
-    for (; yj < yEnd4; yj += 16) {
-      let acc = v128.load(yj);
-      acc = madd(x0, v128.load(b0 + yj), acc);
-      acc = madd(x1, v128.load(b1 + yj), acc);
-      acc = madd(x2, v128.load(b2 + yj), acc);
-      acc = madd(x3, v128.load(b3 + yj), acc);
-      v128.store(yj, acc);
-    }
-    for (; yj < yEnd; yj += 4) {
-      let acc = load<f32>(yj);
-      for (let r = 0; r < 4; r++) acc += load<f32>(x + <usize>r * xStep) * load<f32>(b0 + <usize>r * rowStep + yj);
-      store<f32>(yj, acc);
-    }
-    x += 4 * xStep;
-    b += 4 * rowStep;
-  }
-  return grouped;
-}
-
-function addRowsByEight(n: i32, k: i32, x: usize, xStep: usize, b: usize, rowStep: usize, y: usize): i32 {
-  const yEnd = y + (<usize>n << 2);
-  const yEnd4 = y + (<usize>(n & ~3) << 2);
-  const grouped = k & ~7;
-  for (let p = 0; p < grouped; p += 8) {
-    const x0 = v128.load32_splat(x), x1 = v128.load32_splat(x + xStep);
-    const x2 = v128.load32_splat(x + 2 * xStep), x3 = v128.load32_splat(x + 3 * xStep);
-    const x4 = v128.load32_splat(x + 4 * xStep), x5 = v128.load32_splat(x + 5 * xStep);
-    const x6 = v128.load32_splat(x + 6 * xStep), x7 = v128.load32_splat(x + 7 * xStep);
-    const b0 = b - y, b1 = b0 + rowStep, b2 = b1 + rowStep, b3 = b2 + rowStep;
-    const b4 = b3 + rowStep, b5 = b4 + rowStep, b6 = b5 + rowStep, b7 = b6 + rowStep;
-    let yj = y;
-    for (; yj < yEnd4; yj += 16) {
-      let acc = v128.load(yj);
-      acc = madd(x0, v128.load(b0 + yj), acc);
-      acc = madd(x1, v128.load(b1 + yj), acc);
-      acc = madd(x2, v128.load(b2 + yj), acc);
-      acc = madd(x3, v128.load(b3 + yj), acc);
-      acc = madd(x4, v128.load(b4 + yj), acc);
-      acc = madd(x5, v128.load(b5 + yj), acc);
-      acc = madd(x6, v128.load(b6 + yj), acc);
-      acc = madd(x7, v128.load(b7 + yj), acc);
-      v128.store(yj, acc);
-    }
-    for (; yj < yEnd; yj += 4) {
-      let acc = load<f32>(yj);
-      for (let r = 0; r < 8; r++) acc += load<f32>(x + <usize>r * xStep) * load<f32>(b0 + <usize>r * rowStep + yj);
-      store<f32>(yj, acc);
-    }
-    x += 8 * xStep;
-    b += 8 * rowStep;
-  }
-  return grouped;
 }
 
 // y = (accumulate ? y : 0) + bias + x·B with the columns of B contiguous (dY·Wᵀ):
