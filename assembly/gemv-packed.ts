@@ -2,12 +2,11 @@ import { madd } from "./simd";
 import { NR } from "./blocking";
 
 // y = (accumulate ? y : 0) + bias + x·B for one row of output, B given packed
-// (packB): panels of NR columns, each k rows of NR floats. Read in place from its
-// rows (gemvRows), B is four or eight streams close together, which the hardware
-// prefetchers follow well only while B sits in cache; packed, it is read as three
-// sequential streams, a third of the panels each, and six accumulators hide the
-// multiply-add's latency (bench/microkernels.md: 1×1536×768 with B in L3, partly in
-// L3, and in memory: in place 54, 19 and 15 GB/s; these three streams 67, 53 and 30).
+// (packB): panels of NR columns, each k rows of NR floats. B is read as three
+// sequential streams, a third of the panels each, far apart as gemvRows reads its
+// rows, and six accumulators hide the multiply-add's latency: one stream with two
+// chains per column ran 50–54 GB/s at 1×1024×1024 from L3 and 25–34 from memory,
+// these three streams 57–66 and 27–34 (bench/microkernels.md).
 //
 // Each column sums its depths in order onto (accumulate ? y : 0) + bias, whichever
 // panels it is read beside, so any split of the columns gives the same results.

@@ -213,10 +213,9 @@ export class Linear implements Layer {
 
   /**
    * An inference-only copy of this layer as it is now, with W packed once into the
-   * layout the kernels stream fastest: one sequential read of W per sample at batch 1,
-   * where reading W in place from its rows is slower once W is not in cache, and no
-   * packing of W per call at any batch. Later changes to this layer do not reach the
-   * copy (freeze again to take them); it has its own memory, freed by its `dispose`.
+   * panels the kernels read, so that no call packs W again. Later changes to this
+   * layer do not reach the copy (freeze again to take them); it has its own memory,
+   * freed by its `dispose`.
    */
   freeze(): FrozenLinear {
     this.#check('Linear.freeze');

@@ -140,7 +140,7 @@ export class Runtime {
     this.kernels.pack_b(k, n, b, rsB, csB, dst);
   }
 
-  /** `gemm` with B packed by `packB`: nothing of B is packed per call, and batch 1 streams it in one sequence. */
+  /** `gemm` with B packed by `packB`: nothing of B is packed per call. */
   gemmPackedB(
     m: number, n: number, k: number,
     a: number, rsA: number, csA: number, b: number,
