@@ -84,7 +84,7 @@ export function packB(k: i32, n: i32, b: usize, rsB: i32, csB: i32, dst: usize):
 }
 
 // gemm with op(B) packed beforehand by packB (a layer's weights for inference): no
-// packing of B at all, and batch 1 streams B as a single sequence (gemvPacked).
+// packing of B at all; batch 1 reads the panels as three streams (gemvPacked).
 export function gemmPackedB(
   m: i32, n: i32, k: i32,
   a: usize, rsA: i32, csA: i32, b: usize,

@@ -1,5 +1,6 @@
 import { madd } from "./simd";
 import { NR } from "./blocking";
+import { startRow } from "./gemv";
 
 // y = (accumulate ? y : 0) + bias + x·B for one row of output, B given packed
 // (packB): panels of NR columns, each k rows of NR floats. B is read as three
@@ -15,12 +16,7 @@ import { NR } from "./blocking";
 export function gemvPacked(
   n: i32, k: i32, x: usize, incX: i32, panels: usize, y: usize, accumulate: bool, bias: usize, scratch: usize,
 ): void {
-  const yEnd = y + (<usize>n << 2);
-  for (let yj = y; yj < yEnd; yj += 4) {
-    let v: f32 = accumulate ? load<f32>(yj) : 0;
-    if (bias != 0) v += load<f32>(bias + (yj - y));
-    store<f32>(yj, v);
-  }
+  startRow(n, y, accumulate, bias);
   const xStep = <usize>incX << 2;
   const panelBytes = <usize>k * NR << 2;
   const panelFloats = <usize>NR << 2;

@@ -21,11 +21,7 @@ export function gemvRows(
   const rowStep = <usize>rsB << 2;
   const yEnd = y + (<usize>n << 2);
   const yEnd4 = y + (<usize>(n & ~3) << 2);
-  for (let yj = y; yj < yEnd; yj += 4) {
-    let v: f32 = accumulate ? load<f32>(yj) : 0;
-    if (bias != 0) v += load<f32>(bias + (yj - y));
-    store<f32>(yj, v);
-  }
+  startRow(n, y, accumulate, bias);
   const quarter = k >> 2;
   const xFar = <usize>quarter * xStep, bFar = <usize>quarter * rowStep;
   for (let p = 0; p < quarter; p++) {
@@ -120,4 +116,15 @@ function finishDot(acc: v128, k: i32, x: usize, column: usize, y: usize, accumul
   if (accumulate) v += load<f32>(y);
   if (bias != 0) v += load<f32>(bias);
   store<f32>(y, v);
+}
+
+// y = (accumulate ? y : 0) + bias (n floats; bias 0 for none): where a row of output
+// starts before its products are added on.
+export function startRow(n: i32, y: usize, accumulate: bool, bias: usize): void {
+  const yEnd = y + (<usize>n << 2);
+  for (let yj = y; yj < yEnd; yj += 4) {
+    let v: f32 = accumulate ? load<f32>(yj) : 0;
+    if (bias != 0) v += load<f32>(bias + (yj - y));
+    store<f32>(yj, v);
+  }
 }

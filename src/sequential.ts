@@ -29,6 +29,8 @@ export class Sequential {
   /** Shapes of the last forward: batch, and the width entering each layer (and leaving the last). */
   #batch = 0;
   #widths: number[] = [];
+  /** The first frozen layer (Linear.freeze()), which has no backward; -1 for none. */
+  readonly #frozenAt: number;
   #disposed = false;
 
   constructor(layers: Layer[]) {
@@ -49,6 +51,7 @@ export class Sequential {
       else if (layer instanceof Linear || layer instanceof FrozenLinear) width = layer.outFeatures;
     });
     this.layers = [...layers];
+    this.#frozenAt = layers.findIndex((layer) => layer instanceof FrozenLinear);
     this.#memory = new Allocations(this.#rt.heap, this);
     this.#input = new StagingBuffer(this.#memory);
     this.#gradient = new StagingBuffer(this.#memory);
@@ -105,8 +108,7 @@ export class Sequential {
     this.#check(where);
     const batch = this.#batch;
     if (batch === 0) throw new Error(`${where}: called before forward; run forward(x) first`);
-    const frozen = this.layers.findIndex((layer) => layer instanceof FrozenLinear);
-    if (frozen >= 0) throw new Error(`${where}: layers[${frozen}] is frozen (an inference copy): this model has no backward`);
+    if (this.#frozenAt >= 0) throw new Error(`${where}: layers[${this.#frozenAt}] is frozen (an inference copy): this model has no backward`);
     const widths = this.#widths;
     const outWidth = widths[widths.length - 1];
     checkFloat32Array(where, 'dy', dy, batch * outWidth, `batch·output width = ${batch}·${outWidth}, from the last forward`);

@@ -46,7 +46,10 @@ function serve(kernels: Kernels, { memory, control, slot, scratch }: Setup): voi
     }
     idle = 0;
     try {
-      CALL_FIELDS.forEach((field, i) => { call[field] = field === 'slope' ? floats[base + 1 + i] : words[base + 1 + i]; });
+      for (let i = 0; i < CALL_FIELDS.length; i++) {
+        const field = CALL_FIELDS[i];
+        call[field] = field === 'slope' ? floats[base + 1 + i] : words[base + 1 + i];
+      }
       runCall(kernels, call, scratch);
       Atomics.store(words, base, State.Done);
     } catch (error) {
