@@ -1,7 +1,7 @@
 // PyTorch-compatible state dicts and safetensors files for Sequential models. Names
 // and layouts are PyTorch's, so a file written by safetensors.torch.save_file for an
 // nn.Sequential of nn.Linear loads here, and one written here loads there.
-import { checkFloat32Array, describe } from './errors.js';
+import { describe } from './errors.js';
 import type { Parameter } from './layer.js';
 import type { Sequential } from './sequential.js';
 
@@ -10,6 +10,15 @@ export type StateDict = Record<string, { shape: number[]; data: Float32Array }>;
 
 /** The reference implementation refuses larger headers; so do we, before decoding one. */
 const MAX_HEADER_BYTES = 100_000_000;
+
+/**
+ * Error messages quote names, shapes and values from the file or the state, which may
+ * be huge: each quote is cut to a few items of a few characters. The longest message,
+ * three lists of names, stays under 1 KB however large the input.
+ */
+const QUOTED_NAMES = 5;
+const QUOTED_CHARS = 32;
+const QUOTED_DIMS = 8;
 
 /** A parameter of the model with the shape PyTorch gives it. */
 interface Slot {
@@ -42,7 +51,7 @@ export function stateDict(model: Sequential): StateDict {
  */
 export function loadStateDict(model: Sequential, state: StateDict): void {
   const where = 'loadStateDict';
-  assign(where, slotsOf(where, model), state);
+  assign(where, slotsOf(where, model), stateSource(where, state));
 }
 
 /**
@@ -94,12 +103,13 @@ export function saveSafetensors(model: Sequential, metadata?: Record<string, str
  */
 export function loadSafetensors(model: Sequential, bytes: Uint8Array | ArrayBuffer): void {
   const where = 'loadSafetensors';
-  assign(where, slotsOf(where, model), readSafetensors(where, bytes));
+  const slots = slotsOf(where, model);
+  assign(where, slots, readSafetensors(where, bytes, slots.length));
 }
 
 function slotsOf(where: string, model: Sequential): Slot[] {
   if (typeof (model as Partial<Sequential> | null)?.namedParameters !== 'function') {
-    throw new TypeError(`${where}: model must be a Sequential; got ${describe(model)}`);
+    throw new TypeError(`${where}: model must be a Sequential; got ${described(model)}`);
   }
   return model.namedParameters().map(({ name, parameter }) => {
     // A 2-D parameter is a Linear weight: in×out here, out×in in PyTorch.
@@ -108,38 +118,63 @@ function slotsOf(where: string, model: Sequential): Slot[] {
   });
 }
 
-/** Checks `state` against the model's parameters entirely, then writes them all. */
-function assign(where: string, slots: Slot[], state: StateDict): void {
+/**
+ * Named tensors to load: every name the source holds, and a reader for one of them.
+ * Names are data, compared as strings and never looked up on a plain object, where
+ * `__proto__` or `toString` would find something that is not there.
+ */
+interface TensorSource {
+  names: readonly string[];
+  read(name: string): unknown;
+}
+
+function stateSource(where: string, state: StateDict): TensorSource {
   if (typeof state !== 'object' || state === null) {
-    throw new TypeError(`${where}: the state must be an object of { shape, data } by name; got ${describe(state)}`);
+    throw new TypeError(`${where}: the state must be an object of { shape, data } by name; got ${described(state)}`);
   }
-  const names = slots.map(({ name }) => name);
-  const missing = names.filter((name) => !Object.hasOwn(state, name));
-  const unexpected = Object.keys(state).filter((name) => !names.includes(name));
-  if (missing.length > 0 || unexpected.length > 0) {
-    const list = (keys: string[]) => keys.map((key) => JSON.stringify(key)).join(', ');
-    throw new Error(
-      `${where}: the keys must be the model's parameters ${list(names)}` +
-      `${missing.length ? `; missing ${list(missing)}` : ''}${unexpected.length ? `; unexpected ${list(unexpected)}` : ''}`,
-    );
+  // Object.keys lists own keys only; reading one of them finds that own property, even one named __proto__.
+  return { names: Object.keys(state), read: (name) => state[name] };
+}
+
+/** Checks the source against the model's parameters entirely, then writes them all. */
+function assign(where: string, slots: Slot[], source: TensorSource): void {
+  checkNames(where, slots.map(({ name }) => name), source.names);
+  // Copied out before any write: a state may view the model's own memory.
+  const values = slots.map((slot) => checkedValues(where, slot, source.read(slot.name)));
+  // Every target is fetched (which throws for a disposed layer) before the first write.
+  const targets = slots.map(({ parameter }) => parameter.value);
+  targets.forEach((target, i) => target.set(values[i]));
+}
+
+function checkNames(where: string, expected: readonly string[], got: readonly string[]): void {
+  const wanted = new Set(expected);
+  const present = new Set(got);
+  const missing = expected.filter((name) => !present.has(name));
+  const unexpected = got.filter((name) => !wanted.has(name));
+  if (missing.length === 0 && unexpected.length === 0) return;
+  throw new Error(
+    `${where}: the keys must be the model's parameters ${quotedList(expected)}` +
+    `${missing.length ? `; missing ${quotedList(missing)}` : ''}${unexpected.length ? `; unexpected ${quotedList(unexpected)}` : ''}`,
+  );
+}
+
+/** The values of `entry` in our layout, once its shape and data are checked against `slot`. */
+function checkedValues(where: string, { name, parameter, shape }: Slot, entry: unknown): Float32Array {
+  const label = quoted(name);
+  if (typeof entry !== 'object' || entry === null) {
+    throw new TypeError(`${where}: ${label} must be an object { shape, data }; got ${described(entry)}`);
   }
-  // Copied out before any write: `state` may view the model's own memory.
-  const values = slots.map(({ name, parameter, shape }) => {
-    const label = JSON.stringify(name);
-    const entry: unknown = state[name];
-    if (typeof entry !== 'object' || entry === null) {
-      throw new TypeError(`${where}: ${label} must be an object { shape, data }; got ${describe(entry)}`);
-    }
-    const { shape: got, data } = entry as { shape?: unknown; data?: unknown };
-    const expected = `${label} must have shape ${shapeText(shape)} (PyTorch's layout${shape.length === 2 ? ': out×in' : ''})`;
-    if (!Array.isArray(got)) throw new TypeError(`${where}: ${expected}; got ${describe(got)}`);
-    if (got.length !== shape.length || got.some((size, i) => size !== shape[i])) {
-      throw new RangeError(`${where}: ${expected}; got ${shapeText(got)}`);
-    }
-    checkFloat32Array(where, `${label}.data`, data, parameter.length, `shape ${shapeText(shape)}`);
-    return transposed(data, shape);
-  });
-  slots.forEach(({ parameter }, i) => parameter.value.set(values[i]));
+  const { shape: got, data } = entry as { shape?: unknown; data?: unknown };
+  const expected = `${label} must have shape ${shapeText(shape)} (PyTorch's layout${shape.length === 2 ? ': out×in' : ''})`;
+  if (!Array.isArray(got)) throw new TypeError(`${where}: ${expected}; got ${described(got)}`);
+  if (got.length !== shape.length || got.some((size, i) => size !== shape[i])) {
+    throw new RangeError(`${where}: ${expected}; got ${shapeText(got)}`);
+  }
+  const expectedData = `${label}.data must be a Float32Array of length ${parameter.length} (shape ${shapeText(shape)})`;
+  // The engine's own accessors: a subclass or an object on Float32Array.prototype cannot lie about its length.
+  if (typedArrayTag(data) !== 'Float32Array') throw new TypeError(`${where}: ${expectedData}; got ${described(data)}`);
+  if (typedArrayLength(data) !== parameter.length) throw new RangeError(`${where}: ${expectedData}; got ${described(data)}`);
+  return transposed(data as Float32Array, shape);
 }
 
 /** One tensor of a safetensors header, its offsets relative to the data after the header. */
@@ -151,67 +186,180 @@ interface Entry {
   end: number;
 }
 
-/** Parses and checks a whole safetensors file (as strictly as the reference reader) into a state dict. */
-function readSafetensors(where: string, bytes: Uint8Array | ArrayBuffer): StateDict {
-  const tag = Object.prototype.toString.call(bytes);
-  if (tag !== '[object Uint8Array]' && tag !== '[object ArrayBuffer]') {
-    throw new TypeError(`${where}: bytes must be a Uint8Array or an ArrayBuffer; got ${describe(bytes)}`);
+/**
+ * Checks a whole safetensors file (as strictly as the reference reader) and returns
+ * its tensors, decoded only when read: a file of many tensors costs only those of the model.
+ */
+function readSafetensors(where: string, bytes: Uint8Array | ArrayBuffer, parameterCount: number): TensorSource {
+  const file = fileBytes(where, bytes);
+  const headerEnd = 8 + headerLength(where, file);
+  const text = headerText(where, file.subarray(8, headerEnd));
+  checkHeaderKeys(where, text, parameterCount);
+  const header = parseHeader(where, text);
+  if (Object.hasOwn(header, '__metadata__') && !isStringMap(header.__metadata__)) {
+    throw new Error(`${where}: __metadata__ in the header must map strings to strings; got ${described(header.__metadata__)}`);
   }
-  const file = tag === '[object ArrayBuffer]' ? new Uint8Array(bytes as ArrayBuffer) : (bytes as Uint8Array);
+  const entries = new Map<string, Entry>();
+  for (const name of Object.keys(header)) {
+    if (name !== '__metadata__') entries.set(name, parseEntry(where, name, header[name]));
+  }
+  const data = file.subarray(headerEnd);
+  checkLayout(where, [...entries.values()], data.length);
+  return {
+    names: [...entries.keys()],
+    read(name) {
+      const { dtype, shape, begin, end } = entries.get(name)!;
+      return { shape, data: decode(dtype, data.subarray(begin, end)) };
+    },
+  };
+}
+
+/**
+ * `bytes` as a Uint8Array of our own over the same memory, its extent read through the
+ * engine's accessors: a subclass's or a Proxy's getters do not decide what is read.
+ */
+function fileBytes(where: string, bytes: unknown): Uint8Array {
+  const refuse = () => new TypeError(`${where}: bytes must be a Uint8Array or an ArrayBuffer; got ${described(bytes)}`);
+  if (typedArrayTag(bytes) === 'Uint8Array') {
+    const buffer = typedArrayBuffer(bytes);
+    if (isDetached(buffer)) throw refuse();
+    return new Uint8Array(buffer, typedArrayByteOffset(bytes), typedArrayLength(bytes));
+  }
+  if (!isArrayBuffer(bytes) || isDetached(bytes)) throw refuse();
+  return new Uint8Array(bytes);
+}
+
+/** The header's length from the first 8 bytes, checked against the bytes after them before anything is decoded. */
+function headerLength(where: string, file: Uint8Array): number {
   if (file.length < 8) {
     throw new Error(`${where}: a safetensors file starts with an 8-byte header length; got only ${file.length} bytes`);
   }
-  const length = new DataView(file.buffer, file.byteOffset, file.byteLength).getBigUint64(0, true);
+  const length = new DataView(file.buffer, file.byteOffset, 8).getBigUint64(0, true);
   const after = file.length - 8;
   if (length > BigInt(Math.min(after, MAX_HEADER_BYTES))) {
     throw new Error(
       `${where}: the header length ${length} ${length > MAX_HEADER_BYTES ? `exceeds the limit of ${MAX_HEADER_BYTES} bytes` : `runs past the end of the file (${after} bytes follow it)`}; the file is corrupt or not safetensors`,
     );
   }
-  const headerEnd = 8 + Number(length);
-  const header = parseHeader(where, file.subarray(8, headerEnd));
-  if ('__metadata__' in header && !isStringMap(header.__metadata__)) {
-    throw new Error(`${where}: __metadata__ in the header must map strings to strings; got ${describe(header.__metadata__)}`);
-  }
-  const entries = Object.entries(header).filter(([name]) => name !== '__metadata__').map(([name, info]) => parseEntry(where, name, info));
-  const data = file.subarray(headerEnd);
-  checkLayout(where, entries, data.length);
-  const state: StateDict = {};
-  for (const { name, dtype, shape, begin, end } of entries) state[name] = { shape, data: decode(dtype, data.subarray(begin, end)) };
-  return state;
+  return Number(length);
 }
 
-function parseHeader(where: string, bytes: Uint8Array): Record<string, unknown> {
-  let text: string;
+function headerText(where: string, bytes: Uint8Array): string {
   try {
     // ignoreBOM keeps a byte-order mark in the text, where JSON.parse rejects it as the reference does.
-    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
   } catch {
     throw new Error(`${where}: the header is not valid UTF-8`);
   }
+}
+
+/**
+ * Refuses, before JSON.parse builds them, a header of more entries than the model has
+ * parameters (and __metadata__): parsing 10⁶ of them alone takes seconds. Also refuses
+ * a key listed twice, which JSON.parse would silently resolve to the last.
+ */
+function checkHeaderKeys(where: string, text: string, parameterCount: number): void {
+  const limit = parameterCount + 1;
+  const scan = topLevelKeys(text, Math.max(limit, QUOTED_NAMES));
+  // Text the scan cannot follow is not JSON; parseHeader says so.
+  if (scan === undefined) return;
+  const { count, keys } = scan;
+  if (count > limit) {
+    throw new Error(
+      `${where}: the header lists ${count} entries, more than the model's ${parameterCount} parameters and __metadata__: ${quotedList(keys, count)}`,
+    );
+  }
+  const seen = new Set<string>();
+  for (const key of keys) {
+    if (seen.has(key)) throw new Error(`${where}: the header lists ${quoted(key)} twice; the file is corrupt`);
+    seen.add(key);
+  }
+}
+
+const QUOTE = 0x22, BACKSLASH = 0x5c, COLON = 0x3a, OPEN_BRACE = 0x7b;
+const OPENERS = new Set([OPEN_BRACE, 0x5b]), CLOSERS = new Set([0x7d, 0x5d]);
+/** JSON's whitespace: space, tab, LF, CR (not a byte-order mark, which JSON.parse refuses). */
+const JSON_SPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
+
+/**
+ * How many keys the JSON object `text` has at its top level, and the first `keep` of
+ * them, in one pass that builds nothing else. Undefined where `text` does not look
+ * like a JSON object; for valid JSON, these are exactly the keys JSON.parse reads.
+ */
+function topLevelKeys(text: string, keep: number): { count: number; keys: string[] } | undefined {
+  let i = 0;
+  while (JSON_SPACE.has(text.charCodeAt(i))) i++;
+  if (text.charCodeAt(i) !== OPEN_BRACE) return undefined;
+  const keys: string[] = [];
+  let depth = 0, count = 0, lastString = '';
+  for (; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      const end = stringEnd(text, i);
+      if (end < 0) return undefined;
+      // At depth 1, a string followed by a colon is a key; only those are ever kept.
+      if (depth === 1) lastString = text.slice(i, end + 1);
+      i = end;
+    } else if (OPENERS.has(c)) depth++;
+    else if (CLOSERS.has(c)) {
+      if (--depth === 0) return { count, keys };
+    } else if (c === COLON && depth === 1) {
+      count++;
+      if (keys.length < keep) {
+        const key = parsedString(lastString);
+        if (key === undefined) return undefined;
+        keys.push(key);
+      }
+    }
+  }
+  return undefined;
+}
+
+/** The index of the quote closing the JSON string opened at `start`, or -1. */
+function stringEnd(text: string, start: number): number {
+  for (let at = text.indexOf('"', start + 1); at >= 0; at = text.indexOf('"', at + 1)) {
+    // A quote after an even run of backslashes closes the string. Each run precedes one quote, so this stays linear.
+    let backslashes = 0;
+    while (text.charCodeAt(at - 1 - backslashes) === BACKSLASH) backslashes++;
+    if (backslashes % 2 === 0) return at;
+  }
+  return -1;
+}
+
+function parsedString(literal: string): string | undefined {
+  try {
+    const value: unknown = JSON.parse(literal);
+    return typeof value === 'string' ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function parseHeader(where: string, text: string): Record<string, unknown> {
   let header: unknown;
   try {
     header = JSON.parse(text);
   } catch (error) {
-    throw new Error(`${where}: the header is not valid JSON (${(error as Error).message})`);
+    throw new Error(`${where}: the header is not valid JSON (${clipped((error as Error).message, 200)})`);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) {
-    throw new Error(`${where}: the header must be a JSON object; got ${describe(header)}`);
+    throw new Error(`${where}: the header must be a JSON object; got ${described(header)}`);
   }
   return header as Record<string, unknown>;
 }
 
 function parseEntry(where: string, name: string, info: unknown): Entry {
-  const label = `${where}: tensor ${JSON.stringify(name)}`;
+  const label = `${where}: tensor ${quoted(name)}`;
   if (typeof info !== 'object' || info === null || Array.isArray(info)) {
-    throw new Error(`${label} must be an object with dtype, shape and data_offsets; got ${describe(info)}`);
+    throw new Error(`${label} must be an object with dtype, shape and data_offsets; got ${described(info)}`);
   }
-  const { dtype, shape, data_offsets: offsets } = info as Record<string, unknown>;
-  if (typeof dtype !== 'string') throw new Error(`${label}: dtype must be a string such as "F32"; got ${describe(dtype)}`);
-  if (!DECODERS.has(dtype)) throw new Error(`${label} has dtype ${dtype}; only F32, F16 and BF16 can be loaded`);
-  if (!isSizeList(shape)) throw new Error(`${label}: shape must be an array of non-negative integers; got ${JSON.stringify(shape)}`);
+  // Own properties only: what Object.prototype holds is not in the file.
+  const [dtype, shape, offsets] = ['dtype', 'shape', 'data_offsets'].map((key) => (Object.hasOwn(info, key) ? (info as Record<string, unknown>)[key] : undefined));
+  if (typeof dtype !== 'string') throw new Error(`${label}: dtype must be a string such as "F32"; got ${described(dtype)}`);
+  if (!DECODERS.has(dtype)) throw new Error(`${label} has dtype ${clipped(dtype, QUOTED_CHARS)}; only F32, F16 and BF16 can be loaded`);
+  if (!isSizeList(shape)) throw new Error(`${label}: shape must be an array of non-negative integers; got ${jsonExcerpt(shape)}`);
   if (!isSizeList(offsets) || offsets.length !== 2) {
-    throw new Error(`${label}: data_offsets must be [begin, end], two non-negative integers; got ${JSON.stringify(offsets)}`);
+    throw new Error(`${label}: data_offsets must be [begin, end], two non-negative integers; got ${jsonExcerpt(offsets)}`);
   }
   return { name, dtype, shape, begin: offsets[0], end: offsets[1] };
 }
@@ -224,14 +372,14 @@ function checkLayout(where: string, entries: Entry[], dataLength: number): void 
   let at = 0;
   let previous = '';
   for (const { name, dtype, shape, begin, end } of [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end)) {
-    const label = `${where}: tensor ${JSON.stringify(name)} has data_offsets [${begin}, ${end}]`;
-    if (end < begin) throw new Error(`${label}, which end before they begin`);
-    if (end > dataLength) throw new Error(`${label}, past the end of the ${dataLength} data bytes; the file is truncated or corrupt`);
-    if (begin < at) throw new Error(`${label}, overlapping tensor ${JSON.stringify(previous)}, which ends at ${at}`);
-    if (begin > at) throw new Error(`${label}, leaving bytes ${at}–${begin} unused; tensors must cover the data without gaps`);
+    const label = () => `${where}: tensor ${quoted(name)} has data_offsets [${begin}, ${end}]`;
+    if (end < begin) throw new Error(`${label()}, which end before they begin`);
+    if (end > dataLength) throw new Error(`${label()}, past the end of the ${dataLength} data bytes; the file is truncated or corrupt`);
+    if (begin < at) throw new Error(`${label()}, overlapping tensor ${quoted(previous)}, which ends at ${at}`);
+    if (begin > at) throw new Error(`${label()}, leaving bytes ${at}–${begin} unused; tensors must cover the data without gaps`);
     // Shape products beyond 2⁵³ are inexact but still far from any real byte count.
     const bytes = shape.reduce((product, size) => product * size, 1) * DECODERS.get(dtype)!.size;
-    if (end - begin !== bytes) throw new Error(`${label}, ${end - begin} bytes; shape ${shapeText(shape)} of ${dtype} needs ${bytes}`);
+    if (end - begin !== bytes) throw new Error(`${label()}, ${end - begin} bytes; shape ${shapeText(shape)} of ${dtype} needs ${bytes}`);
     at = end;
     previous = name;
   }
@@ -287,9 +435,101 @@ function transposed(values: Float32Array, shape: readonly number[]): Float32Arra
   return copy;
 }
 
-const bitsOf = (values: Float32Array) => new Uint32Array(values.buffer, values.byteOffset, values.length);
+/** The bit patterns of `values`, located through the engine's accessors (a subclass's getters may lie). */
+const bitsOf = (values: Float32Array) => new Uint32Array(typedArrayBuffer(values), typedArrayByteOffset(values), typedArrayLength(values));
 
-const shapeText = (shape: readonly unknown[]) => `[${shape.map((size) => describe(size)).join(', ')}]`;
+// The engine's own accessors of typed arrays and ArrayBuffers. Unlike `value.length`,
+// they cannot be overridden by a subclass or a Proxy, and work across realms.
+const TypedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
+const getter = (prototype: object, key: PropertyKey) => Object.getOwnPropertyDescriptor(prototype, key)!.get!;
+const tagGetter = getter(TypedArrayPrototype, Symbol.toStringTag);
+const bufferGetter = getter(TypedArrayPrototype, 'buffer');
+const byteOffsetGetter = getter(TypedArrayPrototype, 'byteOffset');
+const lengthGetter = getter(TypedArrayPrototype, 'length');
+const byteLengthGetter = getter(ArrayBuffer.prototype, 'byteLength');
+const sharedByteLengthGetter = typeof SharedArrayBuffer === 'function' ? getter(SharedArrayBuffer.prototype, 'byteLength') : undefined;
+const dataViewByteLengthGetter = getter(DataView.prototype, 'byteLength');
+// ArrayBuffer.prototype.detached is newer than Node 20; without it, see isDetached.
+const detachedGetter = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'detached')?.get;
+
+/** 'Uint8Array', 'Float32Array', … for a real typed array (of any realm); undefined for anything else. */
+const typedArrayTag = (value: unknown) => tagGetter.call(value) as string | undefined;
+const typedArrayBuffer = (value: unknown) => bufferGetter.call(value) as ArrayBuffer;
+const typedArrayByteOffset = (value: unknown) => byteOffsetGetter.call(value) as number;
+const typedArrayLength = (value: unknown) => lengthGetter.call(value) as number;
+
+/** Whether the engine's byteLength getter accepts `value` (`getter` throws for anything else). */
+function engineByteLength(value: unknown, byteLength: (() => unknown) | undefined): number | undefined {
+  if (byteLength === undefined || typeof value !== 'object' || value === null) return undefined;
+  try {
+    return byteLength.call(value) as number;
+  } catch {
+    return undefined;
+  }
+}
+
+const isArrayBuffer = (value: unknown): value is ArrayBuffer => engineByteLength(value, byteLengthGetter) !== undefined;
+
+/** True for an ArrayBuffer transferred away (postMessage, structuredClone, transfer()); false for a SharedArrayBuffer. */
+function isDetached(buffer: ArrayBuffer): boolean {
+  if (!isArrayBuffer(buffer)) return false;
+  if (detachedGetter) return detachedGetter.call(buffer) as boolean;
+  if (byteLengthGetter.call(buffer) !== 0) return false;
+  // An empty buffer is detached if no view can be made of it.
+  try {
+    new Uint8Array(buffer);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * A short description of any value, for messages: typed arrays and buffers by what the
+ * engine says they hold, anything else by describe(), cut short; an object that even
+ * inspecting throws on (a revoked Proxy) is named as such.
+ */
+function described(value: unknown): string {
+  const tag = typedArrayTag(value);
+  if (tag !== undefined) {
+    const what = `${/^[AEIO]/.test(tag) ? 'an' : 'a'} ${tag}`; // a Uint8Array, an Int32Array
+    return isDetached(typedArrayBuffer(value)) ? `${what} whose ArrayBuffer was detached` : `${what} of length ${typedArrayLength(value)}`;
+  }
+  if (isArrayBuffer(value)) return isDetached(value) ? 'a detached ArrayBuffer' : `an ArrayBuffer of ${byteLengthGetter.call(value)} bytes`;
+  const shared = engineByteLength(value, sharedByteLengthGetter);
+  if (shared !== undefined) return `a SharedArrayBuffer of ${shared} bytes`;
+  const viewed = engineByteLength(value, dataViewByteLengthGetter);
+  if (viewed !== undefined) return `a DataView of ${viewed} bytes`;
+  try {
+    return clipped(describe(value), 200);
+  } catch {
+    return 'an object that cannot be inspected (a revoked Proxy?)';
+  }
+}
+
+/** `text` cut to `max` characters, marked with … where cut. */
+const clipped = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
+
+/** A name as a JSON string, a long one cut short (its length said). Cut after escaping, which may lengthen it. */
+function quoted(name: string): string {
+  const json = JSON.stringify(name);
+  return json.length <= QUOTED_CHARS ? json : `${json.slice(0, QUOTED_CHARS)}… (${name.length} characters)`;
+}
+
+/** The first few of `names` quoted; `total` of them in all (more than listed when only the first were kept). */
+function quotedList(names: readonly string[], total = names.length): string {
+  const listed = names.slice(0, QUOTED_NAMES).map(quoted).join(', ');
+  return total > QUOTED_NAMES ? `${listed}, … and ${total - QUOTED_NAMES} more` : listed;
+}
+
+/** A shape for messages: its first few sizes, and how many there are when that is not all. */
+function shapeText(shape: readonly unknown[]): string {
+  const sizes = shape.slice(0, QUOTED_DIMS).map((size) => clipped(described(size), 24));
+  return shape.length <= QUOTED_DIMS ? `[${sizes.join(', ')}]` : `[${sizes.join(', ')}, … (${shape.length} sizes)]`;
+}
+
+/** The start of a value's JSON, for messages. */
+const jsonExcerpt = (value: unknown) => clipped(String(JSON.stringify(value)), 100);
 
 function isSizeList(value: unknown): value is number[] {
   return Array.isArray(value) && value.every((size) => Number.isSafeInteger(size) && size >= 0);

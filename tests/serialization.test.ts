@@ -333,3 +333,175 @@ describe('stateDict and loadStateDict', () => {
     expect(() => stateDict({} as never)).toThrow('stateDict: model must be a Sequential; got an object ([object Object])');
   });
 });
+
+describe('names are data: an extra key is an error whatever it is called', () => {
+  // Names an object inherits from Object.prototype; a lookup on a plain object would find them, or set its prototype.
+  const inherited = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__'];
+  /** The golden header's JSON with one more member, written as text so that `name` stays an own key. */
+  const withExtra = (name: string, info: object) => `${JSON.stringify(goldenHeader('F32', 4)).slice(0, -1)},${JSON.stringify(name)}:${JSON.stringify(info)}}`;
+
+  test.each(inherited)('a safetensors file with an extra tensor %s is refused', (name) => {
+    const { model } = goldenModel();
+    const file = fileOf(withExtra(name, { dtype: 'F32', shape: [1], data_offsets: [32, 36] }), concat(golden.subarray(136), hex('0000803f')));
+    expectRejected(model, () => loadSafetensors(model, file), `loadSafetensors: the keys must be the model's parameters "0.weight", "0.bias"; unexpected ${JSON.stringify(name)}`);
+  });
+
+  test.each(inherited)('a safetensors file naming a tensor %s in place of "0.bias" is refused', (name) => {
+    const { model } = goldenModel();
+    const header = `{${JSON.stringify(name)}:{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"0.weight":{"dtype":"F32","shape":[2,3],"data_offsets":[8,32]}}`;
+    expectRejected(model, () => loadSafetensors(model, fileOf(header, golden.subarray(136))),
+      `loadSafetensors: the keys must be the model's parameters "0.weight", "0.bias"; missing "0.bias"; unexpected ${JSON.stringify(name)}`);
+  });
+
+  test('__metadata__ with an own __proto__ key must still map strings to strings', () => {
+    const { model } = goldenModel();
+    const header = `{"__metadata__":{"__proto__":{"format":"pt"}},${JSON.stringify(goldenHeader('F32', 4)).slice(1)}`;
+    expectRejected(model, () => loadSafetensors(model, fileOf(header, golden.subarray(136))), /__metadata__ in the header must map strings to strings/);
+  });
+
+  test.each(inherited)('a state dict with an own key %s is refused', (name) => {
+    const model = mixed(1);
+    const viaJson = JSON.parse(`{${JSON.stringify(name)}:{"shape":[1],"data":null}}`) as StateDict;
+    const viaDefine = {} as StateDict;
+    Object.defineProperty(viaJson, '0.weight', { value: stateDict(model)['0.weight'], enumerable: true });
+    for (const [key, entry] of Object.entries(stateDict(mixed(2)))) Object.defineProperty(viaDefine, key, { value: entry, enumerable: true });
+    Object.defineProperty(viaDefine, name, { value: { shape: [1], data: new Float32Array(1) }, enumerable: true });
+    expectRejected(model, () => loadStateDict(model, viaJson), new RegExp(`^loadStateDict: the keys .*; unexpected ${JSON.stringify(name)}$`));
+    expectRejected(model, () => loadStateDict(model, viaDefine), new RegExp(`^loadStateDict: the keys .*; unexpected ${JSON.stringify(name)}$`));
+  });
+});
+
+describe('bytes that cannot be read are refused by name, never with an engine message', () => {
+  /** `value` with its ArrayBuffer transferred away, as postMessage or structuredClone leave it. */
+  function detached<T extends ArrayBuffer | Uint8Array>(value: T): T {
+    const buffer = value instanceof ArrayBuffer ? value : value.buffer;
+    structuredClone(buffer, { transfer: [buffer as ArrayBuffer] });
+    return value;
+  }
+  const { proxy: revoked, revoke } = Proxy.revocable({}, {});
+  revoke();
+
+  test.each([
+    ['a detached ArrayBuffer', () => detached(golden.slice().buffer), 'loadSafetensors: bytes must be a Uint8Array or an ArrayBuffer; got a detached ArrayBuffer'],
+    ['a Uint8Array of a detached ArrayBuffer', () => detached(golden.slice()), 'loadSafetensors: bytes must be a Uint8Array or an ArrayBuffer; got a Uint8Array whose ArrayBuffer was detached'],
+    ['an object tagged as a Uint8Array', () => ({ [Symbol.toStringTag]: 'Uint8Array', length: 160 }), 'loadSafetensors: bytes must be a Uint8Array or an ArrayBuffer; got an object ([object Uint8Array])'],
+    ['an object tagged as an ArrayBuffer', () => ({ [Symbol.toStringTag]: 'ArrayBuffer', byteLength: 160 }), 'loadSafetensors: bytes must be a Uint8Array or an ArrayBuffer; got an object ([object ArrayBuffer])'],
+    ['an object on Uint8Array.prototype', () => Object.create(Uint8Array.prototype), 'loadSafetensors: bytes must be a Uint8Array or an ArrayBuffer; got an object ([object Object])'],
+    ['a revoked Proxy', () => revoked, /^loadSafetensors: bytes must be a Uint8Array or an ArrayBuffer; got an object that cannot be inspected/],
+    ['a Proxy of a Uint8Array', () => new Proxy(golden.slice(), {}), /^loadSafetensors: bytes must be a Uint8Array or an ArrayBuffer; got /],
+    ['a SharedArrayBuffer', () => new SharedArrayBuffer(160), 'loadSafetensors: bytes must be a Uint8Array or an ArrayBuffer; got a SharedArrayBuffer of 160 bytes'],
+    ['a DataView', () => new DataView(golden.slice().buffer), 'loadSafetensors: bytes must be a Uint8Array or an ArrayBuffer; got a DataView of 168 bytes'],
+    ['a Float32Array', () => new Float32Array(40), 'loadSafetensors: bytes must be a Uint8Array or an ArrayBuffer; got a Float32Array of length 40'],
+  ] as const)('%s', (_, bytes, message) => {
+    const { model } = goldenModel();
+    const before = snapshot(model);
+    let thrown: unknown;
+    try {
+      loadSafetensors(model, bytes() as never);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(TypeError);
+    expect((thrown as Error).message).toMatch(typeof message === 'string' ? new RegExp(`^${message.replace(/[[\]().*+?^$|\\]/g, '\\$&')}$`) : message);
+    expect(snapshot(model)).toEqual(before);
+  });
+
+  test('a description that would be huge is cut short', () => {
+    const { model } = goldenModel();
+    for (const bytes of [{ [Symbol.toStringTag]: 'x'.repeat(1e6) }, 'x'.repeat(1e6)]) {
+      expect(() => loadSafetensors(model, bytes as never)).toThrow(/^loadSafetensors: bytes must be a Uint8Array or an ArrayBuffer; got /);
+      try { loadSafetensors(model, bytes as never); } catch (error) { expect((error as Error).message.length).toBeLessThanOrEqual(1024); }
+    }
+  });
+
+  test('a Uint8Array whose length, byteOffset and buffer getters lie is read by what it really holds', () => {
+    class Lying extends Uint8Array {
+      override get length() { return 1e9; }
+      override get byteLength() { return 0; }
+      override get byteOffset() { return 3; }
+    }
+    const { layer, model } = goldenModel();
+    loadSafetensors(model, new Lying(golden));
+    expect(Array.from(layer.weight)).toEqual([1, 4, 2, 5, 3, 6]);
+    expect(Array.from(layer.bias!)).toEqual([0.5, -0.5]);
+  });
+
+  test('state dict data that is not really a Float32Array is refused by name', () => {
+    const model = mixed(1);
+    const state = stateDict(mixed(2));
+    state['4.bias'].data = Object.create(Float32Array.prototype);
+    expectRejected(model, () => loadStateDict(model, state), 'loadStateDict: "4.bias".data must be a Float32Array of length 3 (shape [3]); got an object ([object Object])');
+    const { proxy, revoke: revokeData } = Proxy.revocable(new Float32Array(3), {});
+    revokeData();
+    state['4.bias'].data = proxy;
+    expectRejected(model, () => loadStateDict(model, state), /^loadStateDict: "4\.bias"\.data must be a Float32Array of length 3 \(shape \[3\]\); got an object that cannot be inspected/);
+  });
+});
+
+describe('error messages stay short, and huge headers are refused quickly', () => {
+  const expectShortRefusal = (model: Sequential, load: () => void, message: RegExp) => {
+    const before = snapshot(model);
+    let thrown: unknown;
+    try { load(); } catch (error) { thrown = error; }
+    expect(thrown).toBeInstanceOf(Error);
+    expect((thrown as Error).message).toMatch(message);
+    expect((thrown as Error).message.length).toBeLessThanOrEqual(1024);
+    expect(snapshot(model)).toEqual(before);
+  };
+
+  /**
+   * A header listing `count` empty F32 tensors "t0000000", "t0000001", …, all at [0, 0] (a valid layout), written
+   * byte by byte from one template: building it as a string would take longer than refusing it should.
+   */
+  function manyTensors(count: number): Uint8Array {
+    const member = ascii('"t0000000":{"dtype":"F32","shape":[0],"data_offsets":[0,0]},');
+    const jsonLength = 1 + count * member.length; // "{", the members; the last comma becomes "}"
+    const headerLength = Math.ceil(jsonLength / 8) * 8;
+    const file = new Uint8Array(8 + headerLength).fill(0x20);
+    new DataView(file.buffer).setBigUint64(0, BigInt(headerLength), true);
+    file[8] = 0x7b;
+    for (let i = 0, at = 9; i < count; i++, at += member.length) {
+      file.set(member, at);
+      for (let digit = 7, n = i; digit >= 1; digit--, n = Math.floor(n / 10)) file[at + 1 + digit] = 0x30 + (n % 10);
+    }
+    file[8 + jsonLength - 1] = 0x7d;
+    return file;
+  }
+
+  test('a header listing 10⁶ tensors is refused in well under a few seconds, quoting a few names', () => {
+    const { model } = goldenModel();
+    const file = manyTensors(1e6);
+    const started = performance.now();
+    expectShortRefusal(model, () => loadSafetensors(model, file), /^loadSafetensors: the header lists 1000000 entries, more than the model's 2 parameters and __metadata__: "t0000000", "t0000001", "t0000002", "t0000003", "t0000004", … and 999995 more/);
+    expect(performance.now() - started).toBeLessThan(2000);
+  });
+
+  test('long names, many names and long shapes or offsets are quoted in part', () => {
+    const { model } = goldenModel();
+    const long = 'x'.repeat(1e5);
+    const f32 = (shape: unknown, offsets: unknown) => ({ dtype: 'F32', shape, data_offsets: offsets });
+    const files: [Uint8Array, RegExp][] = [
+      [fileOf({ [long]: f32([2], [0, 8]), '0.weight': f32([2, 3], [8, 32]) }, 32), /unexpected "x{20,}…/],
+      [fileOf({ [`${long}a`]: f32([2], [0, 8]), [`${long}b`]: f32([2, 3], [8, 32]) }, 32), /missing "0.weight", "0.bias"; unexpected "x+…/],
+      [fileOf({ '0.bias': f32(Array(1e5).fill(1.5), [0, 8]) }, 8), /shape must be an array of non-negative integers; got \[1\.5,1\.5/],
+      [fileOf({ '0.bias': f32([2], Array(1e5).fill(-1)) }, 8), /data_offsets must be \[begin, end\]/],
+      [fileOf({ '0.bias': { ...f32([2], [0, 8]), dtype: long } }, 8), /has dtype x+…/],
+      [fileOf({ ...goldenHeader('F32', 4, [0, 8], [8, 32], Array(1e5).fill(1)) }, 32), /"0.weight" has data_offsets \[8, 32\], 24 bytes; shape \[1, 1,/],
+      [fileOf(`{"0.bias": ${'['.repeat(1e5)}`, 8), /the header is not valid JSON/],
+    ];
+    for (const [file, message] of files) expectShortRefusal(model, () => loadSafetensors(model, file), message);
+  });
+
+  test('a state dict with many or long unexpected keys, or a long shape, is quoted in part', () => {
+    const model = mixed(1);
+    const many = stateDict(mixed(2)) as Record<string, unknown>;
+    for (let i = 0; i < 1e4; i++) many[`extra.${i}`] = { shape: [1], data: new Float32Array(1) };
+    expectShortRefusal(model, () => loadStateDict(model, many as StateDict), /unexpected "extra.0", "extra.1", "extra.2", "extra.3", "extra.4", … and 9995 more$/);
+    const long = stateDict(mixed(2)) as Record<string, unknown>;
+    long['y'.repeat(1e5)] = { shape: [1], data: new Float32Array(1) };
+    expectShortRefusal(model, () => loadStateDict(model, long as StateDict), /unexpected "y+…/);
+    const shaped = stateDict(mixed(2));
+    shaped['4.bias'].shape = Array(1e5).fill(3);
+    expectShortRefusal(model, () => loadStateDict(model, shaped), /"4.bias" must have shape \[3\] \(PyTorch's layout\); got \[3, 3, 3/);
+  });
+});
