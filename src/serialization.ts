@@ -260,19 +260,20 @@ function headerText(where: string, bytes: Uint8Array): string {
  */
 function checkHeaderKeys(where: string, text: string, parameterCount: number): void {
   const limit = parameterCount + 1;
-  const scan = topLevelKeys(text, Math.max(limit, QUOTED_NAMES));
+  // One key past the limit is kept, so that a header one entry too long for a repeated key says so.
+  const scan = topLevelKeys(text, Math.max(limit + 1, QUOTED_NAMES));
   // Text the scan cannot follow is not JSON; parseHeader says so.
   if (scan === undefined) return;
   const { count, keys } = scan;
-  if (count > limit) {
-    throw new Error(
-      `${where}: the header lists ${count} entries, more than the model's ${parameterCount} parameters and __metadata__: ${quotedList(keys, count)}`,
-    );
-  }
   const seen = new Set<string>();
   for (const key of keys) {
     if (seen.has(key)) throw new Error(`${where}: the header lists ${quoted(key)} twice; the file is corrupt`);
     seen.add(key);
+  }
+  if (count > limit) {
+    throw new Error(
+      `${where}: the header lists ${count} entries, more than the model's ${parameterCount} parameters and __metadata__: ${quotedList(keys, count)}`,
+    );
   }
 }
 
