@@ -108,7 +108,7 @@ export function loadSafetensors(model: Sequential, bytes: Uint8Array | ArrayBuff
 }
 
 function slotsOf(where: string, model: Sequential): Slot[] {
-  if (typeof (model as Partial<Sequential> | null)?.namedParameters !== 'function') {
+  if (typeof methodOf(model, 'namedParameters') !== 'function') {
     throw new TypeError(`${where}: model must be a Sequential; got ${described(model)}`);
   }
   return model.namedParameters().map(({ name, parameter }) => {
@@ -116,6 +116,15 @@ function slotsOf(where: string, model: Sequential): Slot[] {
     const shape = parameter.shape.length === 2 ? [parameter.shape[1], parameter.shape[0]] : [...parameter.shape];
     return { name, parameter, shape };
   });
+}
+
+/** `value[key]`, or undefined where even looking throws (a revoked Proxy): such a value is not the model asked for. */
+function methodOf(value: unknown, key: string): unknown {
+  try {
+    return (value as Record<string, unknown> | null | undefined)?.[key];
+  } catch {
+    return undefined;
+  }
 }
 
 /**

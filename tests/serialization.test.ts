@@ -406,6 +406,12 @@ describe('bytes that cannot be read are refused by name, never with an engine me
     expect(snapshot(model)).toEqual(before);
   });
 
+  test('a model that cannot be inspected is refused by name', () => {
+    for (const load of [() => loadSafetensors(revoked as never, golden), () => loadStateDict(revoked as never, {})]) {
+      expect(load).toThrow(/^(loadSafetensors|loadStateDict): model must be a Sequential; got an object that cannot be inspected/);
+    }
+  });
+
   test('a description that would be huge is cut short', () => {
     const { model } = goldenModel();
     for (const bytes of [{ [Symbol.toStringTag]: 'x'.repeat(1e6) }, 'x'.repeat(1e6)]) {
