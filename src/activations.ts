@@ -1,6 +1,7 @@
-import { checkFloat32Array, checkSize, describe } from './errors.js';
+import { copyInto, lengthOf, Operand } from './arrays.js';
+import { checkFloat32Array, checkSize, describe, outputArray } from './errors.js';
 import { Allocations } from './heap.js';
-import type { Layer, Parameter } from './layer.js';
+import { ModuleLayer, type Parameter } from './layer.js';
 import { runtime, type Runtime } from './runtime.js';
 
 /**
@@ -17,7 +18,7 @@ const KINDS: Record<Activation, number> = { relu: 1, leakyRelu: 2, gelu: 3, tanh
 /** The kernel number of `activation` (0 for none), or a TypeError naming `where`. */
 export function activationKind(where: string, activation: unknown): number {
   if (activation === undefined || activation === null) return 0;
-  if (typeof activation !== 'string' || !(activation in KINDS)) {
+  if (typeof activation !== 'string' || !Object.hasOwn(KINDS, activation)) {
     throw new TypeError(
       `${where}: options.activation must be one of ${Object.keys(KINDS).map((k) => `'${k}'`).join(', ')}; got ${describe(activation)}`,
     );
@@ -33,29 +34,40 @@ export function checkSlope(where: string, slope: unknown): number {
   return slope;
 }
 
+/** What an activation's forward keeps for its backward, at one place of use. */
+interface ActivationTape {
+  memory: Allocations;
+  buffers: { start: number; capacity: number; x: number; y: number; dx: number } | null;
+  /** Input of the last forward (the tape's copy, or the previous layer's output). */
+  input: number;
+  /** Its size in floats; 0 before any forward, and while (or after) one fails. */
+  count: number;
+}
+
 /**
  * An elementwise activation as a layer: forward(x, batch?) and backward(dy) with the
  * shapes of Linear's. Its input is any width; `batch` only says how many rows.
  */
-class ActivationLayer implements Layer {
+class ActivationLayer extends ModuleLayer<ActivationTape> {
   readonly #rt: Runtime;
   readonly #memory: Allocations;
   readonly #activation: Activation;
   readonly #kind: number;
   readonly #slope: number;
-  #buffers: { start: number; capacity: number; x: number; y: number; dx: number } | null = null;
-  /** Input of the last forward (its own copy, or the previous layer's output) and its size. */
-  #input = 0;
-  #count = 0;
+  /** The tape of `forward`/`backward` called on the layer itself (a model keeps its own). */
+  readonly #tape: ActivationTape;
   #disposed = false;
+  readonly noBackward = null;
 
   constructor(readonly name: string, activation: Activation, negativeSlope = 0.01) {
+    super();
     const where = `new ${name}`;
     this.#rt = runtime(where);
     this.#activation = activation;
     this.#kind = KINDS[activation];
     this.#slope = checkSlope(where, negativeSlope);
     this.#memory = new Allocations(this.#rt.heap, this);
+    this.#tape = this.createTape(this.#memory);
   }
 
   /** y = f(x) elementwise; `batch` (default 1) rows of x.length / batch. Returns `out` or a new array. */
@@ -64,28 +76,39 @@ class ActivationLayer implements Layer {
     this.#check(where);
     checkFloat32Array(where, 'x', x);
     checkSize(where, 'batch', batch);
-    if (x.length === 0 || x.length % batch !== 0) {
+    const count = lengthOf(x);
+    if (count === 0 || count % batch !== 0) {
       throw new RangeError(`${where}: x must hold batch = ${batch} rows of equal width; got ${describe(x)}`);
     }
-    const y = out ?? new Float32Array(x.length);
-    if (out !== undefined) checkFloat32Array(where, 'out', y, x.length, 'x.length');
-    const buffers = this.#reserve(x.length);
-    this.#rt.heap.f32(buffers.x, x.length).set(x);
-    y.set(this.#rt.heap.f32(this.forwardAt(buffers.x, batch, x.length / batch), x.length));
-    return y;
+    const y = outputArray(where, 'out', out, count, 'x.length');
+    const heap = this.#rt.heap;
+    const input = new Operand(heap.memory, x);
+    const output = new Operand(heap.memory, y);
+    const tape = this.#tape;
+    // A failed allocation changes nothing; from the first write on, until this forward succeeds, there is none to differentiate.
+    const buffers = this.#reserve(tape, count);
+    tape.count = 0;
+    copyInto(heap.f32(buffers.x, count), input.current());
+    const result = heap.f32(this.forwardAt(tape, buffers.x, batch, count / batch), count);
+    const target = output.current();
+    copyInto(target, result);
+    return target;
   }
 
   /** dX = dY ⊙ f'(x) for the last forward; returns `out` or a new array. */
   backward(dy: Float32Array, out?: Float32Array): Float32Array {
     const where = `${this.name}.backward`;
     this.#check(where);
-    if (this.#count === 0 || this.#buffers === null) throw new Error(`${where}: called before forward; run forward(x) first`);
-    checkFloat32Array(where, 'dy', dy, this.#count, 'the length of the last forward input');
-    const dx = out ?? new Float32Array(this.#count);
-    if (out !== undefined) checkFloat32Array(where, 'out', dx, this.#count, 'the length of the last forward input');
-    const staged = this.#buffers.dx; // dY is staged where dX will be written: the kernel works in place
-    this.#rt.heap.f32(staged, dy.length).set(dy);
-    dx.set(this.#rt.heap.f32(this.backwardAt(staged), this.#count));
+    const tape = this.#tape;
+    const { count, buffers } = tape;
+    if (count === 0 || buffers === null) throw new Error(`${where}: called before forward, or after a forward that failed; run forward(x) first`);
+    checkFloat32Array(where, 'dy', dy, count, 'the length of the last forward input');
+    const dx = outputArray(where, 'out', out, count, 'the length of the last forward input');
+    // Nothing here allocates, so views of the module's memory stay attached throughout.
+    const heap = this.#rt.heap;
+    const staged = buffers.dx; // dY is staged where dX will be written: the kernel works in place
+    copyInto(heap.f32(staged, count), dy);
+    copyInto(dx, heap.f32(this.backwardAt(tape, staged), count));
     return dx;
   }
 
@@ -93,19 +116,30 @@ class ActivationLayer implements Layer {
     return inputWidth;
   }
 
-  forwardAt(input: number, batch: number, width: number): number {
+  createTape(memory: Allocations): ActivationTape {
+    return { memory, buffers: null, input: 0, count: 0 };
+  }
+
+  forwardAt(tape: ActivationTape, input: number, batch: number, width: number): number {
+    this.#check(`${this.name}.forward`);
     const count = batch * width;
-    const buffers = this.#reserve(count);
+    const buffers = this.#reserve(tape, count);
+    tape.count = 0;
     this.#rt.kernels.activate(this.#kind, this.#slope, input, buffers.y, count);
-    this.#input = input;
-    this.#count = count;
+    tape.input = input;
+    tape.count = count;
     return buffers.y;
   }
 
-  backwardAt(dy: number): number {
-    const buffers = this.#buffers!;
-    this.#rt.kernels.activate_backward(this.#kind, this.#slope, this.#input, buffers.y, dy, buffers.dx, this.#count);
+  backwardAt(tape: ActivationTape, dy: number): number {
+    this.#check(`${this.name}.backward`);
+    const buffers = tape.buffers!;
+    this.#rt.kernels.activate_backward(this.#kind, this.#slope, tape.input, buffers.y, dy, buffers.dx, tape.count);
     return buffers.dx;
+  }
+
+  checkAlive(where: string): void {
+    this.#check(where);
   }
 
   parameters(): Parameter[] {
@@ -124,7 +158,6 @@ class ActivationLayer implements Layer {
     if (this.#disposed) return;
     this.#disposed = true;
     this.#memory.releaseAll();
-    this.#buffers = null;
   }
 
   [Symbol.dispose](): void {
@@ -135,14 +168,14 @@ class ActivationLayer implements Layer {
     if (this.#disposed) throw new Error(`${where}: this ${this.name} layer was disposed`);
   }
 
-  #reserve(count: number) {
-    const current = this.#buffers;
+  #reserve(tape: ActivationTape, count: number) {
+    const current = tape.buffers;
     if (current && current.capacity >= count) return current;
     const bytes = Math.ceil(count / 16) * 64; // each buffer a whole number of cache lines
-    const start = this.#memory.alloc(3 * bytes);
-    if (current) this.#memory.release(current.start);
-    this.#buffers = { start, capacity: count, x: start, y: start + bytes, dx: start + 2 * bytes };
-    return this.#buffers;
+    const start = tape.memory.alloc(3 * bytes);
+    if (current) tape.memory.release(current.start);
+    tape.buffers = { start, capacity: count, x: start, y: start + bytes, dx: start + 2 * bytes };
+    return tape.buffers;
   }
 }
 
@@ -153,7 +186,12 @@ export class ReLU extends ActivationLayer {
 
 /** x for x > 0, negativeSlope·x below (default slope 0.01). */
 export class LeakyReLU extends ActivationLayer {
-  constructor(options: { negativeSlope?: number } = {}) { super('LeakyReLU', 'leakyRelu', options.negativeSlope ?? 0.01); }
+  constructor(options: { negativeSlope?: number } = {}) {
+    if (typeof options !== 'object' || options === null) {
+      throw new TypeError(`new LeakyReLU: options must be an object ({ negativeSlope }); got ${describe(options)}`);
+    }
+    super('LeakyReLU', 'leakyRelu', options.negativeSlope ?? 0.01);
+  }
 }
 
 /** x·Φ(x), exact (erf) form. */

@@ -1,5 +1,6 @@
 // Argument checks shared by the public entry points. Every message names where the
 // check happened, the argument, what was expected and what was given.
+import { isDetached, lengthOf, typedArrayKind } from './arrays.js';
 
 /** A short, human description of a value for error messages. */
 export function describe(value: unknown): string {
@@ -8,13 +9,19 @@ export function describe(value: unknown): string {
   if (typeof value === 'number') return Object.is(value, -0) ? '-0' : String(value);
   if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
   if (Array.isArray(value)) return `an Array of length ${value.length}`;
-  if (ArrayBuffer.isView(value)) {
-    const name = value.constructor.name;
-    const length = (value as unknown as { length?: number }).length ?? value.byteLength;
-    return `${/^[AEIOU]/.test(name) ? 'an' : 'a'} ${name} of length ${length}`;
+  const kind = typedArrayKind(value);
+  if (kind !== undefined) {
+    const array = value as Float32Array;
+    if (isDetached(array)) return `${article(kind)} ${kind} whose buffer is detached (transferred, or a view taken before the memory grew: read the property again)`;
+    return `${article(kind)} ${kind} of length ${lengthOf(array)}`;
   }
+  if (ArrayBuffer.isView(value)) return 'a DataView';
   if (typeof value === 'object') return `an object (${Object.prototype.toString.call(value)})`;
   return `a ${typeof value}`;
+}
+
+function article(word: string): string {
+  return /^[AEIOU]/.test(word) ? 'an' : 'a';
 }
 
 /** Checks that `value` is a positive integer, the only valid size or count. */
@@ -27,9 +34,12 @@ export function checkSize(where: string, name: string, value: unknown): asserts 
   }
 }
 
-/** True for Float32Arrays from this realm or another (a worker, an iframe, a vm context). */
+/**
+ * True for real Float32Arrays, from this realm or another (a worker, an iframe, a vm
+ * context), subclasses included; false for a Proxy or an object that only claims to be one.
+ */
 export function isFloat32Array(value: unknown): value is Float32Array {
-  return value instanceof Float32Array || Object.prototype.toString.call(value) === '[object Float32Array]';
+  return typedArrayKind(value) === 'Float32Array';
 }
 
 /**
@@ -40,10 +50,10 @@ export function checkFloat32Array(
   where: string, name: string, value: unknown, length?: number, formula?: string,
 ): asserts value is Float32Array {
   const expected = length === undefined ? 'a Float32Array' : `a Float32Array of length ${length}${formula ? ` (${formula})` : ''}`;
-  if (!isFloat32Array(value)) {
+  if (!isFloat32Array(value) || isDetached(value)) {
     throw new TypeError(`${where}: ${name} must be ${expected}; got ${describe(value)}`);
   }
-  if (length !== undefined && value.length !== length) {
+  if (length !== undefined && lengthOf(value) !== length) {
     throw new RangeError(`${where}: ${name} must be ${expected}; got ${describe(value)}`);
   }
 }
@@ -59,17 +69,26 @@ export function forwardArguments(
 ): { batch: number; y: Float32Array } {
   if (batch === undefined) {
     checkFloat32Array(where, 'x', x);
-    if (x.length === 0 || x.length % inFeatures !== 0) {
+    const length = lengthOf(x);
+    if (length === 0 || length % inFeatures !== 0) {
       throw new RangeError(`${where}: x must hold whole rows of inFeatures = ${inFeatures} floats; got ${describe(x)}`);
     }
-    batch = x.length / inFeatures;
+    batch = length / inFeatures;
   } else {
     checkSize(where, 'batch', batch);
     checkFloat32Array(where, 'x', x, batch * inFeatures, `batch·inFeatures = ${batch}·${inFeatures}`);
   }
-  if (out === undefined) return { batch, y: new Float32Array(batch * outFeatures) };
-  checkFloat32Array(where, 'out', out, batch * outFeatures, `batch·outFeatures = ${batch}·${outFeatures}`);
-  return { batch, y: out };
+  return { batch, y: outputArray(where, 'out', out, batch * outFeatures, `batch·outFeatures = ${batch}·${outFeatures}`) };
+}
+
+/**
+ * The array a result goes to: `out` when it is given (anything but undefined, so
+ * null is refused), checked to hold `length` floats; otherwise a new array.
+ */
+export function outputArray(where: string, name: string, out: unknown, length: number, formula: string): Float32Array {
+  if (out === undefined) return new Float32Array(length);
+  checkFloat32Array(where, name, out, length, formula);
+  return out;
 }
 
 /** Checks that rows `inputWidth` wide can enter `layer` (e.g. 'a Linear layer'), which takes inFeatures. */

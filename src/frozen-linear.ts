@@ -1,7 +1,8 @@
 import type { Activation } from './activations.js';
+import { copyInto, lengthOf, Operand } from './arrays.js';
 import { checkInputWidth, forwardArguments } from './errors.js';
 import { alignUp, Allocations, StagingBuffer, type HeapArray } from './heap.js';
-import type { Layer, Parameter } from './layer.js';
+import { ModuleLayer, type Parameter } from './layer.js';
 import type { Epilogue, Runtime } from './runtime.js';
 
 /** What `Linear.freeze()` hands over: the layer's shape, parameters and activation. */
@@ -16,13 +17,16 @@ export interface FrozenSource {
   slope: number;
 }
 
+/** A frozen layer keeps nothing for a backward: its tape is where its output goes. */
+type FrozenTape = StagingBuffer;
+
 /**
  * A Linear layer frozen for inference by `Linear.freeze()`: Y = f(X·W + b) with the
  * W and b the layer had then, W packed once for the kernels. Forward only: no
  * gradients, and nothing of a call is kept for the next. A layer of Sequential too
  * (Sequential.freeze()), which then refuses backward.
  */
-export class FrozenLinear implements Layer {
+export class FrozenLinear extends ModuleLayer<FrozenTape> {
   readonly inFeatures: number;
   readonly outFeatures: number;
   /** The fused activation, or null. */
@@ -37,11 +41,14 @@ export class FrozenLinear implements Layer {
   readonly #kind: number;
   readonly #slope: number;
   readonly #input: StagingBuffer;
-  readonly #output: StagingBuffer;
+  /** The tape of `forward` called on the layer itself (a model keeps its own). */
+  readonly #tape: FrozenTape;
   #disposed = false;
+  readonly noBackward = 'is frozen (an inference copy)';
 
   /** Made by `Linear.freeze()`, from the layer's parameters as they are at the call. */
   constructor(rt: Runtime, source: FrozenSource) {
+    super();
     const { inFeatures, outFeatures, weight, bias } = source;
     this.#rt = rt;
     this.inFeatures = inFeatures;
@@ -58,7 +65,7 @@ export class FrozenLinear implements Layer {
     this.#bias = bias ? start + weightBytes : 0;
     if (bias) rt.heap.f32(this.#bias, outFeatures).set(bias.view);
     this.#input = new StagingBuffer(this.#memory);
-    this.#output = new StagingBuffer(this.#memory);
+    this.#tape = this.createTape(this.#memory);
   }
 
   /**
@@ -71,10 +78,15 @@ export class FrozenLinear implements Layer {
     this.#check(where);
     const { batch: rows, y } = forwardArguments(where, this.inFeatures, this.outFeatures, x, batch, out);
     const heap = this.#rt.heap;
-    const input = this.#input.reserve(x.length);
-    heap.f32(input, x.length).set(x);
-    y.set(heap.f32(this.forwardAt(input, rows), y.length));
-    return y;
+    const source = new Operand(heap.memory, x);
+    const output = new Operand(heap.memory, y);
+    const count = lengthOf(x);
+    const input = this.#input.reserve(count);
+    copyInto(heap.f32(input, count), source.current());
+    const result = heap.f32(this.forwardAt(this.#tape, input, rows), rows * this.outFeatures);
+    const target = output.current();
+    copyInto(target, result);
+    return target;
   }
 
   outputWidth(inputWidth: number, where: string): number {
@@ -82,10 +94,14 @@ export class FrozenLinear implements Layer {
     return this.outFeatures;
   }
 
-  forwardAt(input: number, batch: number): number {
+  createTape(memory: Allocations): FrozenTape {
+    return new StagingBuffer(memory);
+  }
+
+  forwardAt(tape: FrozenTape, input: number, batch: number): number {
     this.#check('FrozenLinear.forward');
     const { inFeatures: din, outFeatures: dout } = this;
-    const output = this.#output.reserve(batch * dout);
+    const output = tape.reserve(batch * dout);
     // The activation, if any, is applied in place: nothing needs the value before it.
     const epilogue: Epilogue | undefined = this.#kind ? { kind: this.#kind, slope: this.#slope, y: output } : undefined;
     this.#rt.gemmPackedB(batch, dout, din, input, din, 1, this.#weight, output, dout, false, this.#bias, epilogue);
@@ -94,6 +110,10 @@ export class FrozenLinear implements Layer {
 
   backwardAt(): number {
     throw new Error('FrozenLinear: a frozen layer has no backward; train the Linear it was frozen from');
+  }
+
+  checkAlive(where: string): void {
+    this.#check(where);
   }
 
   /** None to learn: the copy's W and b are fixed. */

@@ -1,56 +1,177 @@
-import type { HeapArray } from './heap.js';
+import type { Allocations, HeapArray } from './heap.js';
+
+/**
+ * A learnable tensor's memory: its values, the gradient backward accumulates, and
+ * whether that gradient is whole. One per tensor of a layer, however many
+ * `Parameter` handles `parameters()` hands out for it.
+ */
+export class Tensor {
+  /** False while a backward is adding to the gradient, and after one that failed part-way. */
+  gradientComplete = true;
+
+  constructor(readonly values: HeapArray, readonly grads: HeapArray) {}
+}
+
+let constructing = false;
+let internalsOf: (parameter: Parameter) => { tensor: Tensor; check: (where: string) => void };
 
 /**
  * A learnable tensor of a layer: its values and the gradient `backward` accumulates,
- * both live views of the module's memory (re-read them after other calls).
+ * both live views of the module's memory (re-read them after other calls). Only a
+ * layer's `parameters()` makes them: a Parameter is a capability to write that
+ * layer's memory, so it cannot be constructed (or imitated) by other code.
  */
 export class Parameter {
+  readonly #tensor: Tensor;
+  readonly #check: (where: string) => void;
+
+  static {
+    internalsOf = (parameter) => ({ tensor: parameter.#tensor, check: parameter.#check });
+  }
+
+  /** @internal Made by layers (createParameter); throws for anyone else. */
   constructor(
     /** PyTorch-style name within its layer: 'weight' or 'bias'. */
     readonly name: string,
     /** Shape as stored here (a Linear weight is inFeatures×outFeatures). */
     readonly shape: readonly number[],
-    private readonly values: HeapArray,
-    private readonly grads: HeapArray,
-    private readonly check: (where: string) => void,
-  ) {}
+    tensor: Tensor,
+    check: (where: string) => void,
+  ) {
+    if (!constructing) throw new TypeError("new Parameter: parameters come from a layer's parameters(); they cannot be constructed");
+    this.#tensor = tensor;
+    this.#check = check;
+    Object.freeze(this.shape);
+  }
+
+  /** True for a Parameter made by a layer of this package (not an object that only inherits its prototype). */
+  static isParameter(value: unknown): value is Parameter {
+    return typeof value === 'object' && value !== null && #tensor in value;
+  }
 
   get value(): Float32Array {
-    this.check(`Parameter ${this.name}`);
-    return this.values.view;
+    this.#check(`Parameter ${this.name}`);
+    return this.#tensor.values.view;
   }
 
   get grad(): Float32Array {
-    this.check(`Parameter ${this.name}`);
-    return this.grads.view;
+    this.#check(`Parameter ${this.name}`);
+    return this.#tensor.grads.view;
   }
 
   get length(): number {
-    return this.values.length;
-  }
-
-  /** Addresses in the module's memory, for the optimizers' kernels; throws once the layer is disposed. */
-  addresses(where: string): { value: number; grad: number } {
-    this.check(where);
-    return { value: this.values.start, grad: this.grads.start };
+    return this.#tensor.values.length;
   }
 }
 
+/** A handle on `tensor` for `parameters()`; `check` throws once its layer is disposed. */
+export function createParameter(name: string, shape: number[], tensor: Tensor, check: (where: string) => void): Parameter {
+  constructing = true;
+  try {
+    return new Parameter(name, shape, tensor, check);
+  } finally {
+    constructing = false;
+  }
+}
+
+/** The tensor behind a parameter: two handles on one tensor share it. */
+export function parameterTensor(parameter: Parameter): Tensor {
+  return internalsOf(parameter).tensor;
+}
+
 /**
- * What a layer offers `Sequential`: forward and backward between buffers of the
- * module's memory, so activations pass from layer to layer without copies. An
- * address returned stays valid until the layer's next forward (or backward).
+ * Addresses in the module's memory for the optimizers' kernels. Throws, naming
+ * `where`, once the layer is disposed or while the gradient is incomplete (a
+ * backward failed part-way: stepping on it would apply half a gradient).
+ */
+export function parameterAddresses(parameter: Parameter, where: string): { value: number; grad: number } {
+  const { tensor, check } = internalsOf(parameter);
+  check(where);
+  if (!tensor.gradientComplete) {
+    throw new Error(
+      `${where}: the gradient of parameter ${parameter.name} is incomplete (a backward failed part-way); ` +
+      'call zeroGrad() and run backward again before stepping',
+    );
+  }
+  return { value: tensor.values.start, grad: tensor.grads.start };
+}
+
+/**
+ * Runs `body`, which adds to the gradients of `tensors`. While it runs, and for good if
+ * it throws, they are marked incomplete, so that no optimizer steps on half a gradient
+ * until zeroGrad(); when it returns they are as complete as they were before.
+ */
+export function changingGradients<T>(tensors: Tensor[], body: () => T): T {
+  const before = tensors.map((tensor) => tensor.gradientComplete);
+  for (const tensor of tensors) tensor.gradientComplete = false;
+  const result = body();
+  tensors.forEach((tensor, i) => { tensor.gradientComplete = before[i]; });
+  return result;
+}
+
+/** Zeroes a parameter's gradient, which makes it whole again. */
+export function zeroGradient(parameter: Parameter): void {
+  parameter.grad.fill(0);
+  internalsOf(parameter).tensor.gradientComplete = true;
+}
+
+/**
+ * A layer of the user's own, for `Sequential`: forward and backward on Float32Arrays,
+ * as `Linear.forward(x, batch)` and `Linear.backward(dy)` take them. The model copies
+ * activations in and out of the module's memory around it. Only `forward` is required:
+ * without `backward` the model has no backward; `parameters()` may return parameters of
+ * this package's layers (a layer wrapping a Linear), `zeroGrad`, `freeze` and `dispose`
+ * are called when the model's are.
  */
 export interface Layer {
-  /** The width of the output for rows `inputWidth` wide; throws naming `where` if the layer cannot take them. */
-  outputWidth(inputWidth: number, where: string): number;
-  /** Runs forward on `batch` rows of `width` floats at `input`; returns the output's address. */
-  forwardAt(input: number, batch: number, width: number): number;
-  /** Runs backward for dY at `dy` (for the last forwardAt); returns dX's address. */
-  backwardAt(dy: number): number;
-  parameters(): Parameter[];
-  zeroGrad(): void;
-  /** An inference-only copy of the layer as it is now, with memory of its own (for Sequential.freeze). */
+  forward(x: Float32Array, batch: number): Float32Array;
+  backward?(dy: Float32Array): Float32Array;
+  parameters?(): Parameter[];
+  zeroGrad?(): void;
   freeze?(): Layer;
-  dispose(): void;
+  dispose?(): void;
+}
+
+/**
+ * The library's own layers. They pass activations to `Sequential` as addresses in the
+ * module's memory, without copies; the brand makes sure no other object does (an
+ * address from a user object could read or write any layer's memory).
+ *
+ * The state a forward keeps for its backward lives on a tape, one per place the layer
+ * is used (its own, for `forward`/`backward`, and one per position in each model), so a
+ * layer used twice in a model differentiates both uses.
+ */
+export abstract class ModuleLayer<TapeState = unknown> implements Layer {
+  readonly #brand = true;
+
+  /** True for the layers of this package (not for objects that merely share their methods). */
+  static isModuleLayer(value: unknown): value is ModuleLayer {
+    return typeof value === 'object' && value !== null && #brand in value;
+  }
+
+  /** The width of the output for rows `inputWidth` wide; throws naming `where` if the layer cannot take them. */
+  abstract outputWidth(inputWidth: number, where: string): number;
+  /** A tape for one place of use, whose buffers come from `memory` (its owner's). */
+  abstract createTape(memory: Allocations): TapeState;
+  /**
+   * Runs forward on `batch` rows of `width` floats at `input`, saving on `tape` what
+   * backward needs; returns the output's address, valid until the tape's next forward.
+   */
+  abstract forwardAt(tape: TapeState, input: number, batch: number, width: number): number;
+  /** Runs backward for dY at `dy`, for the tape's last forward; returns dX's address. */
+  abstract backwardAt(tape: TapeState, dy: number): number;
+  /** Why this layer has no backward (an inference copy), or null if it has one. */
+  abstract readonly noBackward: string | null;
+  /** Throws, naming `where`, once the layer is disposed. */
+  abstract checkAlive(where: string): void;
+  /** The tensors whose gradients backward adds to (none for a layer without parameters). */
+  gradientTensors(): Tensor[] {
+    return [];
+  }
+
+  abstract forward(x: Float32Array, batch?: number, out?: Float32Array): Float32Array;
+  abstract parameters(): Parameter[];
+  abstract zeroGrad(): void;
+  abstract dispose(): void;
+  freeze?(): ModuleLayer;
 }

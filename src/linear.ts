@@ -1,8 +1,9 @@
 import { activationKind, checkSlope, type Activation } from './activations.js';
-import { checkFloat32Array, checkInputWidth, checkSize, describe, forwardArguments } from './errors.js';
+import { copyInto, lengthOf, Operand } from './arrays.js';
+import { checkFloat32Array, checkInputWidth, checkSize, describe, forwardArguments, outputArray } from './errors.js';
 import { FrozenLinear } from './frozen-linear.js';
 import { alignUp, Allocations, HeapArray } from './heap.js';
-import { Parameter, type Layer } from './layer.js';
+import { changingGradients, createParameter, ModuleLayer, Tensor, type Parameter } from './layer.js';
 import { fillUniform, uniformGenerator } from './random.js';
 import { runtime, type Epilogue, type Runtime } from './runtime.js';
 
@@ -27,7 +28,7 @@ export interface LinearOptions {
  * calls: a view taken earlier may be detached when the memory grows). `forward`
  * and `backward` return arrays the caller owns.
  */
-export class Linear implements Layer {
+export class Linear extends ModuleLayer<LinearTape> {
   readonly inFeatures: number;
   readonly outFeatures: number;
   /** The fused activation, or null. */
@@ -35,20 +36,17 @@ export class Linear implements Layer {
 
   readonly #rt: Runtime;
   readonly #memory: Allocations;
-  readonly #weight: HeapArray;
-  readonly #weightGrad: HeapArray;
-  readonly #bias: HeapArray | null;
-  readonly #biasGrad: HeapArray | null;
+  readonly #weight: Tensor;
+  readonly #bias: Tensor | null;
   readonly #kind: number;
   readonly #slope: number;
-  #workspace: Workspace | null = null;
-  /** Batch of the last forward, whose input backward differentiates; 0 before any. */
-  #batch = 0;
-  /** Where that input is: this layer's own copy, or the previous layer's output. */
-  #input = 0;
+  /** The tape of `forward`/`backward` called on the layer itself (a model keeps its own). */
+  readonly #tape: LinearTape;
   #disposed = false;
+  readonly noBackward = null;
 
   constructor(inFeatures: number, outFeatures: number, options: LinearOptions = {}) {
+    super();
     const where = 'new Linear';
     const rt = runtime(where);
     checkSize(where, 'inFeatures', inFeatures);
@@ -75,16 +73,20 @@ export class Linear implements Layer {
     this.#memory = new Allocations(heap, this);
     // One block holds W, dW, b and db, so a layer is created whole or not at all.
     const parameters = this.#memory.alloc(2 * weightBytes + 2 * biasBytes);
-    this.#weight = new HeapArray(heap, parameters, weights);
-    this.#weightGrad = new HeapArray(heap, parameters + weightBytes, weights);
-    this.#bias = bias ? new HeapArray(heap, parameters + 2 * weightBytes, outFeatures) : null;
-    this.#biasGrad = bias ? new HeapArray(heap, parameters + 2 * weightBytes + biasBytes, outFeatures) : null;
+    this.#weight = new Tensor(new HeapArray(heap, parameters, weights), new HeapArray(heap, parameters + weightBytes, weights));
+    this.#bias = bias
+      ? new Tensor(
+        new HeapArray(heap, parameters + 2 * weightBytes, outFeatures),
+        new HeapArray(heap, parameters + 2 * weightBytes + biasBytes, outFeatures),
+      )
+      : null;
+    this.#tape = this.createTape(this.#memory);
 
     // PyTorch's nn.Linear default: W and b uniform in ±1/√inFeatures.
     const next = uniformGenerator(seed);
     const bound = 1 / Math.sqrt(inFeatures);
-    fillUniform(this.#weight.view, bound, next);
-    if (this.#bias) fillUniform(this.#bias.view, bound, next);
+    fillUniform(this.#weight.values.view, bound, next);
+    if (this.#bias) fillUniform(this.#bias.values.view, bound, next);
     this.zeroGrad();
   }
 
@@ -100,10 +102,15 @@ export class Linear implements Layer {
     if (bias !== null && (typeof bias !== 'object' || bias.length !== outFeatures)) {
       throw new RangeError(`${where}: bias must hold outFeatures = ${outFeatures} values or be null; got ${describe(bias)}`);
     }
+    // Read before the layer allocates: the values may be views of the module's memory, which allocating can detach.
+    const biasValues = bias === null ? null : Float32Array.from(bias);
+    if (biasValues !== null && biasValues.length !== outFeatures) {
+      throw new RangeError(`${where}: bias must hold outFeatures = ${outFeatures} values or be null; got ${biasValues.length} values`);
+    }
     const layer = new Linear(inFeatures, outFeatures, { ...options, bias: bias !== null, seed: 0 });
     const w = layer.weight;
     for (let o = 0; o < outFeatures; o++) for (let i = 0; i < inFeatures; i++) w[i * outFeatures + o] = data(o, i);
-    if (bias !== null) layer.bias!.set(Array.from(bias));
+    if (biasValues !== null) layer.bias!.set(biasValues);
     return layer;
   }
 
@@ -111,50 +118,58 @@ export class Linear implements Layer {
   toTorch(): { weight: TorchTensor; bias: TorchTensor | null } {
     this.#check('Linear.toTorch');
     const { inFeatures: din, outFeatures: dout } = this;
-    const w = this.#weight.view;
+    const w = this.#weight.values.view;
     const data = new Float32Array(din * dout);
     for (let o = 0; o < dout; o++) for (let i = 0; i < din; i++) data[o * din + i] = w[i * dout + o];
-    return { weight: { shape: [dout, din], data }, bias: this.#bias ? { shape: [dout], data: this.#bias.view.slice() } : null };
+    return { weight: { shape: [dout, din], data }, bias: this.#bias ? { shape: [dout], data: this.#bias.values.view.slice() } : null };
   }
 
   /** W, inFeatures×outFeatures row-major; writable. */
   get weight(): Float32Array {
     this.#check('weight');
-    return this.#weight.view;
+    return this.#weight.values.view;
   }
 
   /** b, outFeatures long, or null for a layer without bias; writable. */
   get bias(): Float32Array | null {
     this.#check('bias');
-    return this.#bias?.view ?? null;
+    return this.#bias?.values.view ?? null;
   }
 
   /** dC/dW accumulated by `backward` since the last `zeroGrad`. */
   get weightGrad(): Float32Array {
     this.#check('weightGrad');
-    return this.#weightGrad.view;
+    return this.#weight.grads.view;
   }
 
   /** dC/db accumulated by `backward`, or null for a layer without bias. */
   get biasGrad(): Float32Array | null {
     this.#check('biasGrad');
-    return this.#biasGrad?.view ?? null;
+    return this.#bias?.grads.view ?? null;
   }
 
   /**
    * Y = f(X·W + b). `x` holds `batch` rows of inFeatures (batch defaults to
    * x.length / inFeatures). Returns the batch×outFeatures output in `out` or a new
-   * array, and keeps a copy of `x` for `backward`.
+   * array, and keeps a copy of `x` for `backward`. `x` and `out` may be any arrays,
+   * views of this package's memory (another layer's weight) included.
    */
   forward(x: Float32Array, batch?: number, out?: Float32Array): Float32Array {
     const where = 'Linear.forward';
     this.#check(where);
     const { batch: rows, y } = forwardArguments(where, this.inFeatures, this.outFeatures, x, batch, out);
-    const ws = this.#reserve(rows);
     const heap = this.#rt.heap;
-    heap.f32(ws.x, x.length).set(x);
-    y.set(heap.f32(this.forwardAt(ws.x, rows), y.length));
-    return y;
+    const input = new Operand(heap.memory, x);
+    const output = new Operand(heap.memory, y);
+    const tape = this.#tape;
+    // A failed allocation changes nothing; from the first write on, until this forward succeeds, there is none to differentiate.
+    const ws = this.#reserve(tape, rows);
+    tape.batch = 0;
+    copyInto(heap.f32(ws.x, rows * this.inFeatures), input.current());
+    const result = heap.f32(this.forwardAt(tape, ws.x, rows), rows * this.outFeatures);
+    const target = output.current();
+    copyInto(target, result);
+    return target;
   }
 
   /**
@@ -165,16 +180,19 @@ export class Linear implements Layer {
   backward(dy: Float32Array, out?: Float32Array): Float32Array {
     const where = 'Linear.backward';
     this.#check(where);
-    const batch = this.#batch;
-    const ws = this.#workspace;
-    if (batch === 0 || ws === null) throw new Error(`${where}: called before forward; run forward(x) first`);
+    const tape = this.#tape;
+    const { batch } = tape;
+    const ws = tape.workspace;
+    if (batch === 0 || ws === null) throw new Error(`${where}: called before forward, or after a forward that failed; run forward(x) first`);
     const { inFeatures: din, outFeatures: dout } = this;
     checkFloat32Array(where, 'dy', dy, batch * dout, `batch·outFeatures = ${batch}·${dout}, from the last forward`);
-    const dx = out ?? new Float32Array(batch * din);
-    if (out !== undefined) checkFloat32Array(where, 'out', dx, batch * din, `batch·inFeatures = ${batch}·${din}`);
+    const dx = outputArray(where, 'out', out, batch * din, `batch·inFeatures = ${batch}·${din}`);
 
-    this.#rt.heap.f32(ws.dy, dy.length).set(dy);
-    dx.set(this.#rt.heap.f32(this.backwardAt(ws.dy), dx.length));
+    // Nothing here allocates, so views of the module's memory stay attached throughout.
+    const heap = this.#rt.heap;
+    copyInto(heap.f32(ws.dy, batch * dout), dy);
+    const result = changingGradients(this.gradientTensors(), () => this.backwardAt(tape, ws.dy));
+    copyInto(dx, heap.f32(result, batch * din));
     return dx;
   }
 
@@ -183,20 +201,28 @@ export class Linear implements Layer {
     return this.outFeatures;
   }
 
-  forwardAt(input: number, batch: number): number {
+  createTape(memory: Allocations): LinearTape {
+    return { memory, workspace: null, batch: 0, input: 0 };
+  }
+
+  forwardAt(tape: LinearTape, input: number, batch: number): number {
+    this.#check('Linear.forward');
     const { inFeatures: din, outFeatures: dout } = this;
-    const ws = this.#reserve(batch);
+    const ws = this.#reserve(tape, batch);
+    tape.batch = 0;
     const epilogue: Epilogue | undefined = this.#kind ? { kind: this.#kind, slope: this.#slope, y: ws.y } : undefined;
-    this.#rt.gemm(batch, dout, din, input, din, 1, this.#weight.start, dout, 1, ws.z, dout, false, this.#bias?.start ?? 0, epilogue);
-    this.#input = input;
-    this.#batch = batch;
+    const bias = this.#bias?.values.start ?? 0;
+    this.#rt.gemm(batch, dout, din, input, din, 1, this.#weight.values.start, dout, 1, ws.z, dout, false, bias, epilogue);
+    tape.input = input;
+    tape.batch = batch;
     return epilogue ? ws.y : ws.z;
   }
 
-  backwardAt(dy: number): number {
+  backwardAt(tape: LinearTape, dy: number): number {
+    this.#check('Linear.backward');
     const { inFeatures: din, outFeatures: dout } = this;
-    const batch = this.#batch;
-    const ws = this.#workspace!;
+    const { batch } = tape;
+    const ws = tape.workspace!;
     const rt = this.#rt;
     let dz = dy;
     if (this.#kind) {
@@ -204,11 +230,19 @@ export class Linear implements Layer {
       dz = ws.dz;
     }
     // dX = dZ·Wᵀ: W read through swapped strides.
-    rt.gemm(batch, din, dout, dz, dout, 1, this.#weight.start, 1, dout, ws.dx, din, false);
+    rt.gemm(batch, din, dout, dz, dout, 1, this.#weight.values.start, 1, dout, ws.dx, din, false);
     // dW += Xᵀ·dZ: X read through swapped strides, accumulating.
-    rt.gemm(din, dout, batch, this.#input, 1, din, dz, dout, 1, this.#weightGrad.start, dout, true);
-    if (this.#biasGrad) rt.kernels.add_column_sums(dz, batch, dout, this.#biasGrad.start);
+    rt.gemm(din, dout, batch, tape.input, 1, din, dz, dout, 1, this.#weight.grads.start, dout, true);
+    if (this.#bias) rt.kernels.add_column_sums(dz, batch, dout, this.#bias.grads.start);
     return ws.dx;
+  }
+
+  gradientTensors(): Tensor[] {
+    return this.#bias ? [this.#weight, this.#bias] : [this.#weight];
+  }
+
+  checkAlive(where: string): void {
+    this.#check(where);
   }
 
   /**
@@ -221,7 +255,7 @@ export class Linear implements Layer {
     this.#check('Linear.freeze');
     const { inFeatures, outFeatures, activation } = this;
     return new FrozenLinear(this.#rt, {
-      inFeatures, outFeatures, weight: this.#weight, bias: this.#bias, activation, kind: this.#kind, slope: this.#slope,
+      inFeatures, outFeatures, weight: this.#weight.values, bias: this.#bias?.values ?? null, activation, kind: this.#kind, slope: this.#slope,
     });
   }
 
@@ -229,16 +263,18 @@ export class Linear implements Layer {
   parameters(): Parameter[] {
     this.#check('Linear.parameters');
     const check = (where: string) => this.#check(where);
-    const list = [new Parameter('weight', [this.inFeatures, this.outFeatures], this.#weight, this.#weightGrad, check)];
-    if (this.#bias) list.push(new Parameter('bias', [this.outFeatures], this.#bias, this.#biasGrad!, check));
+    const list = [createParameter('weight', [this.inFeatures, this.outFeatures], this.#weight, check)];
+    if (this.#bias) list.push(createParameter('bias', [this.outFeatures], this.#bias, check));
     return list;
   }
 
-  /** Sets weightGrad and biasGrad to zero. */
+  /** Sets weightGrad and biasGrad to zero (which also makes gradients left incomplete by a failed backward whole again). */
   zeroGrad(): void {
     this.#check('Linear.zeroGrad');
-    this.#weightGrad.view.fill(0);
-    this.#biasGrad?.view.fill(0);
+    for (const tensor of this.gradientTensors()) {
+      tensor.grads.view.fill(0);
+      tensor.gradientComplete = true;
+    }
   }
 
   /**
@@ -249,7 +285,6 @@ export class Linear implements Layer {
     if (this.#disposed) return;
     this.#disposed = true;
     this.#memory.releaseAll();
-    this.#workspace = null;
   }
 
   /** `using layer = new Linear(...)` disposes the layer at the end of the block. */
@@ -261,13 +296,13 @@ export class Linear implements Layer {
     if (this.#disposed) throw new Error(`${where}: this Linear layer was disposed`);
   }
 
-  /** The activation buffers for `batch` rows, grown (never shrunk) as batches grow. */
-  #reserve(batch: number): Workspace {
-    const current = this.#workspace;
+  /** The tape's activation buffers for `batch` rows, grown (never shrunk) as batches grow. */
+  #reserve(tape: LinearTape, batch: number): Workspace {
+    const current = tape.workspace;
     if (current && current.capacity >= batch) return current;
-    const next = allocateWorkspace(this.#memory, batch, this.inFeatures, this.outFeatures, this.#kind !== 0);
-    if (current) this.#memory.release(current.start);
-    this.#workspace = next;
+    const next = allocateWorkspace(tape.memory, batch, this.inFeatures, this.outFeatures, this.#kind !== 0);
+    if (current) tape.memory.release(current.start);
+    tape.workspace = next;
     return next;
   }
 }
@@ -294,12 +329,27 @@ function torchMatrix(where: string, weight: number[][] | TorchTensor): [number, 
   const [rows, cols] = shape;
   checkSize(where, 'weight.shape[0]', rows);
   checkSize(where, 'weight.shape[1]', cols);
-  checkFloat32Array(where, 'weight.data', weight.data, rows * cols, `out·in = ${rows}·${cols}`);
-  return [rows, cols, (r, c) => weight.data[r * cols + c]];
+  const source = weight.data;
+  checkFloat32Array(where, 'weight.data', source, rows * cols, `out·in = ${rows}·${cols}`);
+  // A copy made now, by the engine (not the array's own methods): the layer's allocation may detach a view of the module's memory.
+  const data = new Float32Array(lengthOf(source));
+  copyInto(data, source);
+  return [rows, cols, (r, c) => data[r * cols + c]];
+}
+
+/** What a Linear's forward keeps for its backward, at one place of use. */
+interface LinearTape {
+  /** Where the buffers come from: the memory of the tape's owner. */
+  memory: Allocations;
+  workspace: Workspace | null;
+  /** Batch of the last forward; 0 before any, and while (or after) one fails. */
+  batch: number;
+  /** Where that forward's input is: the workspace's copy, or the previous layer's output. */
+  input: number;
 }
 
 /**
- * Per-layer activation buffers: the input X (when copied in), Z = X·W + b, Y = f(Z)
+ * Activation buffers of a tape: the input X (when copied in), Z = X·W + b, Y = f(Z)
  * (Z itself without an activation), the incoming dY, dZ = dY ⊙ f'(Z), and dX.
  */
 interface Workspace {

@@ -1,3 +1,4 @@
+import { copyInto, lengthOf, Operand, typedArrayKind } from './arrays.js';
 import { checkFloat32Array, checkSize, describe } from './errors.js';
 import { alignUp } from './heap.js';
 import { runtime } from './runtime.js';
@@ -21,30 +22,36 @@ export function softmaxCrossEntropy(
   const rt = runtime(where);
   checkFloat32Array(where, 'logits', logits);
   checkSize(where, 'classes', classes);
-  if (logits.length === 0 || logits.length % classes !== 0) {
+  const count = lengthOf(logits);
+  if (count === 0 || count % classes !== 0) {
     throw new RangeError(`${where}: logits must hold whole rows of classes = ${classes}; got ${describe(logits)}`);
   }
-  const batch = logits.length / classes;
-  if (!(labels instanceof Int32Array || labels instanceof Uint8Array)) {
+  const batch = count / classes;
+  const kind = typedArrayKind(labels);
+  if (kind !== 'Int32Array' && kind !== 'Uint8Array') {
     throw new TypeError(`${where}: labels must be an Int32Array or Uint8Array of ${batch} class indices; got ${describe(labels)}`);
   }
-  if (labels.length !== batch) {
+  if (lengthOf(labels) !== batch) {
     throw new RangeError(`${where}: labels must hold one class index per row of logits (${batch}); got ${describe(labels)}`);
   }
+  // Checked on a copy, so the indices the kernel reads are the ones checked.
+  const indices = new Int32Array(batch);
+  copyInto(indices, labels);
   for (let i = 0; i < batch; i++) {
-    if (!(labels[i] >= 0 && labels[i] < classes)) {
-      throw new RangeError(`${where}: labels[${i}] must be a class index in [0, ${classes}); got ${labels[i]}`);
+    if (!(indices[i] >= 0 && indices[i] < classes)) {
+      throw new RangeError(`${where}: labels[${i}] must be a class index in [0, ${classes}); got ${indices[i]}`);
     }
   }
 
   const { heap, kernels } = rt;
-  const bytes = alignUp(logits.byteLength);
+  const input = new Operand(heap.memory, logits);
+  const bytes = alignUp(count * 4);
   const start = heap.alloc(2 * bytes + batch * 4);
   try {
-    heap.f32(start, logits.length).set(logits);
-    new Int32Array(heap.memory.buffer, start + 2 * bytes, batch).set(labels);
+    copyInto(heap.f32(start, count), input.current());
+    copyInto(new Int32Array(heap.memory.buffer, start + 2 * bytes, batch), indices);
     const loss = kernels.softmax_cross_entropy(start, start + 2 * bytes, batch, classes, start + bytes);
-    return { loss, grad: heap.f32(start + bytes, logits.length).slice() };
+    return { loss, grad: heap.f32(start + bytes, count).slice() };
   } finally {
     heap.release(start);
   }
@@ -58,17 +65,20 @@ export function mse(pred: Float32Array, target: Float32Array): LossResult {
   const where = 'mse';
   const rt = runtime(where);
   checkFloat32Array(where, 'pred', pred);
-  if (pred.length === 0) throw new RangeError(`${where}: pred must not be empty; got ${describe(pred)}`);
-  checkFloat32Array(where, 'target', target, pred.length, 'pred.length');
+  const count = lengthOf(pred);
+  if (count === 0) throw new RangeError(`${where}: pred must not be empty; got ${describe(pred)}`);
+  checkFloat32Array(where, 'target', target, count, 'pred.length');
 
   const { heap, kernels } = rt;
-  const bytes = alignUp(pred.byteLength);
+  const predicted = new Operand(heap.memory, pred);
+  const wanted = new Operand(heap.memory, target);
+  const bytes = alignUp(count * 4);
   const start = heap.alloc(3 * bytes);
   try {
-    heap.f32(start, pred.length).set(pred);
-    heap.f32(start + bytes, target.length).set(target);
-    const loss = kernels.mean_squared_error(start, start + bytes, pred.length, start + 2 * bytes);
-    return { loss, grad: heap.f32(start + 2 * bytes, pred.length).slice() };
+    copyInto(heap.f32(start, count), predicted.current());
+    copyInto(heap.f32(start + bytes, count), wanted.current());
+    const loss = kernels.mean_squared_error(start, start + bytes, count, start + 2 * bytes);
+    return { loss, grad: heap.f32(start + 2 * bytes, count).slice() };
   } finally {
     heap.release(start);
   }

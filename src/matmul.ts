@@ -1,3 +1,4 @@
+import { copyInto, Operand } from './arrays.js';
 import { checkFloat32Array, checkSize, describe } from './errors.js';
 import { alignUp } from './heap.js';
 import { runtime } from './runtime.js';
@@ -7,7 +8,7 @@ export interface MatmulOptions {
   transposeA?: boolean;
   /** B is stored n×k and used transposed. */
   transposeB?: boolean;
-  /** Where to write the m×n result (may be `a` or `b`); by default a new array. */
+  /** Where to write the m×n result (may be `a` or `b`, or a view of this package's memory); by default a new array. */
   out?: Float32Array;
 }
 
@@ -26,31 +27,36 @@ export function matmul(
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`${where}: options must be an object; got ${describe(options)}`);
   }
-  const { transposeA = false, transposeB = false } = options;
+  const { transposeA = false, transposeB = false, out: given } = options; // each option read once
   if (typeof transposeA !== 'boolean') throw new TypeError(`${where}: options.transposeA must be a boolean; got ${describe(transposeA)}`);
   if (typeof transposeB !== 'boolean') throw new TypeError(`${where}: options.transposeB must be a boolean; got ${describe(transposeB)}`);
   checkFloat32Array(where, 'a', a, m * k, transposeA ? `k·m = ${k}·${m}, transposed` : `m·k = ${m}·${k}`);
   checkFloat32Array(where, 'b', b, k * n, transposeB ? `n·k = ${n}·${k}, transposed` : `k·n = ${k}·${n}`);
-  if (options.out !== undefined) checkFloat32Array(where, 'options.out', options.out, m * n, `m·n = ${m}·${n}`);
+  if (given !== undefined) checkFloat32Array(where, 'options.out', given, m * n, `m·n = ${m}·${n}`);
 
   // Operands are staged in the module's memory, in one block reserved before the
   // result array exists (too big a product fails here, naming the bytes). `out` is
   // written only after both operands are copied in, so it may alias either of them.
+  // Sizes come from the checked shapes, never from the arrays' own (overridable) lengths;
+  // views of the module's memory are followed across the growth the block may cause.
   const { heap } = rt;
-  const bOffset = alignUp(a.byteLength);
-  const cOffset = bOffset + alignUp(b.byteLength);
+  const left = new Operand(heap.memory, a);
+  const right = new Operand(heap.memory, b);
+  const target = given === undefined ? undefined : new Operand(heap.memory, given);
+  const bOffset = alignUp(m * k * 4);
+  const cOffset = bOffset + alignUp(k * n * 4);
   const start = heap.alloc(cOffset + m * n * 4);
   try {
-    const out = options.out ?? new Float32Array(m * n);
-    heap.f32(start, a.length).set(a);
-    heap.f32(start + bOffset, b.length).set(b);
+    const out = target?.current() ?? new Float32Array(m * n);
+    copyInto(heap.f32(start, m * k), left.current());
+    copyInto(heap.f32(start + bOffset, k * n), right.current());
     rt.gemm(
       m, n, k,
       start, transposeA ? 1 : k, transposeA ? m : 1,
       start + bOffset, transposeB ? 1 : n, transposeB ? k : 1,
       start + cOffset, n, false,
     );
-    out.set(heap.f32(start + cOffset, out.length));
+    copyInto(out, heap.f32(start + cOffset, m * n));
     return out;
   } finally {
     heap.release(start);

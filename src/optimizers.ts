@@ -1,6 +1,6 @@
 import { describe } from './errors.js';
-import { Allocations } from './heap.js';
-import { Parameter } from './layer.js';
+import { alignUp, Allocations } from './heap.js';
+import { Parameter, parameterAddresses, parameterTensor, zeroGradient } from './layer.js';
 import { runtime, type Runtime } from './runtime.js';
 
 /** Something with parameters: a layer, a model, or the list itself. */
@@ -31,11 +31,19 @@ abstract class Optimizer {
 
   constructor(protected readonly name: string, params: Parameters) {
     this.rt = runtime(`new ${name}`);
-    const list = Array.isArray(params) ? params : typeof params?.parameters === 'function' ? params.parameters() : undefined;
-    if (!list || !list.every((p) => p instanceof Parameter)) {
-      throw new TypeError(`new ${name}: params must be a list of parameters (model.parameters()) or a model; got ${describe(params)}`);
+    const where = `new ${name}`;
+    const list: unknown = Array.isArray(params) ? params : typeof params?.parameters === 'function' ? params.parameters() : undefined;
+    if (!Array.isArray(list) || !list.every((p) => Parameter.isParameter(p))) {
+      throw new TypeError(`${where}: params must be a list of parameters (model.parameters()) or a model; got ${describe(params)}`);
     }
-    this.params = list;
+    // Two handles on one tensor would step it twice per step.
+    const seen = new Map<unknown, number>();
+    list.forEach((p: Parameter, i) => {
+      const first = seen.get(parameterTensor(p));
+      if (first !== undefined) throw new Error(`${where}: params[${i}] is the same tensor as params[${first}] (${p.name}); give each parameter once`);
+      seen.set(parameterTensor(p), i);
+    });
+    this.params = [...list];
     this.memory = new Allocations(this.rt.heap, this);
   }
 
@@ -51,7 +59,7 @@ abstract class Optimizer {
   /** Sets every parameter's gradient to zero. */
   zeroGrad(): void {
     this.check(`${this.name}.zeroGrad`);
-    for (const p of this.params) p.grad.fill(0);
+    for (const p of this.params) zeroGradient(p);
   }
 
   /** Frees the optimizer's state (momentum, moments); any later use throws. */
@@ -65,13 +73,24 @@ abstract class Optimizer {
     if (this.#disposed) throw new Error(`${where}: this ${this.name} optimizer was disposed`);
   }
 
-  /** Zero-filled state buffers, `count` per parameter, made on first use. */
+  /**
+   * Zero-filled state buffers, `count` per parameter, made on first use: in one block,
+   * so that running out of memory leaves nothing allocated.
+   */
   protected allocateState(count: number): number[][] {
-    return this.params.map((p) => {
-      const start = this.memory.alloc(count * p.length * 4);
-      this.rt.heap.f32(start, count * p.length).fill(0);
-      return Array.from({ length: count }, (_, i) => start + i * p.length * 4);
-    });
+    const bytes = this.params.reduce((sum, p) => sum + count * alignUp(p.length * 4), 0);
+    let at = this.memory.alloc(bytes);
+    this.rt.heap.f32(at, bytes / 4).fill(0);
+    return this.params.map((p) => Array.from({ length: count }, () => {
+      const start = at;
+      at += alignUp(p.length * 4);
+      return start;
+    }));
+  }
+
+  /** Every parameter's addresses, checked (alive, gradient whole) before any is stepped. */
+  protected addresses(where: string): { value: number; grad: number }[] {
+    return this.params.map((p) => parameterAddresses(p, where));
   }
 }
 
@@ -110,7 +129,7 @@ export class SGD extends Optimizer {
   /** Updates every parameter in place from its gradient. */
   step(): void {
     this.check('SGD.step');
-    const addresses = this.params.map((p) => p.addresses('SGD.step'));
+    const addresses = this.addresses('SGD.step');
     const first = this.#buffers === null;
     if (this.momentum !== 0) this.#buffers ??= this.allocateState(1);
     const keep = 1 - this.dampening;
@@ -148,7 +167,7 @@ export class AdamW extends Optimizer {
   /** Updates every parameter in place from its gradient. */
   step(): void {
     this.check('AdamW.step');
-    const addresses = this.params.map((p) => p.addresses('AdamW.step'));
+    const addresses = this.addresses('AdamW.step');
     this.#moments ??= this.allocateState(2);
     this.steps++;
     const [beta1, beta2] = this.betas;

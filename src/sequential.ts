@@ -1,8 +1,7 @@
-import { checkFloat32Array, checkSize, describe } from './errors.js';
+import { copyInto, isDetached, lengthOf, Operand } from './arrays.js';
+import { checkFloat32Array, checkSize, describe, isFloat32Array, outputArray } from './errors.js';
 import { Allocations, StagingBuffer } from './heap.js';
-import { FrozenLinear } from './frozen-linear.js';
-import { Linear } from './linear.js';
-import type { Layer, Parameter } from './layer.js';
+import { changingGradients, ModuleLayer, Parameter, parameterTensor, type Layer, type Tensor } from './layer.js';
 import { runtime, type Runtime } from './runtime.js';
 import { loadStateDict, stateDict, type StateDict } from './serialization.js';
 
@@ -13,24 +12,35 @@ export interface NamedParameter {
 }
 
 /**
+ * One position of the model and what its last forward left for backward. A layer of
+ * this package keeps that on a tape of the position's own, so the same layer at two
+ * positions differentiates both uses; a user's layer goes through copies.
+ */
+type Step =
+  | { native: true; layer: ModuleLayer; tape: unknown }
+  | { native: false; layer: Layer; output: StagingBuffer; dx: StagingBuffer; inputWidth: number; outputWidth: number };
+
+/**
  * Layers applied in order. Activations stay in the module's memory from layer to
- * layer; only the model's input and output cross into JavaScript.
+ * layer; only the model's input and output cross into JavaScript (and the input and
+ * output of layers of the user's own, which take Float32Arrays).
  */
 export class Sequential {
   readonly layers: readonly Layer[];
   readonly #rt: Runtime;
   readonly #memory: Allocations;
+  readonly #steps: Step[];
   /**
    * Staging for the model's input and, separately, for the incoming dY: the first
    * layer keeps its input's address for backward, so dY must not overwrite it.
    */
   readonly #input: StagingBuffer;
   readonly #gradient: StagingBuffer;
-  /** Shapes of the last forward: batch, and the width entering each layer (and leaving the last). */
+  /** Shapes of the last forward that succeeded: batch (0: none), and the width entering each layer (and leaving the last). */
   #batch = 0;
   #widths: number[] = [];
-  /** The first frozen layer (Linear.freeze()), which has no backward; -1 for none. */
-  readonly #frozenAt: number;
+  /** A forward or backward is running: a layer of the user's own must not re-enter it. */
+  #running = false;
   #disposed = false;
 
   constructor(layers: Layer[]) {
@@ -39,27 +49,40 @@ export class Sequential {
     if (!Array.isArray(layers) || layers.length === 0) {
       throw new TypeError(`${where}: layers must be a non-empty array of layers; got ${describe(layers)}`);
     }
-    layers.forEach((layer, i) => {
-      if (!layer || typeof (layer as Layer).forwardAt !== 'function') {
-        throw new TypeError(`${where}: layers[${i}] must be a layer (Linear, ReLU, …); got ${describe(layer)}`);
+    const list = [...layers];
+    list.forEach((layer, i) => {
+      if (!ModuleLayer.isModuleLayer(layer) && typeof (layer as Partial<Layer> | null)?.forward !== 'function') {
+        throw new TypeError(
+          `${where}: layers[${i}] must be a layer (Linear, ReLU, …, or an object with forward(x, batch) and backward(dy)); got ${describe(layer)}`,
+        );
       }
     });
     // Widths must chain: each Linear's inFeatures is the width reaching it.
     let width: number | undefined;
-    layers.forEach((layer, i) => {
-      if (width !== undefined) width = layer.outputWidth(width, `new Sequential: layers[${i}]`);
-      else if (layer instanceof Linear || layer instanceof FrozenLinear) width = layer.outFeatures;
+    list.forEach((layer, i) => {
+      if (!ModuleLayer.isModuleLayer(layer)) width = undefined;
+      else if (width !== undefined) width = layer.outputWidth(width, `${where}: layers[${i}]`);
+      else width = fixedWidths(layer)?.outFeatures;
     });
-    this.layers = [...layers];
-    this.#frozenAt = layers.findIndex((layer) => layer instanceof FrozenLinear);
+    this.layers = Object.freeze(list);
     this.#memory = new Allocations(this.#rt.heap, this);
+    this.#steps = list.map((layer) => ModuleLayer.isModuleLayer(layer)
+      ? { native: true, layer, tape: layer.createTape(this.#memory) }
+      : {
+        native: false, layer, output: new StagingBuffer(this.#memory), dx: new StagingBuffer(this.#memory),
+        inputWidth: 0, outputWidth: 0,
+      });
     this.#input = new StagingBuffer(this.#memory);
     this.#gradient = new StagingBuffer(this.#memory);
   }
 
-  /** The width of the model's input rows: the first Linear's inFeatures (undefined if it has none). */
+  /** The width of the model's input rows: the first Linear's inFeatures (undefined if a layer of unknown width comes first). */
   get inFeatures(): number | undefined {
-    for (const layer of this.layers) if (layer instanceof Linear || layer instanceof FrozenLinear) return layer.inFeatures;
+    for (const layer of this.layers) {
+      if (!ModuleLayer.isModuleLayer(layer)) return undefined;
+      const widths = fixedWidths(layer);
+      if (widths) return widths.inFeatures;
+    }
     return undefined;
   }
 
@@ -69,70 +92,113 @@ export class Sequential {
    */
   forward(x: Float32Array, batch?: number, out?: Float32Array): Float32Array {
     const where = 'Sequential.forward';
-    this.#check(where);
+    this.#checkUsable(where);
     checkFloat32Array(where, 'x', x);
-    const inFeatures = this.inFeatures;
-    if (batch === undefined) {
-      if (inFeatures === undefined) batch = 1;
-      else if (x.length === 0 || x.length % inFeatures !== 0) {
-        throw new RangeError(`${where}: x must hold whole rows of inFeatures = ${inFeatures} floats; got ${describe(x)}`);
-      } else batch = x.length / inFeatures;
-    } else {
-      checkSize(where, 'batch', batch);
-      if (x.length % batch !== 0 || (inFeatures !== undefined && x.length !== batch * inFeatures)) {
-        throw new RangeError(
-          `${where}: x must be a Float32Array of length ${inFeatures === undefined ? `a multiple of batch = ${batch}` : `${batch * inFeatures} (batch·inFeatures = ${batch}·${inFeatures})`}; got ${describe(x)}`,
-        );
-      }
-    }
-    const widths = [x.length / batch];
-    this.layers.forEach((layer, i) => widths.push(layer.outputWidth(widths[i], `${where}: layers[${i}]`)));
-    const outputLength = batch * widths[widths.length - 1];
-    const y = out ?? new Float32Array(outputLength);
-    if (out !== undefined) checkFloat32Array(where, 'out', y, outputLength, `batch·output width = ${batch}·${widths[widths.length - 1]}`);
+    const length = lengthOf(x);
+    const rows = this.#batchOf(where, length, batch);
+    // Widths are known up front unless a layer of the user's own decides one.
+    const planned = this.#plannedWidths(where, length / rows);
+    const known = planned.length === this.#steps.length + 1;
+    if (out !== undefined && known) outputArray(where, 'out', out, rows * planned[planned.length - 1], `batch·output width = ${rows}·${planned[planned.length - 1]}`);
+    else if (out !== undefined) checkFloat32Array(where, 'out', out);
 
-    const staging = this.#input.reserve(x.length);
     const heap = this.#rt.heap;
-    heap.f32(staging, x.length).set(x);
-    let at = staging;
-    this.layers.forEach((layer, i) => { at = layer.forwardAt(at, batch, widths[i]); });
-    y.set(heap.f32(at, outputLength));
-    this.#batch = batch;
-    this.#widths = widths;
-    return y;
+    const input = new Operand(heap.memory, x);
+    const output = out === undefined ? undefined : new Operand(heap.memory, out);
+    this.#batch = 0; // until this forward succeeds, there is none to differentiate
+    this.#running = true;
+    try {
+      const staging = this.#input.reserve(length);
+      copyInto(heap.f32(staging, length), input.current());
+      let at = staging;
+      const widths = [length / rows];
+      this.#steps.forEach((step, i) => {
+        const width = widths[i];
+        if (step.native) {
+          widths.push(step.layer.outputWidth(width, `${where}: layers[${i}]`));
+          at = step.layer.forwardAt(step.tape, at, rows, width);
+        } else {
+          at = this.#forwardUser(step, i, at, rows, width);
+          widths.push(step.outputWidth);
+        }
+      });
+      const outputWidth = widths[widths.length - 1];
+      const y = output ? output.current() : new Float32Array(rows * outputWidth);
+      if (output) checkFloat32Array(where, 'out', y, rows * outputWidth, `batch·output width = ${rows}·${outputWidth}`);
+      copyInto(y, heap.f32(at, rows * outputWidth));
+      this.#batch = rows;
+      this.#widths = widths;
+      return y;
+    } finally {
+      this.#running = false;
+    }
   }
 
-  /** Backpropagates dY of the last forward through every layer; returns dX in `out` or a new array. */
+  /**
+   * Backpropagates dY of the last forward through every layer; returns dX in `out` or
+   * a new array. If it fails part-way, the gradients it had begun to change stay
+   * marked incomplete: optimizers refuse to step until zeroGrad().
+   */
   backward(dy: Float32Array, out?: Float32Array): Float32Array {
     const where = 'Sequential.backward';
-    this.#check(where);
+    this.#checkUsable(where);
     const batch = this.#batch;
-    if (batch === 0) throw new Error(`${where}: called before forward; run forward(x) first`);
-    if (this.#frozenAt >= 0) throw new Error(`${where}: layers[${this.#frozenAt}] is frozen (an inference copy): this model has no backward`);
+    if (batch === 0) throw new Error(`${where}: called before forward, or after a forward that failed; run forward(x) first`);
+    this.#steps.forEach((step, i) => {
+      const missing = step.native ? step.layer.noBackward : typeof step.layer.backward === 'function' ? null : 'has no backward(dy)';
+      if (missing) throw new Error(`${where}: layers[${i}] ${missing}: this model has no backward`);
+    });
     const widths = this.#widths;
     const outWidth = widths[widths.length - 1];
     checkFloat32Array(where, 'dy', dy, batch * outWidth, `batch·output width = ${batch}·${outWidth}, from the last forward`);
-    const dx = out ?? new Float32Array(batch * widths[0]);
-    if (out !== undefined) checkFloat32Array(where, 'out', dx, batch * widths[0], `batch·input width = ${batch}·${widths[0]}`);
+    const dx = outputArray(where, 'out', out, batch * widths[0], `batch·input width = ${batch}·${widths[0]}`);
 
     const heap = this.#rt.heap;
-    const staging = this.#gradient.reserve(dy.length);
-    heap.f32(staging, dy.length).set(dy);
-    let at = staging;
-    for (let i = this.layers.length - 1; i >= 0; i--) at = this.layers[i].backwardAt(at);
-    dx.set(heap.f32(at, dx.length));
-    return dx;
+    const gradient = new Operand(heap.memory, dy);
+    const result = new Operand(heap.memory, dx);
+    const tensors = this.#steps.flatMap((step) => (step.native ? step.layer.gradientTensors() : []));
+    this.#running = true;
+    try {
+      const at = changingGradients(tensors, () => {
+        const staging = this.#gradient.reserve(batch * outWidth);
+        copyInto(heap.f32(staging, batch * outWidth), gradient.current());
+        let at = staging;
+        for (let i = this.#steps.length - 1; i >= 0; i--) {
+          const step = this.#steps[i];
+          at = step.native ? step.layer.backwardAt(step.tape, at) : this.#backwardUser(step, i, at, batch);
+        }
+        return at;
+      });
+      const target = result.current();
+      copyInto(target, heap.f32(at, batch * widths[0]));
+      return target;
+    } finally {
+      this.#running = false;
+    }
   }
 
-  /** Every parameter, in layer order. */
+  /** Every parameter, in layer order, each once (a layer used twice gives its parameters once, as PyTorch). */
   parameters(): Parameter[] {
     return this.namedParameters().map(({ parameter }) => parameter);
   }
 
-  /** Every parameter with its PyTorch name ('0.weight', '0.bias', '2.weight', …). */
+  /** Every parameter with its PyTorch name ('0.weight', '0.bias', '2.weight', …), each once, under its first name. */
   namedParameters(): NamedParameter[] {
-    this.#check('Sequential.parameters');
-    return this.layers.flatMap((layer, i) => layer.parameters().map((parameter) => ({ name: `${i}.${parameter.name}`, parameter })));
+    const where = 'Sequential.parameters';
+    this.#checkUsable(where);
+    const seen = new Set<Tensor>();
+    return this.#steps.flatMap(({ layer }, i) => {
+      const list: unknown = layer.parameters?.() ?? [];
+      if (!Array.isArray(list) || !list.every((p) => Parameter.isParameter(p))) {
+        throw new TypeError(`${where}: layers[${i}].parameters() must return parameters of this package's layers; got ${describe(list)}`);
+      }
+      return list.flatMap((parameter) => {
+        const tensor = parameterTensor(parameter);
+        if (seen.has(tensor)) return [];
+        seen.add(tensor);
+        return [{ name: `${i}.${parameter.name}`, parameter }];
+      });
+    });
   }
 
   /** A copy of every parameter, named and laid out as PyTorch's `model.state_dict()` (weights out×in). */
@@ -145,9 +211,10 @@ export class Sequential {
     loadStateDict(this, state);
   }
 
+  /** Sets every gradient to zero (and makes gradients left incomplete by a failed backward whole again). */
   zeroGrad(): void {
-    this.#check('Sequential.zeroGrad');
-    for (const layer of this.layers) layer.zeroGrad();
+    this.#checkUsable('Sequential.zeroGrad');
+    for (const { layer } of this.#steps) layer.zeroGrad?.();
   }
 
   /**
@@ -157,16 +224,18 @@ export class Sequential {
    */
   freeze(): Sequential {
     const where = 'Sequential.freeze';
-    this.#check(where);
-    const copies: Layer[] = [];
+    this.#checkUsable(where);
+    // A layer used twice is frozen once: its copy is used twice too.
+    const copies = new Map<Layer, Layer>();
     try {
-      this.layers.forEach((layer, i) => {
+      const layers = this.layers.map((layer, i) => {
         if (typeof layer.freeze !== 'function') throw new TypeError(`${where}: layers[${i}] has no freeze(), so it cannot be copied`);
-        copies.push(layer.freeze());
+        if (!copies.has(layer)) copies.set(layer, layer.freeze());
+        return copies.get(layer)!;
       });
-      return new Sequential(copies);
+      return new Sequential(layers);
     } catch (error) {
-      copies.forEach((copy) => copy.dispose()); // nothing half-made is left behind
+      for (const copy of copies.values()) copy.dispose?.(); // nothing half-made is left behind
       throw error;
     }
   }
@@ -175,7 +244,7 @@ export class Sequential {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    for (const layer of this.layers) layer.dispose();
+    for (const layer of new Set(this.layers)) layer.dispose?.();
     this.#memory.releaseAll();
   }
 
@@ -183,8 +252,87 @@ export class Sequential {
     this.dispose();
   }
 
-  #check(where: string): void {
+  /** Throws, naming `where`, if the model or any of its layers was disposed, or the model is already running. */
+  #checkUsable(where: string): void {
     if (this.#disposed) throw new Error(`${where}: this Sequential model was disposed`);
+    if (this.#running) throw new Error(`${where}: called from inside a layer of this same model`);
+    this.#steps.forEach((step, i) => { if (step.native) step.layer.checkAlive(`${where}: layers[${i}]`); });
   }
 
+  /** The batch of a forward on `length` floats, given or implied by inFeatures. */
+  #batchOf(where: string, length: number, batch: number | undefined): number {
+    const inFeatures = this.inFeatures;
+    if (batch === undefined) {
+      if (inFeatures === undefined) return 1;
+      if (length === 0 || length % inFeatures !== 0) {
+        throw new RangeError(`${where}: x must hold whole rows of inFeatures = ${inFeatures} floats; got a Float32Array of length ${length}`);
+      }
+      return length / inFeatures;
+    }
+    checkSize(where, 'batch', batch);
+    if (length === 0 || length % batch !== 0 || (inFeatures !== undefined && length !== batch * inFeatures)) {
+      const expected = inFeatures === undefined ? `a non-zero multiple of batch = ${batch}` : `${batch * inFeatures} (batch·inFeatures = ${batch}·${inFeatures})`;
+      throw new RangeError(`${where}: x must be a Float32Array of length ${expected}; got a Float32Array of length ${length}`);
+    }
+    return batch;
+  }
+
+  /** The width entering each layer (and leaving the last), as far as layers of this package decide them. */
+  #plannedWidths(where: string, inputWidth: number): number[] {
+    const widths = [inputWidth];
+    for (const [i, step] of this.#steps.entries()) {
+      if (!step.native) break;
+      widths.push(step.layer.outputWidth(widths[i], `${where}: layers[${i}]`));
+    }
+    return widths;
+  }
+
+  /** A user's layer forward: its input copied out of the module's memory, its output copied in. */
+  #forwardUser(step: Step & { native: false }, i: number, at: number, batch: number, width: number): number {
+    const heap = this.#rt.heap;
+    const y: unknown = step.layer.forward(heap.f32(at, batch * width).slice(), batch);
+    this.#checkAfterUserCall('Sequential.forward');
+    const count = checkUserResult(`Sequential.forward: layers[${i}].forward`, y, batch);
+    const source = new Operand(heap.memory, y as Float32Array);
+    const to = step.output.reserve(count);
+    copyInto(heap.f32(to, count), source.current());
+    step.inputWidth = width;
+    step.outputWidth = count / batch;
+    return to;
+  }
+
+  /** A user's layer backward, through copies as its forward. */
+  #backwardUser(step: Step & { native: false }, i: number, at: number, batch: number): number {
+    const heap = this.#rt.heap;
+    const dx: unknown = step.layer.backward!(heap.f32(at, batch * step.outputWidth).slice());
+    this.#checkAfterUserCall('Sequential.backward');
+    const count = checkUserResult(`Sequential.backward: layers[${i}].backward`, dx, batch, batch * step.inputWidth);
+    const source = new Operand(heap.memory, dx as Float32Array);
+    const to = step.dx.reserve(count);
+    copyInto(heap.f32(to, count), source.current());
+    return to;
+  }
+
+  /** A user's layer may have disposed this model or its layers while it ran. */
+  #checkAfterUserCall(where: string): void {
+    if (this.#disposed) throw new Error(`${where}: this Sequential model was disposed by one of its layers`);
+    this.#steps.forEach((step, i) => { if (step.native) step.layer.checkAlive(`${where}: layers[${i}]`); });
+  }
+}
+
+/** The fixed input and output widths of a layer that has them (a Linear, frozen or not). */
+function fixedWidths(layer: ModuleLayer): { inFeatures: number; outFeatures: number } | undefined {
+  const { inFeatures, outFeatures } = layer as Partial<{ inFeatures: number; outFeatures: number }>;
+  return inFeatures !== undefined && outFeatures !== undefined ? { inFeatures, outFeatures } : undefined;
+}
+
+/** Checks what a user's layer returned: a Float32Array of whole rows (exactly `length` floats, if given); returns its length. */
+function checkUserResult(where: string, value: unknown, batch: number, length?: number): number {
+  const count = isFloat32Array(value) && !isDetached(value) ? lengthOf(value) : -1;
+  const rows = count > 0 && count % batch === 0;
+  if (!rows || (length !== undefined && count !== length)) {
+    const expected = length === undefined ? `whole rows for batch = ${batch}` : `${length} floats`;
+    throw new TypeError(`${where} must return a Float32Array of ${expected}; got ${describe(value)}`);
+  }
+  return count;
 }

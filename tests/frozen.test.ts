@@ -173,7 +173,7 @@ describe('Sequential.freeze()', () => {
 
     const layer = new Linear(50, 7);
     // A layer of the user's own, without freeze() (optional in Layer): an identity.
-    const identity: Layer = { outputWidth: (w) => w, forwardAt: (at) => at, backwardAt: (at) => at, parameters: () => [], zeroGrad() {}, dispose() {} };
+    const identity: Layer = { forward: (x) => x, backward: (dy) => dy };
     const custom = new Sequential([layer, identity]);
     const live = memoryStats().liveBytes;
     expect(() => custom.freeze()).toThrow(/Sequential.freeze: layers\[1\] has no freeze\(\), so it cannot be copied/);
