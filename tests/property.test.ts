@@ -4,9 +4,10 @@
 // locally); the seed is fixed (SIMD_LINEAR_FUZZ_SEED) so CI is repeatable.
 import fc from 'fast-check';
 import { beforeAll, test } from 'vitest';
-import { backendInfo, init, Linear, matmul } from '../dist/index.js';
+import { backendInfo, init, Linear, matmul, ReLU, Sequential, Tanh, type Layer } from '../dist/index.js';
 import { referenceBackward, referenceForward } from '../dist/reference.js';
-import { expectProduct, expectWithin, initOptions, productBound, testEnv } from './support.js';
+import { referenceMatmul } from '../dist/reference.js';
+import { expectProduct, expectSameBits, expectWithin, initOptions, productBound, testEnv } from './support.js';
 
 const runs = Number(testEnv.SIMD_LINEAR_FUZZ_RUNS ?? 40);
 const seed = Number(testEnv.SIMD_LINEAR_FUZZ_SEED ?? 20261125);
@@ -76,3 +77,68 @@ test('Linear forward, dX, dW, db against the reference', () => {
     { numRuns: Math.max(1, runs >> 1), seed },
   );
 }, timeout);
+
+/**
+ * Models that reuse layers: positions drawn, with repetition, from a pool of Linears of
+ * one width and two shared activations. The reference runs the same chain of distinct
+ * copies, call by call: the forward and dX must be the same bits, and each pooled
+ * Linear's gradient the sum of its copies', within the bounds of every product summed.
+ */
+test('models that use a layer at several positions: as distinct copies, gradients summed', () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 3 }),
+      fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 1, maxLength: 6 }), fc.integer(),
+      (batch, width, linears, picks, valueSeed) => {
+        const pool: Layer[] = [...Array.from({ length: linears }, (_, i) => new Linear(width, width, { seed: valueSeed + i })), new ReLU(), new Tanh()];
+        const positions = picks.map((pick) => pool[pick % pool.length]);
+        const model = new Sequential(positions);
+        const copies = positions.map((layer) => copyOfLayer(layer));
+        try {
+          const x = values(batch * width, valueSeed), dy = values(batch * width, valueSeed + 1);
+          const inputs: Float32Array[] = [x];
+          for (const copy of copies) inputs.push(copy.forward(inputs[inputs.length - 1], batch));
+          expectSameBits(model.forward(x, batch), inputs[inputs.length - 1], 'Y');
+          const gradients: Float32Array[] = [dy]; // gradients[j]: arriving at position copies.length − 1 − j
+          for (let i = copies.length - 1; i >= 0; i--) gradients.push(copies[i].backward!(gradients[gradients.length - 1]));
+          expectSameBits(model.backward(dy), gradients[gradients.length - 1], 'dX');
+          pool.forEach((layer) => {
+            if (!(layer instanceof Linear)) return;
+            const uses = positions.flatMap((p, i) => (p === layer ? [i] : []));
+            const exact = new Float64Array(width * width), bound = new Float64Array(width * width);
+            const exactBias = new Float64Array(width), boundBias = new Float64Array(width);
+            const ones = new Float32Array(batch).fill(1);
+            for (const i of uses) {
+              const dz = gradients[copies.length - 1 - i];
+              add(exact, referenceMatmul(inputs[i], dz, width, batch, width, { transposeA: true }));
+              add(bound, productBound(inputs[i], dz, width, batch, width, { transposeA: true }));
+              add(exactBias, referenceMatmul(ones, dz, 1, batch, width));
+              add(boundBias, productBound(ones, dz, 1, batch, width));
+            }
+            expectWithin(layer.weightGrad, exact, bound, `dW of a Linear used at ${uses.join(', ')}`);
+            expectWithin(layer.biasGrad!, exactBias, boundBias, `db of a Linear used at ${uses.join(', ')}`);
+          });
+        } finally {
+          model.dispose();
+          copies.forEach((copy) => copy.dispose!());
+        }
+      },
+    ),
+    { numRuns: Math.max(1, runs >> 1), seed },
+  );
+}, timeout);
+
+/** A copy with memory of its own: a Linear with the same weights, a fresh activation. */
+function copyOfLayer(layer: Layer): Layer {
+  if (layer instanceof ReLU) return new ReLU();
+  if (layer instanceof Tanh) return new Tanh();
+  const linear = layer as Linear;
+  const copy = new Linear(linear.inFeatures, linear.outFeatures);
+  copy.weight.set(linear.weight);
+  copy.bias!.set(linear.bias!);
+  return copy;
+}
+
+function add(sum: Float64Array, terms: ArrayLike<number>): void {
+  for (let i = 0; i < sum.length; i++) sum[i] += terms[i];
+}

@@ -8,22 +8,10 @@ import {
 } from '../dist/index.js';
 import { runtime } from '../dist/runtime.js';
 import { referenceMatmul } from '../dist/reference.js';
-import { expectWithin, initOptions, productBound, randomArray } from './support.js';
+import { expectSameBits, expectWithin, initOptions, productBound, randomArray } from './support.js';
 
 beforeAll(() => init(initOptions));
 afterEach(() => { vi.restoreAllMocks(); });
-
-/**
- * Expects the same float32 bits (NaN payloads included), without building the huge
- * diffs a failing toEqual would on arrays the size of the whole memory.
- */
-function expectSameBits(got: Float32Array, want: Float32Array, label = ''): void {
-  expect(got.length, `${label} length`).toBe(want.length);
-  const a = new Uint32Array(got.buffer, got.byteOffset, got.length), b = new Uint32Array(want.buffer, want.byteOffset, want.length);
-  let first = -1;
-  for (let i = 0; i < a.length && first < 0; i++) if (a[i] !== b[i]) first = i;
-  expect(first < 0 ? 'the same bits' : `[${first}] ${got[first]} vs ${want[first]}`, label).toBe('the same bits');
-}
 
 /** Element-wise a + b, in float64. */
 const add = (a: ArrayLike<number>, b: ArrayLike<number>) => Float64Array.from(a as ArrayLike<number>, (v, i) => v + b[i]);
@@ -193,6 +181,24 @@ describe('a layer used at several positions', () => {
     model.dispose();
     first.dispose();
     second.dispose();
+  });
+
+  test('a tied model freezes to a tied frozen model: one packed copy, used twice, the same forward', () => {
+    const tied = new Linear(64, 64, { seed: 14, activation: 'tanh' });
+    const model = new Sequential([tied, tied]);
+    const live = memoryStats().liveBytes;
+    const frozen = model.freeze();
+    expect(frozen.layers[0]).toBe(frozen.layers[1]);
+    const single = tied.freeze();
+    for (const batch of [1, 5]) {
+      const x = randomArray(batch * 64, 15);
+      expectSameBits(frozen.forward(x), single.forward(single.forward(x)), `batch ${batch}`);
+    }
+    single.dispose();
+    frozen.dispose();
+    expect(() => frozen.layers[0].forward(randomArray(64, 16), 1)).toThrow(/this FrozenLinear was disposed/);
+    model.dispose();
+    expect(memoryStats().liveBytes).toBeLessThan(live);
   });
 
   test("a layer's own forward/backward and a model's are independent", () => {

@@ -89,3 +89,15 @@ export function centralDifference(loss: () => number, values: () => Float32Array
   values()[i] = saved;
   return (up - down) / (2 * eps);
 }
+
+/**
+ * Expects the same float32 bits (NaN payloads included), without building the huge
+ * diffs a failing toEqual would on large arrays.
+ */
+export function expectSameBits(got: Float32Array, want: Float32Array, label = ''): void {
+  expect(got.length, `${label} length`).toBe(want.length);
+  const a = new Uint32Array(got.buffer, got.byteOffset, got.length), b = new Uint32Array(want.buffer, want.byteOffset, want.length);
+  let first = -1;
+  for (let i = 0; i < a.length && first < 0; i++) if (a[i] !== b[i]) first = i;
+  expect(first < 0 ? 'the same bits' : `[${first}] ${got[first]} vs ${want[first]}`, label).toBe('the same bits');
+}
