@@ -27,6 +27,7 @@ export class Pool {
   readonly #control: number;
   /** Why the pool cannot be used any more (a worker failed or exited), or null. */
   #broken: string | null = null;
+  #mainShareFailureForTesting: Error | null = null;
 
   private constructor(readonly size: number, private readonly heap: Heap, scratchBytes: number) {
     this.#control = heap.alloc(4 * SLOT_WORDS * size);
@@ -74,10 +75,20 @@ export class Pool {
     if (this.#broken) throw new Error(`simd-linear: the thread pool is unusable: ${this.#broken}; call shutdown() and init() again`);
     const [mine, ...theirs] = splitCall(call, this.size + 1, rules);
     theirs.forEach((part, slot) => this.#post(slot, part));
-    runHere(mine);
-    // Seconds a worker may take before it is presumed dead: generous (1 GFLOP/s) plus 10.
-    const deadline = performance.now() + 10_000 + (2 * call.m * call.n * call.k) / 1e6;
-    theirs.forEach((_, slot) => this.#await(slot, deadline));
+    let hereFailed = true;
+    try {
+      this.#runHere(mine, runHere);
+      hereFailed = false;
+    } finally {
+      // Even when this thread's share failed: a block left running would answer the
+      // next call with its "done", and write staging memory the caller is about to free.
+      this.#awaitAll(theirs.length, call, hereFailed);
+    }
+  }
+
+  /** Makes the next call's share on this thread throw `error` before computing: for the tests of failure handling. */
+  failMainShareForTesting(error: Error): void {
+    this.#mainShareFailureForTesting = error;
   }
 
   /** Ends one worker abruptly, as a crash would: for the tests of failure handling. */
@@ -99,6 +110,33 @@ export class Pool {
     return this.#control / 4 + slot * SLOT_WORDS;
   }
 
+  #runHere(mine: GemmCall, runHere: (call: GemmCall) => void): void {
+    const failure = this.#mainShareFailureForTesting;
+    if (failure) {
+      this.#mainShareFailureForTesting = null;
+      throw failure;
+    }
+    runHere(mine);
+  }
+
+  /**
+   * Waits for the first `count` slots, every one of them even after one fails; throws
+   * the first failure unless `quiet` (an error of this thread's share is already on its way).
+   */
+  #awaitAll(count: number, call: GemmCall, quiet: boolean): void {
+    // Seconds a worker may take before it is presumed dead: generous (1 GFLOP/s) plus 10.
+    const deadline = performance.now() + 10_000 + (2 * call.m * call.n * call.k) / 1e6;
+    let failure: unknown = null;
+    for (let slot = 0; slot < count; slot++) {
+      try {
+        this.#await(slot, deadline);
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+    if (failure && !quiet) throw failure;
+  }
+
   #post(slot: number, call: GemmCall): void {
     const base = this.#base(slot);
     CALL_FIELDS.forEach((field, i) => {
@@ -118,13 +156,13 @@ export class Pool {
         return;
       }
       if (state === State.Failed) {
-        this.#broken = `worker ${slot + 1} failed during a call`;
-        throw new Error(`simd-linear: ${this.#broken}`);
+        this.#broken ??= `worker ${slot + 1} failed during a call`;
+        throw new Error(`simd-linear: worker ${slot + 1} failed during a call`);
       }
       if (spins < SPIN_CHECKS) continue; // a call's blocks finish close together: spin first, cheaply
       if (performance.now() > deadline) {
-        this.#broken = `worker ${slot + 1} did not finish its part of a call`;
-        throw new Error(`simd-linear: ${this.#broken}`);
+        this.#broken ??= `worker ${slot + 1} did not finish its part of a call`;
+        throw new Error(`simd-linear: worker ${slot + 1} did not finish its part of a call`);
       }
       waitBriefly(this.#words, base, state);
     }
