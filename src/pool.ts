@@ -2,7 +2,7 @@
 // of a call's output, waiting for them, and stopping them.
 import { CALL_FIELDS, splitCall, type GemmCall, type SplitRules } from './gemm-call.js';
 import type { Heap } from './heap.js';
-import { SLOT_WORDS, SPIN_CHECKS, State } from './pool-protocol.js';
+import { CALL_WORD, EPOCH_WORD, SLOT_WORDS, SPIN_CHECKS, State } from './pool-protocol.js';
 
 /** What the pool needs of a worker: Node's worker_threads.Worker and the browser's Worker both fit. */
 interface WorkerHandle {
@@ -15,31 +15,62 @@ interface WorkerHandle {
 /** Makes a worker running dist/worker.js, reporting its messages and its exit. */
 export type WorkerFactory = (onMessage: (data: { ready?: boolean; error?: string }) => void, onExit: (why: string) => void) => WorkerHandle;
 
-/** Below this many multiply-adds a call stays on one thread: with both threads spinning between calls, two
- *  threads were already 1.5× faster at 16×64×128 (131,072) and slower at 8×64×64 (bench/threads.ts). */
-export const PARALLEL_THRESHOLD = 1 << 18;
+// Where bench/threads.ts and earlier readers look for it.
+export { PARALLEL_THRESHOLD } from './pool-protocol.js';
+
+/**
+ * What the runtime needs to run workers: given by the entry points that can (init.ts),
+ * so that the single-threaded /inline entry does not carry this module.
+ */
+export interface ThreadSupport {
+  spawn: WorkerFactory;
+  allocatePoolArea: typeof allocatePoolArea;
+  startPool: typeof Pool.start;
+}
+
+/**
+ * The pool's blocks in the heap: the control slots and each worker's packing scratch.
+ * Kept by the runtime across shutdown() and init(), so that restarting the workers
+ * allocates nothing; `epoch` tells the workers of one start from those of another.
+ */
+export interface PoolArea {
+  readonly control: number;
+  readonly scratch: readonly number[];
+  epoch: number;
+}
+
+/** Allocates the blocks of a pool of `size` workers. */
+export function allocatePoolArea(heap: Heap, size: number, scratchBytes: number): PoolArea {
+  const control = heap.alloc(4 * SLOT_WORDS * size);
+  const scratch = Array.from({ length: size }, () => heap.alloc(scratchBytes));
+  return { control, scratch, epoch: 0 };
+}
 
 export class Pool {
   readonly #workers: WorkerHandle[] = [];
-  readonly #scratch: number[] = [];
   readonly #words: Int32Array;
   readonly #floats: Float32Array;
-  readonly #control: number;
+  readonly #epoch: number;
   /** Why the pool cannot be used any more (a worker failed or exited), or null. */
   #broken: string | null = null;
+  /** A worker gave up on may still be writing its block, its scratch and its slot. */
+  #abandonedWork = false;
   #mainShareFailureForTesting: Error | null = null;
 
-  private constructor(readonly size: number, private readonly heap: Heap, scratchBytes: number) {
-    this.#control = heap.alloc(4 * SLOT_WORDS * size);
+  private constructor(readonly size: number, private readonly heap: Heap, private readonly area: PoolArea) {
     this.#words = new Int32Array(heap.memory.buffer);
     this.#floats = new Float32Array(heap.memory.buffer);
-    this.#words.fill(State.Idle, this.#control / 4, this.#control / 4 + SLOT_WORDS * size);
-    for (let i = 0; i < size; i++) this.#scratch.push(heap.alloc(scratchBytes));
+    this.#epoch = ++area.epoch;
+    for (let slot = 0; slot < size; slot++) {
+      // The epoch first: a worker of an earlier start that sees the new state sees it too, and exits.
+      Atomics.store(this.#words, this.#base(slot) + EPOCH_WORD, this.#epoch);
+      Atomics.store(this.#words, this.#base(slot), State.Idle);
+    }
   }
 
-  /** Starts `size` workers on the module and shared memory; resolves when all are ready. */
-  static async start(size: number, module: WebAssembly.Module, heap: Heap, scratchBytes: number, spawn: WorkerFactory): Promise<Pool> {
-    const pool = new Pool(size, heap, scratchBytes);
+  /** Starts `size` workers on the module and shared memory, in `area`; resolves when all are ready. */
+  static async start(size: number, module: WebAssembly.Module, heap: Heap, area: PoolArea, spawn: WorkerFactory): Promise<Pool> {
+    const pool = new Pool(size, heap, area);
     try {
       await Promise.all(Array.from({ length: size }, (_, slot) => new Promise<void>((resolve, reject) => {
         const worker = spawn(
@@ -56,7 +87,9 @@ export class Pool {
           },
         );
         pool.#workers.push(worker);
-        worker.postMessage({ module, memory: heap.memory, control: pool.#control, slot, scratch: pool.#scratch[slot] });
+        worker.postMessage({
+          module, memory: heap.memory, control: area.control, slot, scratch: area.scratch[slot], epoch: pool.#epoch,
+        });
       })));
     } catch (error) {
       pool.stop();
@@ -65,6 +98,14 @@ export class Pool {
     // Ready workers only wait for calls: they must not keep Node running.
     for (const worker of pool.#workers) worker.unref?.();
     return pool;
+  }
+
+  /**
+   * True once a worker was given up on in the middle of a call: it may still write
+   * its slot and scratch, so a later pool must not reuse this one's area.
+   */
+  get abandonedWork(): boolean {
+    return this.#abandonedWork;
   }
 
   /**
@@ -99,15 +140,19 @@ export class Pool {
   /** Tells every worker to stop and ends them. */
   stop(): void {
     this.#broken ??= 'the pool was shut down';
+    // A later start owns the slots once it has taken a newer epoch: leave them to it.
+    const ownsSlots = this.area.epoch === this.#epoch;
     for (let slot = 0; slot < this.#workers.length; slot++) {
-      Atomics.store(this.#words, this.#base(slot), State.Stop);
-      Atomics.notify(this.#words, this.#base(slot));
+      if (ownsSlots) {
+        Atomics.store(this.#words, this.#base(slot), State.Stop);
+        Atomics.notify(this.#words, this.#base(slot));
+      }
       this.#workers[slot].terminate();
     }
   }
 
   #base(slot: number): number {
-    return this.#control / 4 + slot * SLOT_WORDS;
+    return this.area.control / 4 + slot * SLOT_WORDS;
   }
 
   #runHere(mine: GemmCall, runHere: (call: GemmCall) => void): void {
@@ -140,8 +185,8 @@ export class Pool {
   #post(slot: number, call: GemmCall): void {
     const base = this.#base(slot);
     CALL_FIELDS.forEach((field, i) => {
-      if (field === 'slope') this.#floats[base + 1 + i] = call.slope;
-      else this.#words[base + 1 + i] = call[field];
+      if (field === 'slope') this.#floats[base + CALL_WORD + i] = call.slope;
+      else this.#words[base + CALL_WORD + i] = call[field];
     });
     Atomics.store(this.#words, base, State.Posted);
     Atomics.notify(this.#words, base);
@@ -162,6 +207,7 @@ export class Pool {
       if (spins < SPIN_CHECKS) continue; // a call's blocks finish close together: spin first, cheaply
       if (performance.now() > deadline) {
         this.#broken ??= `worker ${slot + 1} did not finish its part of a call`;
+        this.#abandonedWork = true;
         throw new Error(`simd-linear: worker ${slot + 1} did not finish its part of a call`);
       }
       waitBriefly(this.#words, base, state);
