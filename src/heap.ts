@@ -7,6 +7,14 @@ const PAGE = 65536;
 const MAX_BYTES = 65536 * PAGE;
 /** Cache-line alignment: packed panels and SIMD rows never straddle more lines than they must. */
 const ALIGN = 64;
+/**
+ * How much larger than now the memory grows, at least: each memory.grow costs
+ * milliseconds (the engine commits the pages, and every view of the old buffer is
+ * detached), so growing by each request alone made creating many layers several
+ * times slower than allocating into memory already grown. Geometric growth makes
+ * that cost O(log) steps; 1.5× leaves at most a third of the memory unused.
+ */
+const GROWTH_FACTOR = 1.5;
 
 interface FreeBlock { start: number; size: number }
 
@@ -28,9 +36,13 @@ export class Heap {
     for (const start of blocks) this.release(start);
   });
 
-  constructor(memory: WebAssembly.Memory, base: number) {
+  /** Bytes the memory may grow to: 4 GiB, or less where it was declared with a smaller maximum. */
+  private readonly maximumBytes: number;
+
+  constructor(memory: WebAssembly.Memory, base: number, maximumPages = MAX_BYTES / PAGE) {
     this.memory = memory;
     this.top = alignUp(base);
+    this.maximumBytes = Math.min(MAX_BYTES, maximumPages * PAGE);
   }
 
   /** Bytes currently allocated (after alignment). */
@@ -84,20 +96,38 @@ export class Heap {
         `(${this.live} bytes in use, ${MAX_BYTES - start} available at most)`,
       );
     }
-    const have = this.memory.buffer.byteLength;
-    if (end > have) {
-      try {
-        this.memory.grow(Math.ceil((end - have) / PAGE));
-      } catch (cause) {
-        throw new RangeError(
-          `simd-linear: cannot allocate ${requested} bytes: growing WebAssembly memory from ${have} ` +
-          `to ${end} bytes failed (${(cause as Error).message})`,
-        );
-      }
-    }
+    if (end > this.memory.buffer.byteLength) this.growTo(end, requested);
     if (start !== this.top) this.free.pop();
     this.top = end;
     return start;
+  }
+
+  /**
+   * Grows the memory to hold `end` bytes: geometrically where the engine allows, else
+   * by exactly what is needed (a refused large grow may still leave room for the request).
+   */
+  private growTo(end: number, requested: number): void {
+    const have = this.memory.buffer.byteLength;
+    const needed = Math.ceil((end - have) / PAGE);
+    const ample = Math.ceil((Math.min(this.maximumBytes, Math.max(end, have * GROWTH_FACTOR)) - have) / PAGE);
+    if (ample > needed && this.tryGrow(ample)) return;
+    try {
+      this.memory.grow(needed);
+    } catch (cause) {
+      throw new RangeError(
+        `simd-linear: cannot allocate ${requested} bytes: growing WebAssembly memory from ${have} ` +
+        `to ${end} bytes failed (${(cause as Error).message})`,
+      );
+    }
+  }
+
+  private tryGrow(pages: number): boolean {
+    try {
+      this.memory.grow(pages);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   private insertFree(start: number, size: number): void {

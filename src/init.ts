@@ -1,16 +1,21 @@
 import type { SimdLevel } from './loader.js';
-import type { WorkerFactory } from './pool.js';
+import { allocatePoolArea, Pool, type WorkerFactory } from './pool.js';
 import { initWith, type InitOptions } from './runtime.js';
 
 /**
  * Compiles and instantiates the kernels: call once, before anything else, and await
- * it; later calls return the same promise. The .wasm shipped beside this file is
+ * it. Later calls with the same options (as written: 'auto' is not its resolved value)
+ * return the same promise, or after shutdown() start the workers again; with other
+ * options they reject, naming the option. The .wasm shipped beside this file is
  * found through import.meta.url (read from disk in Node, fetched in browsers), unless
  * `options.wasm` gives the kernels or their location. Rejects with a clear Error
  * where WebAssembly SIMD is missing or the .wasm cannot be loaded.
  */
 export function init(options: InitOptions = {}): Promise<void> {
-  return initWith(options, { wasm: defaultWasmUrl, workers: startWorker });
+  return initWith(options, {
+    wasm: defaultWasmUrl,
+    workers: { spawn: startWorker, allocatePoolArea, startPool: (...args) => Pool.start(...args) },
+  });
 }
 
 /**

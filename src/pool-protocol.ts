@@ -1,7 +1,19 @@
 // The control block shared by the main thread and the GEMM workers: one slot of
-// SLOT_WORDS int32 words per worker, the first its state, then a GemmCall.
+// SLOT_WORDS int32 words per worker: its state, the epoch of the workers that may
+// serve it, then a GemmCall.
 
 export const SLOT_WORDS = 32;
+
+/** Word of a slot holding its state. */
+export const STATE_WORD = 0;
+/**
+ * Word of a slot holding the epoch of the pool that owns it. A pool started again on
+ * the same control block (shutdown() then init()) takes a new epoch, so that a worker
+ * of an earlier pool not yet terminated exits instead of running a later pool's call.
+ */
+export const EPOCH_WORD = 1;
+/** Word of a slot where the call's fields begin, in CALL_FIELDS order. */
+export const CALL_WORD = 2;
 
 export const State = {
   Idle: 0,
@@ -15,3 +27,7 @@ export const State = {
 
 /** Checks of a slot's state before a thread sleeps on it: roughly 50 µs of spinning. */
 export const SPIN_CHECKS = 20_000;
+
+/** Below this many multiply-adds a call stays on one thread: with both threads spinning between calls, two
+ *  threads were already 1.5× faster at 16×64×128 (131,072) and slower at 8×64×64 (bench/threads.ts). */
+export const PARALLEL_THRESHOLD = 1 << 18;

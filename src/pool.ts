@@ -2,7 +2,7 @@
 // of a call's output, waiting for them, and stopping them.
 import { CALL_FIELDS, splitCall, type GemmCall, type SplitRules } from './gemm-call.js';
 import type { Heap } from './heap.js';
-import { SLOT_WORDS, SPIN_CHECKS, State } from './pool-protocol.js';
+import { CALL_WORD, EPOCH_WORD, SLOT_WORDS, SPIN_CHECKS, State } from './pool-protocol.js';
 
 /** What the pool needs of a worker: Node's worker_threads.Worker and the browser's Worker both fit. */
 interface WorkerHandle {
@@ -15,30 +15,62 @@ interface WorkerHandle {
 /** Makes a worker running dist/worker.js, reporting its messages and its exit. */
 export type WorkerFactory = (onMessage: (data: { ready?: boolean; error?: string }) => void, onExit: (why: string) => void) => WorkerHandle;
 
-/** Below this many multiply-adds a call stays on one thread: with both threads spinning between calls, two
- *  threads were already 1.5× faster at 16×64×128 (131,072) and slower at 8×64×64 (bench/threads.ts). */
-export const PARALLEL_THRESHOLD = 1 << 18;
+// Where bench/threads.ts and earlier readers look for it.
+export { PARALLEL_THRESHOLD } from './pool-protocol.js';
+
+/**
+ * What the runtime needs to run workers: given by the entry points that can (init.ts),
+ * so that the single-threaded /inline entry does not carry this module.
+ */
+export interface ThreadSupport {
+  spawn: WorkerFactory;
+  allocatePoolArea: typeof allocatePoolArea;
+  startPool: typeof Pool.start;
+}
+
+/**
+ * The pool's blocks in the heap: the control slots and each worker's packing scratch.
+ * Kept by the runtime across shutdown() and init(), so that restarting the workers
+ * allocates nothing; `epoch` tells the workers of one start from those of another.
+ */
+export interface PoolArea {
+  readonly control: number;
+  readonly scratch: readonly number[];
+  epoch: number;
+}
+
+/** Allocates the blocks of a pool of `size` workers. */
+export function allocatePoolArea(heap: Heap, size: number, scratchBytes: number): PoolArea {
+  const control = heap.alloc(4 * SLOT_WORDS * size);
+  const scratch = Array.from({ length: size }, () => heap.alloc(scratchBytes));
+  return { control, scratch, epoch: 0 };
+}
 
 export class Pool {
   readonly #workers: WorkerHandle[] = [];
-  readonly #scratch: number[] = [];
   readonly #words: Int32Array;
   readonly #floats: Float32Array;
-  readonly #control: number;
+  readonly #epoch: number;
   /** Why the pool cannot be used any more (a worker failed or exited), or null. */
   #broken: string | null = null;
+  /** A worker gave up on may still be writing its block, its scratch and its slot. */
+  #abandonedWork = false;
+  #mainShareFailureForTesting: Error | null = null;
 
-  private constructor(readonly size: number, private readonly heap: Heap, scratchBytes: number) {
-    this.#control = heap.alloc(4 * SLOT_WORDS * size);
+  private constructor(readonly size: number, private readonly heap: Heap, private readonly area: PoolArea) {
     this.#words = new Int32Array(heap.memory.buffer);
     this.#floats = new Float32Array(heap.memory.buffer);
-    this.#words.fill(State.Idle, this.#control / 4, this.#control / 4 + SLOT_WORDS * size);
-    for (let i = 0; i < size; i++) this.#scratch.push(heap.alloc(scratchBytes));
+    this.#epoch = ++area.epoch;
+    for (let slot = 0; slot < size; slot++) {
+      // The epoch first: a worker of an earlier start that sees the new state sees it too, and exits.
+      Atomics.store(this.#words, this.#base(slot) + EPOCH_WORD, this.#epoch);
+      Atomics.store(this.#words, this.#base(slot), State.Idle);
+    }
   }
 
-  /** Starts `size` workers on the module and shared memory; resolves when all are ready. */
-  static async start(size: number, module: WebAssembly.Module, heap: Heap, scratchBytes: number, spawn: WorkerFactory): Promise<Pool> {
-    const pool = new Pool(size, heap, scratchBytes);
+  /** Starts `size` workers on the module and shared memory, in `area`; resolves when all are ready. */
+  static async start(size: number, module: WebAssembly.Module, heap: Heap, area: PoolArea, spawn: WorkerFactory): Promise<Pool> {
+    const pool = new Pool(size, heap, area);
     try {
       await Promise.all(Array.from({ length: size }, (_, slot) => new Promise<void>((resolve, reject) => {
         const worker = spawn(
@@ -55,7 +87,9 @@ export class Pool {
           },
         );
         pool.#workers.push(worker);
-        worker.postMessage({ module, memory: heap.memory, control: pool.#control, slot, scratch: pool.#scratch[slot] });
+        worker.postMessage({
+          module, memory: heap.memory, control: area.control, slot, scratch: area.scratch[slot], epoch: pool.#epoch,
+        });
       })));
     } catch (error) {
       pool.stop();
@@ -67,6 +101,14 @@ export class Pool {
   }
 
   /**
+   * True once a worker was given up on in the middle of a call: it may still write
+   * its slot and scratch, so a later pool must not reuse this one's area.
+   */
+  get abandonedWork(): boolean {
+    return this.#abandonedWork;
+  }
+
+  /**
    * Runs `call` split over the workers and the calling thread (which computes the
    * first block with `runHere`). Throws, never hangs, if a worker has failed.
    */
@@ -74,10 +116,20 @@ export class Pool {
     if (this.#broken) throw new Error(`simd-linear: the thread pool is unusable: ${this.#broken}; call shutdown() and init() again`);
     const [mine, ...theirs] = splitCall(call, this.size + 1, rules);
     theirs.forEach((part, slot) => this.#post(slot, part));
-    runHere(mine);
-    // Seconds a worker may take before it is presumed dead: generous (1 GFLOP/s) plus 10.
-    const deadline = performance.now() + 10_000 + (2 * call.m * call.n * call.k) / 1e6;
-    theirs.forEach((_, slot) => this.#await(slot, deadline));
+    let hereFailed = true;
+    try {
+      this.#runHere(mine, runHere);
+      hereFailed = false;
+    } finally {
+      // Even when this thread's share failed: a block left running would answer the
+      // next call with its "done", and write staging memory the caller is about to free.
+      this.#awaitAll(theirs.length, call, hereFailed);
+    }
+  }
+
+  /** Makes the next call's share on this thread throw `error` before computing: for the tests of failure handling. */
+  failMainShareForTesting(error: Error): void {
+    this.#mainShareFailureForTesting = error;
   }
 
   /** Ends one worker abruptly, as a crash would: for the tests of failure handling. */
@@ -88,22 +140,53 @@ export class Pool {
   /** Tells every worker to stop and ends them. */
   stop(): void {
     this.#broken ??= 'the pool was shut down';
+    // A later start owns the slots once it has taken a newer epoch: leave them to it.
+    const ownsSlots = this.area.epoch === this.#epoch;
     for (let slot = 0; slot < this.#workers.length; slot++) {
-      Atomics.store(this.#words, this.#base(slot), State.Stop);
-      Atomics.notify(this.#words, this.#base(slot));
+      if (ownsSlots) {
+        Atomics.store(this.#words, this.#base(slot), State.Stop);
+        Atomics.notify(this.#words, this.#base(slot));
+      }
       this.#workers[slot].terminate();
     }
   }
 
   #base(slot: number): number {
-    return this.#control / 4 + slot * SLOT_WORDS;
+    return this.area.control / 4 + slot * SLOT_WORDS;
+  }
+
+  #runHere(mine: GemmCall, runHere: (call: GemmCall) => void): void {
+    const failure = this.#mainShareFailureForTesting;
+    if (failure) {
+      this.#mainShareFailureForTesting = null;
+      throw failure;
+    }
+    runHere(mine);
+  }
+
+  /**
+   * Waits for the first `count` slots, every one of them even after one fails; throws
+   * the first failure unless `quiet` (an error of this thread's share is already on its way).
+   */
+  #awaitAll(count: number, call: GemmCall, quiet: boolean): void {
+    // Seconds a worker may take before it is presumed dead: generous (1 GFLOP/s) plus 10.
+    const deadline = performance.now() + 10_000 + (2 * call.m * call.n * call.k) / 1e6;
+    let failure: unknown = null;
+    for (let slot = 0; slot < count; slot++) {
+      try {
+        this.#await(slot, deadline);
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+    if (failure && !quiet) throw failure;
   }
 
   #post(slot: number, call: GemmCall): void {
     const base = this.#base(slot);
     CALL_FIELDS.forEach((field, i) => {
-      if (field === 'slope') this.#floats[base + 1 + i] = call.slope;
-      else this.#words[base + 1 + i] = call[field];
+      if (field === 'slope') this.#floats[base + CALL_WORD + i] = call.slope;
+      else this.#words[base + CALL_WORD + i] = call[field];
     });
     Atomics.store(this.#words, base, State.Posted);
     Atomics.notify(this.#words, base);
@@ -118,13 +201,14 @@ export class Pool {
         return;
       }
       if (state === State.Failed) {
-        this.#broken = `worker ${slot + 1} failed during a call`;
-        throw new Error(`simd-linear: ${this.#broken}`);
+        this.#broken ??= `worker ${slot + 1} failed during a call`;
+        throw new Error(`simd-linear: worker ${slot + 1} failed during a call`);
       }
       if (spins < SPIN_CHECKS) continue; // a call's blocks finish close together: spin first, cheaply
       if (performance.now() > deadline) {
-        this.#broken = `worker ${slot + 1} did not finish its part of a call`;
-        throw new Error(`simd-linear: ${this.#broken}`);
+        this.#broken ??= `worker ${slot + 1} did not finish its part of a call`;
+        this.#abandonedWork = true;
+        throw new Error(`simd-linear: worker ${slot + 1} did not finish its part of a call`);
       }
       waitBriefly(this.#words, base, state);
     }

@@ -3,7 +3,8 @@
 import { checkSize, describe } from './errors.js';
 import { runCall, type GemmCall, type SplitRules } from './gemm-call.js';
 import { Heap } from './heap.js';
-import { PARALLEL_THRESHOLD, Pool, type WorkerFactory } from './pool.js';
+import type { Pool, PoolArea, ThreadSupport } from './pool.js';
+import { PARALLEL_THRESHOLD } from './pool-protocol.js';
 import { compileKernels, hasRelaxedSimd, type SimdLevel, type WasmSource } from './loader.js';
 
 /** The ABI this wrapper speaks; must equal the .wasm's ABI_VERSION export. */
@@ -90,6 +91,15 @@ export interface BackendInfo {
   blocks: { depth: number; rows: number; cols: number };
 }
 
+/** What starts the workers: kept to start them again after shutdown(). */
+export interface WorkerPlan {
+  /** Workers beside this thread. */
+  size: number;
+  /** The threads build, instantiated by each worker over the shared memory. */
+  module: WebAssembly.Module;
+  support: ThreadSupport;
+}
+
 export class Runtime {
   readonly heap: Heap;
   /** Packing scratch of the GEMM on this thread. */
@@ -101,6 +111,10 @@ export class Runtime {
   parallelThreshold = PARALLEL_THRESHOLD;
 
   readonly #splitRules: SplitRules;
+  #workerPlan: WorkerPlan | null = null;
+  #poolArea: PoolArea | null = null;
+  /** Counts starts and stops of the workers: a start that a stop overtook discards its pool. */
+  #workerGeneration = 0;
 
   constructor(readonly kernels: Kernels, memory: WebAssembly.Memory) {
     this.heap = new Heap(memory, kernels.heap_base());
@@ -152,6 +166,42 @@ export class Runtime {
     });
   }
 
+  /** Starts the workers `plan` describes (again, after `stopWorkers`, with `restartWorkers`). */
+  async startWorkers(plan: WorkerPlan): Promise<void> {
+    this.#workerPlan = plan;
+    const generation = ++this.#workerGeneration;
+    const { allocatePoolArea, startPool, spawn } = plan.support;
+    const area = (this.#poolArea ??= allocatePoolArea(this.heap, plan.size, this.kernels.gemm_scratch_bytes()));
+    const pool = await startPool(plan.size, plan.module, this.heap, area, spawn);
+    if (generation !== this.#workerGeneration) {
+      pool.stop(); // shutdown() was called while the workers were starting
+      return;
+    }
+    this.pool = pool;
+    this.info.threads = plan.size + 1;
+  }
+
+  /** True when workers were started once and are stopped now. */
+  get workersStopped(): boolean {
+    return this.#workerPlan !== null && this.pool === null;
+  }
+
+  /** Starts the workers of the last `startWorkers` again, on the same memory. */
+  restartWorkers(): Promise<void> {
+    return this.startWorkers(this.#workerPlan!);
+  }
+
+  /** Ends the workers; large products run on this thread until they start again. */
+  stopWorkers(): void {
+    this.#workerGeneration++;
+    if (!this.pool) return;
+    // A worker given up on mid-call may still write the area: leave it to that worker.
+    if (this.pool.abandonedWork) this.#poolArea = null;
+    this.pool.stop();
+    this.pool = null;
+    this.info.threads = 1;
+  }
+
   #run(call: GemmCall): void {
     if (this.pool && call.m * call.n * call.k >= this.parallelThreshold) {
       this.pool.run(call, this.#splitRules, (part) => runCall(this.kernels, part, this.scratch));
@@ -163,30 +213,92 @@ export class Runtime {
 
 let current: Runtime | undefined;
 let pending: Promise<void> | undefined;
+/** The options of the init() call that made `current` (or is making it). */
+let first: SettledOptions | undefined;
 
 /**
  * Where each entry point finds its kernels when `init` is not given `wasm` (files
- * beside the code, or embedded bytes), and how it starts GEMM workers, if it can.
+ * beside the code, or embedded bytes), and how it runs GEMM workers, if it can.
  */
 export interface KernelLocator {
   wasm(simd: SimdLevel, threaded: boolean): WasmSource;
-  workers?: WorkerFactory;
+  workers?: ThreadSupport;
 }
 
 /**
  * Compiles and instantiates the kernels, found by `locate` unless options.wasm says.
- * Later calls return the same promise. Rejects with a clear Error where WebAssembly
- * SIMD is missing or the .wasm cannot be loaded (and may then be called again).
+ * Later calls with the same options return the same promise; after shutdown(), they
+ * start the workers again on the same memory (every layer survives). Later calls with
+ * other options reject, naming the option: one page or process has one runtime.
+ * Rejects with a clear Error where WebAssembly SIMD is missing or the .wasm cannot be
+ * loaded (and may then be called again, with any options).
  */
 export function initWith(options: InitOptions, locate: KernelLocator): Promise<void> {
-  pending ??= instantiate(options ?? {}, locate).then(
-    (runtime) => { current = runtime; },
-    (error: unknown) => { pending = undefined; throw error; },
-  );
+  const asked = settleOptions(options ?? {});
+  if (first) {
+    const mismatch = optionMismatch(first, asked, current);
+    if (mismatch) return Promise.reject(mismatch);
+  }
+  first ??= asked;
+  pending ??= current ? restart(current) : start(asked, locate);
   return pending;
 }
 
-async function instantiate({ simd = 'auto', wasm, threads = 1 }: InitOptions, locate: KernelLocator): Promise<Runtime> {
+function start(options: SettledOptions, locate: KernelLocator): Promise<void> {
+  return instantiate(options, locate).then(
+    (runtime) => { current = runtime; },
+    (error: unknown) => { pending = undefined; first = undefined; throw error; },
+  );
+}
+
+/** Starts again the workers shutdown() ended; on failure this thread carries on alone, and init() may try again. */
+function restart(runtime: Runtime): Promise<void> {
+  if (!runtime.workersStopped) return Promise.resolve();
+  return runtime.restartWorkers().catch((error: unknown) => { pending = undefined; throw error; });
+}
+
+/**
+ * The options of an init() call with their defaults filled in, but 'auto' kept: two
+ * calls are the same when these are, whatever 'auto' resolved to. The rule is about
+ * what the caller wrote, so that it does not depend on the machine: init() then
+ * init({ simd: 'relaxed' }) is a mismatch even where 'auto' chose 'relaxed'.
+ */
+interface SettledOptions {
+  simd: SimdLevel | 'auto';
+  threads: number | 'auto';
+  wasm: WasmSource | undefined;
+}
+
+function settleOptions({ simd = 'auto', threads = 1, wasm }: InitOptions): SettledOptions {
+  return { simd, threads, wasm };
+}
+
+/** Why `asked` differs from the options of the first call, naming the option; null when they agree. */
+function optionMismatch(running: SettledOptions, asked: SettledOptions, runtime: Runtime | undefined): Error | null {
+  for (const name of ['simd', 'threads', 'wasm'] as const) {
+    const [want, got] = [running[name], asked[name]];
+    if (name === 'wasm' ? sameSource(want, got) : want === got) continue;
+    const resolved = runtime && want === 'auto' ? ` (running ${showOption(runtime.info[name as 'simd' | 'threads'])})` : '';
+    return new Error(
+      `init: options.${name} differs from the first init(): expected ${showOption(want)}${resolved}, got ${showOption(got)} ` +
+      '(one runtime per page or process)',
+    );
+  }
+  return null;
+}
+
+/** The same object, or URLs and strings of the same text: what init() would load again. */
+function sameSource(a: unknown, b: unknown): boolean {
+  const isLocation = (source: unknown) => typeof source === 'string' || source instanceof URL;
+  return a === b || (isLocation(a) && isLocation(b) && String(a) === String(b));
+}
+
+function showOption(value: unknown): string {
+  if (value === undefined) return 'none';
+  return typeof value === 'string' || value instanceof URL ? `'${String(value)}'` : describe(value);
+}
+
+async function instantiate({ simd, wasm, threads }: SettledOptions, locate: KernelLocator): Promise<Runtime> {
   if (simd !== 'auto' && simd !== 'fixed' && simd !== 'relaxed') {
     throw new TypeError(`init: simd must be 'auto', 'fixed' or 'relaxed'; got ${describe(simd)}`);
   }
@@ -213,10 +325,7 @@ async function instantiate({ simd = 'auto', wasm, threads = 1 }: InitOptions, lo
     );
   }
   const runtime = new Runtime(kernels, memory);
-  if (threaded) {
-    runtime.pool = await Pool.start(count - 1, module, runtime.heap, kernels.gemm_scratch_bytes(), locate.workers!);
-  }
-  runtime.info.threads = count;
+  if (threaded) await runtime.startWorkers({ size: count - 1, module, support: locate.workers! });
   if (note) runtime.info.threadsNote = note;
   return runtime;
 }
@@ -244,13 +353,14 @@ function hardwareThreads(): number {
 
 /**
  * Ends the worker threads started by init({ threads }), so that Node can exit; large
- * products then run on this thread. Does nothing without workers.
+ * products then run on this thread. Does nothing without workers. A later init(),
+ * with the same options, starts them again; every layer stays valid throughout.
  */
 export function shutdown(): void {
-  if (!current?.pool) return;
-  current.pool.stop();
-  current.pool = null;
-  current.info.threads = 1;
+  if (!current) return;
+  const hadWorkers = current.pool !== null || current.workersStopped;
+  current.stopWorkers();
+  if (hadWorkers) pending = undefined; // the next init() restarts the workers
 }
 
 /** The initialised runtime; throws, naming `where`, before `init()` has finished. */
@@ -259,9 +369,10 @@ export function runtime(where: string): Runtime {
   return current;
 }
 
-/** Which build runs and how it is blocked. */
+/** Which build runs and how it is blocked: a copy, which the caller may change freely. */
 export function backendInfo(): BackendInfo {
-  return runtime('backendInfo').info;
+  const { tile, blocks, ...rest } = runtime('backendInfo').info;
+  return { ...rest, tile: { ...tile }, blocks: { ...blocks } };
 }
 
 /** The module's memory size and the bytes currently allocated in it, to make leaks visible. */

@@ -3,7 +3,7 @@
 // Runs as a Node worker_threads worker or a browser module Web Worker; it never
 // allocates in the module's memory (its scratch comes with each call).
 import { CALL_FIELDS, runCall, type GemmCall } from './gemm-call.js';
-import { SLOT_WORDS, SPIN_CHECKS, State } from './pool-protocol.js';
+import { CALL_WORD, EPOCH_WORD, SLOT_WORDS, SPIN_CHECKS, State } from './pool-protocol.js';
 import type { Kernels } from './runtime.js';
 
 interface Setup {
@@ -12,6 +12,8 @@ interface Setup {
   control: number;
   slot: number;
   scratch: number;
+  /** The epoch of the pool this worker belongs to (see EPOCH_WORD). */
+  epoch: number;
 }
 
 type Port = { on?: (event: 'message', f: (data: Setup) => void) => void; postMessage(data: unknown): void };
@@ -29,7 +31,7 @@ function onSetup(setup: Setup): void {
   );
 }
 
-function serve(kernels: Kernels, { memory, control, slot, scratch }: Setup): void {
+function serve(kernels: Kernels, { memory, control, slot, scratch, epoch }: Setup): void {
   const base = control / 4 + slot * SLOT_WORDS;
   const words = new Int32Array(memory.buffer);
   const floats = new Float32Array(memory.buffer);
@@ -44,11 +46,13 @@ function serve(kernels: Kernels, { memory, control, slot, scratch }: Setup): voi
       if (++idle > SPIN_CHECKS) Atomics.wait(words, base, state);
       continue;
     }
+    // Read after the state: a later pool writes its epoch before it posts a call.
+    if (Atomics.load(words, base + EPOCH_WORD) !== epoch) break;
     idle = 0;
     try {
       for (let i = 0; i < CALL_FIELDS.length; i++) {
         const field = CALL_FIELDS[i];
-        call[field] = field === 'slope' ? floats[base + 1 + i] : words[base + 1 + i];
+        call[field] = field === 'slope' ? floats[base + CALL_WORD + i] : words[base + CALL_WORD + i];
       }
       runCall(kernels, call, scratch);
       Atomics.store(words, base, State.Done);

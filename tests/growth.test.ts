@@ -94,3 +94,18 @@ test('memory grows between every pair of calls, and every call still reads and w
   for (const big of kept) big.dispose();
   layer.dispose();
 });
+
+test('memory grows geometrically: 200 layers of 256 KiB take O(log) grow steps, not one per layer', () => {
+  const layers: Linear[] = [];
+  let bytes = memoryStats().memoryBytes;
+  let steps = 0;
+  for (let i = 0; i < 200; i++) {
+    layers.push(new Linear(256, 128, { seed: i, bias: false })); // W and dW: 256 KiB
+    const now = memoryStats().memoryBytes;
+    if (now !== bytes) { steps++; bytes = now; }
+  }
+  // 50 MiB from at most a few MiB: growing by half each time takes ≤ log1.5(50) ≈ 10 steps.
+  expect(steps).toBeLessThanOrEqual(12);
+  expect(memoryStats().liveBytes).toBeGreaterThanOrEqual(200 * 256 * 1024);
+  for (const layer of layers) layer.dispose();
+});

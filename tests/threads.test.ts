@@ -14,6 +14,15 @@ async function fresh(threads: number | 'auto'): Promise<Api> {
   return api;
 }
 
+/** '' when both arrays hold the same bits, else where they first differ (cheaper than toEqual on 10⁶ elements). */
+function bitsDiffer(got: Float32Array, want: Float32Array): string {
+  if (got.length !== want.length) return `length ${got.length}, want ${want.length}`;
+  const g = new Uint32Array(got.buffer, got.byteOffset, got.length), w = new Uint32Array(want.buffer, want.byteOffset, want.length);
+  let differ = 0, firstAt = -1;
+  for (let i = 0; i < g.length; i++) if (g[i] !== w[i]) { differ++; if (firstAt < 0) firstAt = i; }
+  return differ ? `${differ} of ${g.length} differ, the first at ${firstAt}: got ${got[firstAt]}, want ${want[firstAt]}` : '';
+}
+
 afterEach(() => {
   delete (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated;
 });
@@ -89,3 +98,21 @@ test('Node exits with workers running, with or without shutdown()', () => {
     expect(execFileSync(process.execPath, ['--input-type=module', '-e', script(stop)], { timeout: 20_000 }).toString().trim()).toBe('done');
   }
 });
+
+test("when this thread's share of a call throws, the workers' blocks are awaited: the next calls are right", async () => {
+  const api = await fresh(2);
+  const { runtime } = await import('../dist/runtime.js');
+  const pool = runtime('test').pool!;
+  const side = 1024;
+  const a = randomArray(side * side, 1), b = randomArray(side * side, 2), c = randomArray(side * side, 3);
+  const want = [api.matmul(a, c, side, side, side), api.matmul(b, c, side, side, side)];
+  // 2048×2048 by 2048×512: the worker's half (10⁹ multiply-adds) is still running when the share here fails at once.
+  const big = randomArray(4 * side * side, 4);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    pool.failMainShareForTesting(new Error('the main share failed'));
+    expect(() => api.matmul(big, b, 2 * side, 2 * side, side / 2)).toThrow('the main share failed');
+    expect(bitsDiffer(api.matmul(a, c, side, side, side), want[0]), `attempt ${attempt}: the call after`).toBe('');
+    expect(bitsDiffer(api.matmul(b, c, side, side, side), want[1]), `attempt ${attempt}: the call after that`).toBe('');
+  }
+  api.shutdown();
+}, 60_000);
