@@ -35,107 +35,103 @@ function exhaustMemory(after = 0): void {
   });
 }
 
-/** Bytes the heap could hand out without growing, at most. */
-const free = () => memoryStats().memoryBytes - memoryStats().liveBytes;
-
-/** Runs `call`, expecting it to grow the module's memory (which detaches every view taken before). */
-function grows<T>(call: () => T): T {
-  const before = memoryStats().memoryBytes;
-  const result = call();
-  expect(memoryStats().memoryBytes, 'the call grows the memory').toBeGreaterThan(before);
-  return result;
-}
-
 /**
- * A Linear(16, n) whose weight, times `factor`, is more than the heap's free memory: a
- * call that stages `factor` times the weight must grow the memory. Replaces `previous`
- * (disposed) when given, so the memory does not pile up.
+ * Runs `call` so that its first allocation grows the module's memory, as a call whose
+ * buffers do not fit does (whatever the heap has free): every view taken before it is
+ * detached from then on.
  */
-function viewOverFree(factor: number, previous?: Linear): Linear {
-  previous?.dispose();
-  for (let columns = 1024; ; columns *= 2) {
-    const layer = new Linear(16, columns, { seed: columns });
-    if (layer.weight.byteLength * factor > free()) return layer;
-    layer.dispose();
+function growing<T>(call: () => T): T {
+  const heap = runtime('test').heap;
+  const alloc = heap.alloc.bind(heap);
+  let grown = false;
+  const spy = vi.spyOn(heap, 'alloc').mockImplementation((bytes: number) => {
+    if (!grown) heap.memory.grow(1);
+    grown = true;
+    return alloc(bytes);
+  });
+  try {
+    const result = call();
+    expect(grown, 'the call allocated, and so grew the memory').toBe(true);
+    return result;
+  } finally {
+    spy.mockRestore();
   }
 }
 
+/** A fresh layer of `n` weights, 16 to a row, to take views of. */
+const source = (rows: number) => new Linear(16, rows, { seed: rows });
+
 describe('views of the module\'s own memory as inputs and out, while the call grows the memory', () => {
   test('matmul: a weight as a, as b, and as out', () => {
-    let source = viewOverFree(1);
+    const layer = source(40);
     const ones = new Float32Array(16).fill(1);
-    let copy = source.weight.slice();
-    let rows = copy.length / 16;
-    expectSameBits(grows(() => matmul(source.weight, ones, rows, 16, 1)), matmul(copy, ones, rows, 16, 1), 'a');
-    source = viewOverFree(1, source);
-    copy = source.weight.slice();
-    rows = copy.length / 16;
-    const product = grows(() => matmul(ones, source.weight, 1, 16, rows, { transposeB: true }));
-    expectSameBits(product, matmul(ones, copy, 1, 16, rows, { transposeB: true }), 'b');
-
-    const target = new Linear(4, 8);
-    const k = Math.ceil(free() / 4 / 12) + 16; // 4×k and k×8 operands: more than the free memory
-    const out = grows(() => matmul(new Float32Array(4 * k).fill(1), new Float32Array(k * 8).fill(1), 4, k, 8, { out: target.weight }));
-    expect(target.weight).toEqual(new Float32Array(32).fill(k)); // exact: k < 2²⁴
-    expect(out).toEqual(target.weight);
-    source.dispose();
-    target.dispose();
+    const copy = layer.weight.slice();
+    expectSameBits(growing(() => matmul(layer.weight, ones, 40, 16, 1)), matmul(copy, ones, 40, 16, 1), 'a');
+    expectSameBits(growing(() => matmul(ones, layer.weight, 1, 16, 40, { transposeB: true })), matmul(ones, copy, 1, 16, 40, { transposeB: true }), 'b');
+    const out = growing(() => matmul(new Float32Array(16 * 3).fill(1), new Float32Array(3 * 40).fill(1), 16, 3, 40, { out: layer.weight }));
+    expect(layer.weight).toEqual(new Float32Array(16 * 40).fill(3));
+    expect(out).toEqual(layer.weight);
+    const square = source(16);
+    const w = square.weight.slice();
+    // a, b and out all one view: out is written last.
+    growing(() => matmul(square.weight, square.weight, 16, 16, 16, { out: square.weight }));
+    expectSameBits(square.weight, matmul(w, w, 16, 16, 16));
+    square.dispose();
+    layer.dispose();
   });
 
-  test('Linear.forward, FrozenLinear.forward and Sequential.forward on a weight', () => {
-    // In 16, out 8: the workspace (x, Z, dY, dX) is 3× the input.
+  test('Linear.forward, FrozenLinear.forward and Sequential.forward on a weight, and into one', () => {
     const layer = new Linear(16, 8, { seed: 52 });
     const reference = copyOf(layer);
-    let source = viewOverFree(3);
-    expectSameBits(grows(() => layer.forward(source.weight)), reference.forward(source.weight.slice()), 'Linear');
     const frozen = reference.freeze();
-    source = viewOverFree(1, source);
-    let copy = source.weight.slice();
-    expectSameBits(grows(() => frozen.forward(source.weight)), reference.forward(copy), 'FrozenLinear');
     const model = new Sequential([layer, new ReLU()]);
     const modelReference = new Sequential([reference, new ReLU()]);
-    source = viewOverFree(1, source);
-    copy = source.weight.slice();
-    expectSameBits(grows(() => model.forward(source.weight)), modelReference.forward(copy), 'Sequential');
-    // out: another layer's weight, as large as the output.
-    const target = new Linear(8, 8);
-    const small = randomArray(128, 53);
-    model.forward(small, 8, target.weight);
-    expect(target.weight).toEqual(modelReference.forward(small));
+    for (const rows of [1, 7, 33]) {
+      const views = source(rows);
+      const copy = views.weight.slice(); // rows×16 read as a batch of `rows`
+      expectSameBits(growing(() => layer.forward(views.weight)), reference.forward(copy), `Linear ${rows}`);
+      expectSameBits(growing(() => frozen.forward(views.weight)), frozen.forward(copy), `FrozenLinear ${rows}`);
+      expectSameBits(growing(() => model.forward(views.weight)), modelReference.forward(copy), `Sequential ${rows}`);
+      views.dispose();
+    }
+    // out: another layer's weight, as large as the output (a batch larger than before, so the model allocates).
+    const target = new Linear(8, 40);
+    const x = randomArray(40 * 16, 53);
+    growing(() => model.forward(x, 40, target.weight));
+    expect(target.weight).toEqual(modelReference.forward(x));
     model.dispose();
     modelReference.dispose();
     frozen.dispose();
-    source.dispose();
     target.dispose();
   });
 
   test('softmaxCrossEntropy and mse on a weight', () => {
-    const source = viewOverFree(2);
-    const classes = 16;
-    const labels = new Int32Array(source.weight.length / classes).map((_, i) => i % classes);
-    const copy = source.weight.slice();
-    const got = grows(() => softmaxCrossEntropy(source.weight, labels, classes));
-    const want = softmaxCrossEntropy(copy, labels, classes);
+    const layer = source(50);
+    const labels = new Int32Array(50).map((_, i) => i % 16);
+    const copy = layer.weight.slice();
+    const got = growing(() => softmaxCrossEntropy(layer.weight, labels, 16));
+    const want = softmaxCrossEntropy(copy, labels, 16);
     expect(got.loss).toBe(want.loss);
     expectSameBits(got.grad, want.grad);
-    const pred = viewOverFree(3, source);
-    const target = new Float32Array(pred.weight.length).fill(0.5);
-    const predicted = pred.weight.slice();
-    const squared = grows(() => mse(pred.weight, target));
-    const wanted = mse(predicted, target);
+    const target = new Float32Array(copy.length).fill(0.5);
+    const squared = growing(() => mse(layer.weight, target));
+    const wanted = mse(copy, target);
     expect(squared.loss).toBe(wanted.loss);
     expectSameBits(squared.grad, wanted.grad);
-    pred.dispose();
+    // The labels may view the module's memory too.
+    const indices = new Int32Array(layer.weight.buffer, layer.weight.byteOffset, 4).fill(3);
+    expect(growing(() => softmaxCrossEntropy(copy.subarray(0, 64), indices, 16)).loss).toBe(softmaxCrossEntropy(copy.subarray(0, 64), new Int32Array(4).fill(3), 16).loss);
+    layer.dispose();
   });
 
   test('Linear.fromTorch with data viewing a weight', () => {
-    const source = viewOverFree(2);
-    const rows = source.weight.length / 16;
-    const copy = source.weight.slice();
-    const layer = grows(() => Linear.fromTorch({ shape: [rows, 16], data: source.weight }));
-    expectSameBits(layer.toTorch().weight.data, copy);
+    const layer = source(24);
+    const copy = layer.weight.slice();
+    const built = growing(() => Linear.fromTorch({ shape: [24, 16], data: layer.weight }, layer.weight.subarray(0, 24)));
+    expectSameBits(built.toTorch().weight.data, copy);
+    expectSameBits(built.bias!, copy.subarray(0, 24));
+    built.dispose();
     layer.dispose();
-    source.dispose();
   });
 });
 

@@ -116,3 +116,26 @@ test("when this thread's share of a call throws, the workers' blocks are awaited
   }
   api.shutdown();
 }, 60_000);
+
+test('a worker dead when Sequential.backward reaches it: the call throws, the gradients it began are marked, step() refuses until zeroGrad()', async () => {
+  const api = await fresh(2);
+  const { runtime } = await import('../dist/runtime.js');
+  // The last layer's products are too small to split; the first layer's dX is split, and meets the dead worker.
+  const model = new api.Sequential([new api.Linear(256, 256, { seed: 1 }), new api.Linear(256, 4, { seed: 2 })]);
+  const sgd = new api.SGD(model, { lr: 0.1 });
+  const x = randomArray(16 * 256, 3), dy = randomArray(16 * 4, 4);
+  model.forward(x);
+  runtime('test').pool!.killForTesting(0);
+  await new Promise((resolve) => setTimeout(resolve, 200)); // the worker's exit event
+  expect(() => model.backward(dy)).toThrow(/the thread pool is unusable: worker 1 exited/);
+  const weights = model.parameters().map((p) => p.value.slice());
+  expect(() => sgd.step()).toThrow(/SGD.step: the gradient of parameter weight is incomplete/);
+  expect(model.parameters().map((p) => p.value.slice())).toEqual(weights);
+  api.shutdown();
+  model.zeroGrad();
+  model.forward(x);
+  model.backward(dy);
+  sgd.step();
+  expect(model.parameters()[0].value).not.toEqual(weights[0]);
+  model.dispose();
+});
