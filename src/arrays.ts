@@ -6,15 +6,29 @@
 
 const TypedArrayPrototype = Object.getPrototypeOf(Int8Array.prototype) as object;
 
-function intrinsicGetter(key: string | symbol): (this: unknown) => unknown {
-  return Object.getOwnPropertyDescriptor(TypedArrayPrototype, key)!.get as (this: unknown) => unknown;
+function getter(prototype: object, key: string | symbol): (this: unknown) => unknown {
+  return Object.getOwnPropertyDescriptor(prototype, key)!.get as (this: unknown) => unknown;
 }
 
-const tagGetter = intrinsicGetter(Symbol.toStringTag);
-const lengthGetter = intrinsicGetter('length');
-const bufferGetter = intrinsicGetter('buffer');
-const byteOffsetGetter = intrinsicGetter('byteOffset');
+/** `read` applied to `value`, or undefined where the engine refuses it (not the kind of object `read` reads). */
+function attempt(read: ((this: unknown) => unknown) | undefined, value: unknown): unknown {
+  if (read === undefined || typeof value !== 'object' || value === null) return undefined;
+  try {
+    return Reflect.apply(read, value, []);
+  } catch {
+    return undefined;
+  }
+}
+
+const tagGetter = getter(TypedArrayPrototype, Symbol.toStringTag);
+const lengthGetter = getter(TypedArrayPrototype, 'length');
+const bufferGetter = getter(TypedArrayPrototype, 'buffer');
+const byteOffsetGetter = getter(TypedArrayPrototype, 'byteOffset');
 const intrinsicSet = (TypedArrayPrototype as { set: (this: unknown, source: unknown, offset?: number) => void }).set;
+const byteLengthGetter = getter(ArrayBuffer.prototype, 'byteLength');
+const sharedByteLengthGetter = typeof SharedArrayBuffer === 'function' ? getter(SharedArrayBuffer.prototype, 'byteLength') : undefined;
+const dataViewByteLengthGetter = getter(DataView.prototype, 'byteLength');
+// ArrayBuffer.prototype.detached is newer than Node 20; without it, see isDetachedBuffer.
 const detachedGetter = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'detached')?.get;
 
 /** Any typed array of this realm or another: what the intrinsic accessors accept. */
@@ -30,19 +44,52 @@ export function lengthOf(array: TypedArray): number {
   return Reflect.apply(lengthGetter, array, []) as number;
 }
 
-/** Whether a real typed array's buffer was detached (transferred, or left behind by memory growth). */
-export function isDetached(array: TypedArray): boolean {
-  if (lengthOf(array) !== 0) return false;
-  const buffer = Reflect.apply(bufferGetter, array, []) as ArrayBuffer;
-  if (detachedGetter) return Object.prototype.toString.call(buffer) === '[object ArrayBuffer]' && (Reflect.apply(detachedGetter, buffer, []) as boolean);
-  // Engines without ArrayBuffer.prototype.detached (Node 20): slicing a detached buffer throws, an empty one does not.
-  if (Object.prototype.toString.call(buffer) !== '[object ArrayBuffer]') return false;
+export function bufferOf(array: TypedArray): ArrayBufferLike {
+  return Reflect.apply(bufferGetter, array, []) as ArrayBufferLike;
+}
+
+export function byteOffsetOf(array: TypedArray): number {
+  return Reflect.apply(byteOffsetGetter, array, []) as number;
+}
+
+/** The bit patterns of a Float32Array's elements (NaN payloads included), found through the engine's accessors. */
+export function bitsOf(values: Float32Array): Uint32Array {
+  return new Uint32Array(bufferOf(values), byteOffsetOf(values), lengthOf(values));
+}
+
+/** The byte length of a real ArrayBuffer (not shared); undefined for anything else. */
+export function arrayBufferBytes(value: unknown): number | undefined {
+  return attempt(byteLengthGetter, value) as number | undefined;
+}
+
+/** The byte length of a SharedArrayBuffer; undefined for anything else. */
+export function sharedBufferBytes(value: unknown): number | undefined {
+  return attempt(sharedByteLengthGetter, value) as number | undefined;
+}
+
+/** The byte length of a DataView; undefined for anything else. */
+export function dataViewBytes(value: unknown): number | undefined {
+  return attempt(dataViewByteLengthGetter, value) as number | undefined;
+}
+
+/** True for an ArrayBuffer transferred away (postMessage, structuredClone, transfer(), memory growth); false for a SharedArrayBuffer. */
+export function isDetachedBuffer(buffer: unknown): boolean {
+  const bytes = arrayBufferBytes(buffer);
+  if (bytes === undefined) return false;
+  if (detachedGetter) return Reflect.apply(detachedGetter, buffer, []) as boolean;
+  if (bytes !== 0) return false;
+  // An empty buffer is detached if no view can be made of it.
   try {
-    Reflect.apply(ArrayBuffer.prototype.slice, buffer, [0, 0]);
+    new Uint8Array(buffer as ArrayBuffer);
     return false;
   } catch {
     return true;
   }
+}
+
+/** Whether a real typed array's buffer was detached (transferred, or left behind by memory growth). */
+export function isDetached(array: TypedArray): boolean {
+  return lengthOf(array) === 0 && isDetachedBuffer(bufferOf(array));
 }
 
 /** dst.set(src) by the intrinsic, so an overridden `set` is never called. */
@@ -66,9 +113,9 @@ export class Operand<T extends TypedArray> {
   constructor(memory: WebAssembly.Memory, array: T) {
     this.#array = array;
     this.#memory = memory;
-    this.#offset = Reflect.apply(byteOffsetGetter, array, []) as number;
+    this.#offset = byteOffsetOf(array);
     this.#length = lengthOf(array);
-    this.#inMemory = Reflect.apply(bufferGetter, array, []) === memory.buffer;
+    this.#inMemory = bufferOf(array) === memory.buffer;
   }
 
   /** The elements, viewed over the memory's buffer as it is now. */

@@ -1,9 +1,25 @@
 // Argument checks shared by the public entry points. Every message names where the
 // check happened, the argument, what was expected and what was given.
-import { isDetached, lengthOf, typedArrayKind } from './arrays.js';
+import { arrayBufferBytes, dataViewBytes, isDetached, isDetachedBuffer, lengthOf, sharedBufferBytes, typedArrayKind } from './arrays.js';
 
-/** A short, human description of a value for error messages. */
+/** The longest description a message quotes: messages stay short whatever they are given. */
+const DESCRIPTION_CHARS = 200;
+
+/**
+ * A short, human description of a value for error messages. Arrays and buffers are
+ * described by what the engine says they hold (not by their own, overridable,
+ * properties); an object that even inspecting throws on (a revoked Proxy) is named as such.
+ */
 export function describe(value: unknown): string {
+  try {
+    const text = describeUnsafely(value);
+    return text.length <= DESCRIPTION_CHARS ? text : `${text.slice(0, DESCRIPTION_CHARS - 1)}…`;
+  } catch {
+    return 'an object that cannot be inspected (a revoked Proxy?)';
+  }
+}
+
+function describeUnsafely(value: unknown): string {
   if (value === null) return 'null';
   if (value === undefined) return 'undefined';
   if (typeof value === 'number') return Object.is(value, -0) ? '-0' : String(value);
@@ -12,16 +28,22 @@ export function describe(value: unknown): string {
   const kind = typedArrayKind(value);
   if (kind !== undefined) {
     const array = value as Float32Array;
-    if (isDetached(array)) return `${article(kind)} ${kind} whose buffer is detached (transferred, or a view taken before the memory grew: read the property again)`;
+    if (isDetached(array)) return `${article(kind)} ${kind} whose ArrayBuffer was detached (transferred away, or a view taken before the module's memory grew: take it again)`;
     return `${article(kind)} ${kind} of length ${lengthOf(array)}`;
   }
-  if (ArrayBuffer.isView(value)) return 'a DataView';
+  const bytes = arrayBufferBytes(value);
+  if (bytes !== undefined) return isDetachedBuffer(value) ? 'a detached ArrayBuffer' : `an ArrayBuffer of ${bytes} bytes`;
+  const shared = sharedBufferBytes(value);
+  if (shared !== undefined) return `a SharedArrayBuffer of ${shared} bytes`;
+  const viewed = dataViewBytes(value);
+  if (viewed !== undefined) return `a DataView of ${viewed} bytes`;
   if (typeof value === 'object') return `an object (${Object.prototype.toString.call(value)})`;
   return `a ${typeof value}`;
 }
 
+/** 'an' before a vowel sound: an Int32Array, an Array, a Uint8Array. */
 function article(word: string): string {
-  return /^[AEIOU]/.test(word) ? 'an' : 'a';
+  return /^[AEIO]/.test(word) ? 'an' : 'a';
 }
 
 /** Checks that `value` is a positive integer, the only valid size or count. */

@@ -1,6 +1,7 @@
 // PyTorch-compatible state dicts and safetensors files for Sequential models. Names
 // and layouts are PyTorch's, so a file written by safetensors.torch.save_file for an
 // nn.Sequential of nn.Linear loads here, and one written here loads there.
+import { arrayBufferBytes, bitsOf, bufferOf, byteOffsetOf, isDetachedBuffer, lengthOf, typedArrayKind } from './arrays.js';
 import { describe } from './errors.js';
 import type { Parameter } from './layer.js';
 import type { Sequential } from './sequential.js';
@@ -109,7 +110,7 @@ export function loadSafetensors(model: Sequential, bytes: Uint8Array | ArrayBuff
 
 function slotsOf(where: string, model: Sequential): Slot[] {
   if (typeof methodOf(model, 'namedParameters') !== 'function') {
-    throw new TypeError(`${where}: model must be a Sequential; got ${described(model)}`);
+    throw new TypeError(`${where}: model must be a Sequential; got ${describe(model)}`);
   }
   return model.namedParameters().map(({ name, parameter }) => {
     // A 2-D parameter is a Linear weight: in×out here, out×in in PyTorch.
@@ -139,7 +140,7 @@ interface TensorSource {
 
 function stateSource(where: string, state: StateDict): TensorSource {
   if (typeof state !== 'object' || state === null) {
-    throw new TypeError(`${where}: the state must be an object of { shape, data } by name; got ${described(state)}`);
+    throw new TypeError(`${where}: the state must be an object of { shape, data } by name; got ${describe(state)}`);
   }
   // Object.keys lists own keys only; reading one of them finds that own property, even one named __proto__.
   return { names: Object.keys(state), read: (name) => state[name] };
@@ -171,18 +172,18 @@ function checkNames(where: string, expected: readonly string[], got: readonly st
 function checkedValues(where: string, { name, parameter, shape }: Slot, entry: unknown): Float32Array {
   const label = quoted(name);
   if (typeof entry !== 'object' || entry === null) {
-    throw new TypeError(`${where}: ${label} must be an object { shape, data }; got ${described(entry)}`);
+    throw new TypeError(`${where}: ${label} must be an object { shape, data }; got ${describe(entry)}`);
   }
   const { shape: got, data } = entry as { shape?: unknown; data?: unknown };
   const expected = `${label} must have shape ${shapeText(shape)} (PyTorch's layout${shape.length === 2 ? ': out×in' : ''})`;
-  if (!Array.isArray(got)) throw new TypeError(`${where}: ${expected}; got ${described(got)}`);
+  if (!Array.isArray(got)) throw new TypeError(`${where}: ${expected}; got ${describe(got)}`);
   if (got.length !== shape.length || got.some((size, i) => size !== shape[i])) {
     throw new RangeError(`${where}: ${expected}; got ${shapeText(got)}`);
   }
   const expectedData = `${label}.data must be a Float32Array of length ${parameter.length} (shape ${shapeText(shape)})`;
   // The engine's own accessors: a subclass or an object on Float32Array.prototype cannot lie about its length.
-  if (typedArrayTag(data) !== 'Float32Array') throw new TypeError(`${where}: ${expectedData}; got ${described(data)}`);
-  if (typedArrayLength(data) !== parameter.length) throw new RangeError(`${where}: ${expectedData}; got ${described(data)}`);
+  if (typedArrayKind(data) !== 'Float32Array') throw new TypeError(`${where}: ${expectedData}; got ${describe(data)}`);
+  if (lengthOf(data as Float32Array) !== parameter.length) throw new RangeError(`${where}: ${expectedData}; got ${describe(data)}`);
   return transposed(data as Float32Array, shape);
 }
 
@@ -206,7 +207,7 @@ function readSafetensors(where: string, bytes: Uint8Array | ArrayBuffer, paramet
   checkHeaderKeys(where, text, parameterCount);
   const header = parseHeader(where, text);
   if (Object.hasOwn(header, '__metadata__') && !isStringMap(header.__metadata__)) {
-    throw new Error(`${where}: __metadata__ in the header must map strings to strings; got ${described(header.__metadata__)}`);
+    throw new Error(`${where}: __metadata__ in the header must map strings to strings; got ${describe(header.__metadata__)}`);
   }
   const entries = new Map<string, Entry>();
   for (const name of Object.keys(header)) {
@@ -228,14 +229,15 @@ function readSafetensors(where: string, bytes: Uint8Array | ArrayBuffer, paramet
  * engine's accessors: a subclass's or a Proxy's getters do not decide what is read.
  */
 function fileBytes(where: string, bytes: unknown): Uint8Array {
-  const refuse = () => new TypeError(`${where}: bytes must be a Uint8Array or an ArrayBuffer; got ${described(bytes)}`);
-  if (typedArrayTag(bytes) === 'Uint8Array') {
-    const buffer = typedArrayBuffer(bytes);
-    if (isDetached(buffer)) throw refuse();
-    return new Uint8Array(buffer, typedArrayByteOffset(bytes), typedArrayLength(bytes));
+  const refuse = () => new TypeError(`${where}: bytes must be a Uint8Array or an ArrayBuffer; got ${describe(bytes)}`);
+  if (typedArrayKind(bytes) === 'Uint8Array') {
+    const array = bytes as Uint8Array;
+    const buffer = bufferOf(array);
+    if (isDetachedBuffer(buffer)) throw refuse();
+    return new Uint8Array(buffer, byteOffsetOf(array), lengthOf(array));
   }
-  if (!isArrayBuffer(bytes) || isDetached(bytes)) throw refuse();
-  return new Uint8Array(bytes);
+  if (arrayBufferBytes(bytes) === undefined || isDetachedBuffer(bytes)) throw refuse();
+  return new Uint8Array(bytes as ArrayBuffer);
 }
 
 /** The header's length from the first 8 bytes, checked against the bytes after them before anything is decoded. */
@@ -353,7 +355,7 @@ function parseHeader(where: string, text: string): Record<string, unknown> {
     throw new Error(`${where}: the header is not valid JSON (${clipped((error as Error).message, 200)})`);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) {
-    throw new Error(`${where}: the header must be a JSON object; got ${described(header)}`);
+    throw new Error(`${where}: the header must be a JSON object; got ${describe(header)}`);
   }
   return header as Record<string, unknown>;
 }
@@ -361,11 +363,11 @@ function parseHeader(where: string, text: string): Record<string, unknown> {
 function parseEntry(where: string, name: string, info: unknown): Entry {
   const label = `${where}: tensor ${quoted(name)}`;
   if (typeof info !== 'object' || info === null || Array.isArray(info)) {
-    throw new Error(`${label} must be an object with dtype, shape and data_offsets; got ${described(info)}`);
+    throw new Error(`${label} must be an object with dtype, shape and data_offsets; got ${describe(info)}`);
   }
   // Own properties only: what Object.prototype holds is not in the file.
   const [dtype, shape, offsets] = ['dtype', 'shape', 'data_offsets'].map((key) => (Object.hasOwn(info, key) ? (info as Record<string, unknown>)[key] : undefined));
-  if (typeof dtype !== 'string') throw new Error(`${label}: dtype must be a string such as "F32"; got ${described(dtype)}`);
+  if (typeof dtype !== 'string') throw new Error(`${label}: dtype must be a string such as "F32"; got ${describe(dtype)}`);
   if (!DECODERS.has(dtype)) throw new Error(`${label} has dtype ${clipped(dtype, QUOTED_CHARS)}; only F32, F16 and BF16 can be loaded`);
   if (!isSizeList(shape)) throw new Error(`${label}: shape must be an array of non-negative integers; got ${jsonExcerpt(shape)}`);
   if (!isSizeList(offsets) || offsets.length !== 2) {
@@ -445,78 +447,6 @@ function transposed(values: Float32Array, shape: readonly number[]): Float32Arra
   return copy;
 }
 
-/** The bit patterns of `values`, located through the engine's accessors (a subclass's getters may lie). */
-const bitsOf = (values: Float32Array) => new Uint32Array(typedArrayBuffer(values), typedArrayByteOffset(values), typedArrayLength(values));
-
-// The engine's own accessors of typed arrays and ArrayBuffers. Unlike `value.length`,
-// they cannot be overridden by a subclass or a Proxy, and work across realms.
-const TypedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
-const getter = (prototype: object, key: PropertyKey) => Object.getOwnPropertyDescriptor(prototype, key)!.get!;
-const tagGetter = getter(TypedArrayPrototype, Symbol.toStringTag);
-const bufferGetter = getter(TypedArrayPrototype, 'buffer');
-const byteOffsetGetter = getter(TypedArrayPrototype, 'byteOffset');
-const lengthGetter = getter(TypedArrayPrototype, 'length');
-const byteLengthGetter = getter(ArrayBuffer.prototype, 'byteLength');
-const sharedByteLengthGetter = typeof SharedArrayBuffer === 'function' ? getter(SharedArrayBuffer.prototype, 'byteLength') : undefined;
-const dataViewByteLengthGetter = getter(DataView.prototype, 'byteLength');
-// ArrayBuffer.prototype.detached is newer than Node 20; without it, see isDetached.
-const detachedGetter = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'detached')?.get;
-
-/** 'Uint8Array', 'Float32Array', … for a real typed array (of any realm); undefined for anything else. */
-const typedArrayTag = (value: unknown) => tagGetter.call(value) as string | undefined;
-const typedArrayBuffer = (value: unknown) => bufferGetter.call(value) as ArrayBuffer;
-const typedArrayByteOffset = (value: unknown) => byteOffsetGetter.call(value) as number;
-const typedArrayLength = (value: unknown) => lengthGetter.call(value) as number;
-
-/** Whether the engine's byteLength getter accepts `value` (`getter` throws for anything else). */
-function engineByteLength(value: unknown, byteLength: (() => unknown) | undefined): number | undefined {
-  if (byteLength === undefined || typeof value !== 'object' || value === null) return undefined;
-  try {
-    return byteLength.call(value) as number;
-  } catch {
-    return undefined;
-  }
-}
-
-const isArrayBuffer = (value: unknown): value is ArrayBuffer => engineByteLength(value, byteLengthGetter) !== undefined;
-
-/** True for an ArrayBuffer transferred away (postMessage, structuredClone, transfer()); false for a SharedArrayBuffer. */
-function isDetached(buffer: ArrayBuffer): boolean {
-  if (!isArrayBuffer(buffer)) return false;
-  if (detachedGetter) return detachedGetter.call(buffer) as boolean;
-  if (byteLengthGetter.call(buffer) !== 0) return false;
-  // An empty buffer is detached if no view can be made of it.
-  try {
-    new Uint8Array(buffer);
-    return false;
-  } catch {
-    return true;
-  }
-}
-
-/**
- * A short description of any value, for messages: typed arrays and buffers by what the
- * engine says they hold, anything else by describe(), cut short; an object that even
- * inspecting throws on (a revoked Proxy) is named as such.
- */
-function described(value: unknown): string {
-  const tag = typedArrayTag(value);
-  if (tag !== undefined) {
-    const what = `${/^[AEIO]/.test(tag) ? 'an' : 'a'} ${tag}`; // a Uint8Array, an Int32Array
-    return isDetached(typedArrayBuffer(value)) ? `${what} whose ArrayBuffer was detached` : `${what} of length ${typedArrayLength(value)}`;
-  }
-  if (isArrayBuffer(value)) return isDetached(value) ? 'a detached ArrayBuffer' : `an ArrayBuffer of ${byteLengthGetter.call(value)} bytes`;
-  const shared = engineByteLength(value, sharedByteLengthGetter);
-  if (shared !== undefined) return `a SharedArrayBuffer of ${shared} bytes`;
-  const viewed = engineByteLength(value, dataViewByteLengthGetter);
-  if (viewed !== undefined) return `a DataView of ${viewed} bytes`;
-  try {
-    return clipped(describe(value), 200);
-  } catch {
-    return 'an object that cannot be inspected (a revoked Proxy?)';
-  }
-}
-
 /** `text` cut to `max` characters, marked with … where cut. */
 const clipped = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
 
@@ -534,7 +464,7 @@ function quotedList(names: readonly string[], total = names.length): string {
 
 /** A shape for messages: its first few sizes, and how many there are when that is not all. */
 function shapeText(shape: readonly unknown[]): string {
-  const sizes = shape.slice(0, QUOTED_DIMS).map((size) => clipped(described(size), 24));
+  const sizes = shape.slice(0, QUOTED_DIMS).map((size) => clipped(describe(size), 24));
   return shape.length <= QUOTED_DIMS ? `[${sizes.join(', ')}]` : `[${sizes.join(', ')}, … (${shape.length} sizes)]`;
 }
 

@@ -366,7 +366,7 @@ describe('only documented names, only real arrays, only our own objects', () => 
     const x = new Float32Array(8);
     structuredClone(x.buffer, { transfer: [x.buffer] });
     const layer = new Linear(4, 2);
-    expect(() => layer.forward(x)).toThrow(/Linear.forward: x must be a Float32Array; got a Float32Array whose buffer is detached/);
+    expect(() => layer.forward(x)).toThrow(/Linear.forward: x must be a Float32Array; got a Float32Array whose ArrayBuffer was detached/);
     layer.dispose();
   });
 

@@ -383,7 +383,7 @@ describe('bytes that cannot be read are refused by name, never with an engine me
 
   test.each([
     ['a detached ArrayBuffer', () => detached(golden.slice().buffer), 'loadSafetensors: bytes must be a Uint8Array or an ArrayBuffer; got a detached ArrayBuffer'],
-    ['a Uint8Array of a detached ArrayBuffer', () => detached(golden.slice()), 'loadSafetensors: bytes must be a Uint8Array or an ArrayBuffer; got a Uint8Array whose ArrayBuffer was detached'],
+    ['a Uint8Array of a detached ArrayBuffer', () => detached(golden.slice()), "loadSafetensors: bytes must be a Uint8Array or an ArrayBuffer; got a Uint8Array whose ArrayBuffer was detached (transferred away, or a view taken before the module's memory grew: take it again)"],
     ['an object tagged as a Uint8Array', () => ({ [Symbol.toStringTag]: 'Uint8Array', length: 160 }), 'loadSafetensors: bytes must be a Uint8Array or an ArrayBuffer; got an object ([object Uint8Array])'],
     ['an object tagged as an ArrayBuffer', () => ({ [Symbol.toStringTag]: 'ArrayBuffer', byteLength: 160 }), 'loadSafetensors: bytes must be a Uint8Array or an ArrayBuffer; got an object ([object ArrayBuffer])'],
     ['an object on Uint8Array.prototype', () => Object.create(Uint8Array.prototype), 'loadSafetensors: bytes must be a Uint8Array or an ArrayBuffer; got an object ([object Object])'],
