@@ -142,6 +142,10 @@ class ActivationLayer extends ModuleLayer<ActivationTape> {
     this.#check(where);
   }
 
+  isDisposed(): boolean {
+    return this.#disposed;
+  }
+
   parameters(): Parameter[] {
     return [];
   }

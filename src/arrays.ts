@@ -14,7 +14,7 @@ function getter(prototype: object, key: string | symbol): (this: unknown) => unk
 function attempt(read: ((this: unknown) => unknown) | undefined, value: unknown): unknown {
   if (read === undefined || typeof value !== 'object' || value === null) return undefined;
   try {
-    return Reflect.apply(read, value, []);
+    return read.call(value);
   } catch {
     return undefined;
   }
@@ -36,20 +36,20 @@ export type TypedArray = Float32Array | Int32Array | Uint8Array;
 
 /** The constructor name of a real typed array ('Float32Array', …), from any realm; undefined for anything else. */
 export function typedArrayKind(value: unknown): string | undefined {
-  return Reflect.apply(tagGetter, value, []) as string | undefined;
+  return tagGetter.call(value) as string | undefined;
 }
 
 /** The element count of a real typed array (0 once its buffer is detached). */
 export function lengthOf(array: TypedArray): number {
-  return Reflect.apply(lengthGetter, array, []) as number;
+  return lengthGetter.call(array) as number;
 }
 
 export function bufferOf(array: TypedArray): ArrayBufferLike {
-  return Reflect.apply(bufferGetter, array, []) as ArrayBufferLike;
+  return bufferGetter.call(array) as ArrayBufferLike;
 }
 
 export function byteOffsetOf(array: TypedArray): number {
-  return Reflect.apply(byteOffsetGetter, array, []) as number;
+  return byteOffsetGetter.call(array) as number;
 }
 
 /** The bit patterns of a Float32Array's elements (NaN payloads included), found through the engine's accessors. */
@@ -76,7 +76,7 @@ export function dataViewBytes(value: unknown): number | undefined {
 export function isDetachedBuffer(buffer: unknown): boolean {
   const bytes = arrayBufferBytes(buffer);
   if (bytes === undefined) return false;
-  if (detachedGetter) return Reflect.apply(detachedGetter, buffer, []) as boolean;
+  if (detachedGetter) return detachedGetter.call(buffer) as boolean;
   if (bytes !== 0) return false;
   // An empty buffer is detached if no view can be made of it.
   try {
@@ -94,7 +94,7 @@ export function isDetached(array: TypedArray): boolean {
 
 /** dst.set(src) by the intrinsic, so an overridden `set` is never called. */
 export function copyInto(dst: TypedArray, src: TypedArray): void {
-  Reflect.apply(intrinsicSet, dst, [src]);
+  intrinsicSet.call(dst, src);
 }
 
 /**
@@ -113,9 +113,9 @@ export class Operand<T extends TypedArray> {
   constructor(memory: WebAssembly.Memory, array: T) {
     this.#array = array;
     this.#memory = memory;
-    this.#offset = byteOffsetOf(array);
-    this.#length = lengthOf(array);
     this.#inMemory = bufferOf(array) === memory.buffer;
+    this.#offset = this.#inMemory ? byteOffsetOf(array) : 0;
+    this.#length = this.#inMemory ? lengthOf(array) : 0;
   }
 
   /** The elements, viewed over the memory's buffer as it is now. */

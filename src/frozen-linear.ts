@@ -116,6 +116,10 @@ export class FrozenLinear extends ModuleLayer<FrozenTape> {
     this.#check(where);
   }
 
+  isDisposed(): boolean {
+    return this.#disposed;
+  }
+
   /** None to learn: the copy's W and b are fixed. */
   parameters(): Parameter[] {
     return [];

@@ -6,10 +6,17 @@ import type { Allocations, HeapArray } from './heap.js';
  * `Parameter` handles `parameters()` hands out for it.
  */
 export class Tensor {
-  /** False while a backward is adding to the gradient, and after one that failed part-way. */
-  gradientComplete = true;
+  /**
+   * Backwards begun on the gradient and not ended: non-zero while one runs, and for good
+   * after one that threw part-way (until zeroGrad()).
+   */
+  unfinished = 0;
 
   constructor(readonly values: HeapArray, readonly grads: HeapArray) {}
+
+  get gradientComplete(): boolean {
+    return this.unfinished === 0;
+  }
 }
 
 let constructing = false;
@@ -97,22 +104,22 @@ export function parameterAddresses(parameter: Parameter, where: string): { value
 }
 
 /**
- * Runs `body`, which adds to the gradients of `tensors`. While it runs, and for good if
- * it throws, they are marked incomplete, so that no optimizer steps on half a gradient
- * until zeroGrad(); when it returns they are as complete as they were before.
+ * Marks the gradients of `tensors` as being added to, until endGradients: a backward
+ * that throws in between leaves them incomplete, so that no optimizer steps on half a
+ * gradient until zeroGrad().
  */
-export function changingGradients<T>(tensors: Tensor[], body: () => T): T {
-  const before = tensors.map((tensor) => tensor.gradientComplete);
-  for (const tensor of tensors) tensor.gradientComplete = false;
-  const result = body();
-  tensors.forEach((tensor, i) => { tensor.gradientComplete = before[i]; });
-  return result;
+export function beginGradients(tensors: readonly Tensor[]): void {
+  for (const tensor of tensors) tensor.unfinished++;
+}
+
+export function endGradients(tensors: readonly Tensor[]): void {
+  for (const tensor of tensors) tensor.unfinished--;
 }
 
 /** Zeroes a parameter's gradient, which makes it whole again. */
 export function zeroGradient(parameter: Parameter): void {
   parameter.grad.fill(0);
-  internalsOf(parameter).tensor.gradientComplete = true;
+  internalsOf(parameter).tensor.unfinished = 0;
 }
 
 /**
@@ -164,8 +171,10 @@ export abstract class ModuleLayer<TapeState = unknown> implements Layer {
   abstract readonly noBackward: string | null;
   /** Throws, naming `where`, once the layer is disposed. */
   abstract checkAlive(where: string): void;
+  /** Whether `dispose()` was called. */
+  abstract isDisposed(): boolean;
   /** The tensors whose gradients backward adds to (none for a layer without parameters). */
-  gradientTensors(): Tensor[] {
+  gradientTensors(): readonly Tensor[] {
     return [];
   }
 

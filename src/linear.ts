@@ -3,7 +3,7 @@ import { copyInto, lengthOf, Operand } from './arrays.js';
 import { checkFloat32Array, checkInputWidth, checkSize, describe, forwardArguments, outputArray } from './errors.js';
 import { FrozenLinear } from './frozen-linear.js';
 import { alignUp, Allocations, HeapArray } from './heap.js';
-import { changingGradients, createParameter, ModuleLayer, Tensor, type Parameter } from './layer.js';
+import { beginGradients, createParameter, endGradients, ModuleLayer, Tensor, type Parameter } from './layer.js';
 import { fillUniform, uniformGenerator } from './random.js';
 import { runtime, type Epilogue, type Runtime } from './runtime.js';
 
@@ -38,6 +38,8 @@ export class Linear extends ModuleLayer<LinearTape> {
   readonly #memory: Allocations;
   readonly #weight: Tensor;
   readonly #bias: Tensor | null;
+  /** W and b, the tensors backward adds gradients to. */
+  readonly #tensors: readonly Tensor[];
   readonly #kind: number;
   readonly #slope: number;
   /** The tape of `forward`/`backward` called on the layer itself (a model keeps its own). */
@@ -80,6 +82,7 @@ export class Linear extends ModuleLayer<LinearTape> {
         new HeapArray(heap, parameters + 2 * weightBytes + biasBytes, outFeatures),
       )
       : null;
+    this.#tensors = this.#bias ? [this.#weight, this.#bias] : [this.#weight];
     this.#tape = this.createTape(this.#memory);
 
     // PyTorch's nn.Linear default: W and b uniform in ±1/√inFeatures.
@@ -191,7 +194,9 @@ export class Linear extends ModuleLayer<LinearTape> {
     // Nothing here allocates, so views of the module's memory stay attached throughout.
     const heap = this.#rt.heap;
     copyInto(heap.f32(ws.dy, batch * dout), dy);
-    const result = changingGradients(this.gradientTensors(), () => this.backwardAt(tape, ws.dy));
+    beginGradients(this.#tensors);
+    const result = this.backwardAt(tape, ws.dy);
+    endGradients(this.#tensors);
     copyInto(dx, heap.f32(result, batch * din));
     return dx;
   }
@@ -237,12 +242,16 @@ export class Linear extends ModuleLayer<LinearTape> {
     return ws.dx;
   }
 
-  gradientTensors(): Tensor[] {
-    return this.#bias ? [this.#weight, this.#bias] : [this.#weight];
+  gradientTensors(): readonly Tensor[] {
+    return this.#tensors;
   }
 
   checkAlive(where: string): void {
     this.#check(where);
+  }
+
+  isDisposed(): boolean {
+    return this.#disposed;
   }
 
   /**
@@ -271,9 +280,9 @@ export class Linear extends ModuleLayer<LinearTape> {
   /** Sets weightGrad and biasGrad to zero (which also makes gradients left incomplete by a failed backward whole again). */
   zeroGrad(): void {
     this.#check('Linear.zeroGrad');
-    for (const tensor of this.gradientTensors()) {
+    for (const tensor of this.#tensors) {
       tensor.grads.view.fill(0);
-      tensor.gradientComplete = true;
+      tensor.unfinished = 0;
     }
   }
 

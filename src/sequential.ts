@@ -1,7 +1,7 @@
 import { copyInto, isDetached, lengthOf, Operand } from './arrays.js';
 import { checkFloat32Array, checkSize, describe, isFloat32Array, outputArray } from './errors.js';
 import { Allocations, StagingBuffer } from './heap.js';
-import { changingGradients, ModuleLayer, Parameter, parameterTensor, type Layer, type Tensor } from './layer.js';
+import { beginGradients, endGradients, ModuleLayer, Parameter, parameterTensor, type Layer, type Tensor } from './layer.js';
 import { runtime, type Runtime } from './runtime.js';
 import { loadStateDict, stateDict, type StateDict } from './serialization.js';
 
@@ -27,9 +27,15 @@ type Step =
  */
 export class Sequential {
   readonly layers: readonly Layer[];
+  /** The width of the model's input rows: the first Linear's inFeatures (undefined if a layer of unknown width comes first). */
+  readonly inFeatures: number | undefined;
   readonly #rt: Runtime;
   readonly #memory: Allocations;
   readonly #steps: Step[];
+  /** Which layer has no backward and why ('layers[0] is frozen (an inference copy)'), or null. */
+  readonly #noBackward: string | null;
+  /** The tensors the layers' backwards add gradients to, once per use. */
+  readonly #tensors: readonly Tensor[];
   /**
    * Staging for the model's input and, separately, for the incoming dY: the first
    * layer keeps its input's address for backward, so dY must not overwrite it.
@@ -38,7 +44,9 @@ export class Sequential {
   readonly #gradient: StagingBuffer;
   /** Shapes of the last forward that succeeded: batch (0: none), and the width entering each layer (and leaving the last). */
   #batch = 0;
-  #widths: number[] = [];
+  #widths: readonly number[] = [];
+  /** The widths planned for the last input width (see #plannedWidths). */
+  #plan: readonly number[] = [];
   /** A forward or backward is running: a layer of the user's own must not re-enter it. */
   #running = false;
   #disposed = false;
@@ -65,6 +73,7 @@ export class Sequential {
       else width = fixedWidths(layer)?.outFeatures;
     });
     this.layers = Object.freeze(list);
+    this.inFeatures = firstInFeatures(list);
     this.#memory = new Allocations(this.#rt.heap, this);
     this.#steps = list.map((layer) => ModuleLayer.isModuleLayer(layer)
       ? { native: true, layer, tape: layer.createTape(this.#memory) }
@@ -72,19 +81,12 @@ export class Sequential {
         native: false, layer, output: new StagingBuffer(this.#memory), dx: new StagingBuffer(this.#memory),
         inputWidth: 0, outputWidth: 0,
       });
+    this.#noBackward = firstWithoutBackward(this.#steps);
+    this.#tensors = this.#steps.flatMap((step) => (step.native ? step.layer.gradientTensors() : []));
     this.#input = new StagingBuffer(this.#memory);
     this.#gradient = new StagingBuffer(this.#memory);
   }
 
-  /** The width of the model's input rows: the first Linear's inFeatures (undefined if a layer of unknown width comes first). */
-  get inFeatures(): number | undefined {
-    for (const layer of this.layers) {
-      if (!ModuleLayer.isModuleLayer(layer)) return undefined;
-      const widths = fixedWidths(layer);
-      if (widths) return widths.inFeatures;
-    }
-    return undefined;
-  }
 
   /**
    * Runs every layer on `batch` rows of x (batch defaults to x.length / inFeatures).
@@ -98,7 +100,8 @@ export class Sequential {
     const rows = this.#batchOf(where, length, batch);
     // Widths are known up front unless a layer of the user's own decides one.
     const planned = this.#plannedWidths(where, length / rows);
-    const known = planned.length === this.#steps.length + 1;
+    const steps = this.#steps;
+    const known = planned.length === steps.length + 1;
     if (out !== undefined && known) outputArray(where, 'out', out, rows * planned[planned.length - 1], `batch·output width = ${rows}·${planned[planned.length - 1]}`);
     else if (out !== undefined) checkFloat32Array(where, 'out', out);
 
@@ -111,17 +114,18 @@ export class Sequential {
       const staging = this.#input.reserve(length);
       copyInto(heap.f32(staging, length), input.current());
       let at = staging;
-      const widths = [length / rows];
-      this.#steps.forEach((step, i) => {
+      const widths = known ? (planned as number[]) : [...planned]; // a known plan is read, never added to
+      for (let i = 0; i < steps.length; i++) {
+        const step = steps[i];
         const width = widths[i];
         if (step.native) {
-          widths.push(step.layer.outputWidth(width, `${where}: layers[${i}]`));
+          if (i + 1 === widths.length) widths.push(step.layer.outputWidth(width, `${where}: layers[${i}]`));
           at = step.layer.forwardAt(step.tape, at, rows, width);
         } else {
           at = this.#forwardUser(step, i, at, rows, width);
           widths.push(step.outputWidth);
         }
-      });
+      }
       const outputWidth = widths[widths.length - 1];
       const y = output ? output.current() : new Float32Array(rows * outputWidth);
       if (output) checkFloat32Array(where, 'out', y, rows * outputWidth, `batch·output width = ${rows}·${outputWidth}`);
@@ -144,10 +148,7 @@ export class Sequential {
     this.#checkUsable(where);
     const batch = this.#batch;
     if (batch === 0) throw new Error(`${where}: called before forward, or after a forward that failed; run forward(x) first`);
-    this.#steps.forEach((step, i) => {
-      const missing = step.native ? step.layer.noBackward : typeof step.layer.backward === 'function' ? null : 'has no backward(dy)';
-      if (missing) throw new Error(`${where}: layers[${i}] ${missing}: this model has no backward`);
-    });
+    if (this.#noBackward) throw new Error(`${where}: ${this.#noBackward}: this model has no backward`);
     const widths = this.#widths;
     const outWidth = widths[widths.length - 1];
     checkFloat32Array(where, 'dy', dy, batch * outWidth, `batch·output width = ${batch}·${outWidth}, from the last forward`);
@@ -156,19 +157,17 @@ export class Sequential {
     const heap = this.#rt.heap;
     const gradient = new Operand(heap.memory, dy);
     const result = new Operand(heap.memory, dx);
-    const tensors = this.#steps.flatMap((step) => (step.native ? step.layer.gradientTensors() : []));
     this.#running = true;
     try {
-      const at = changingGradients(tensors, () => {
-        const staging = this.#gradient.reserve(batch * outWidth);
-        copyInto(heap.f32(staging, batch * outWidth), gradient.current());
-        let at = staging;
-        for (let i = this.#steps.length - 1; i >= 0; i--) {
-          const step = this.#steps[i];
-          at = step.native ? step.layer.backwardAt(step.tape, at) : this.#backwardUser(step, i, at, batch);
-        }
-        return at;
-      });
+      const staging = this.#gradient.reserve(batch * outWidth);
+      copyInto(heap.f32(staging, batch * outWidth), gradient.current());
+      let at = staging;
+      beginGradients(this.#tensors);
+      for (let i = this.#steps.length - 1; i >= 0; i--) {
+        const step = this.#steps[i];
+        at = step.native ? step.layer.backwardAt(step.tape, at) : this.#backwardUser(step, i, at, batch);
+      }
+      endGradients(this.#tensors);
       const target = result.current();
       copyInto(target, heap.f32(at, batch * widths[0]));
       return target;
@@ -256,7 +255,16 @@ export class Sequential {
   #checkUsable(where: string): void {
     if (this.#disposed) throw new Error(`${where}: this Sequential model was disposed`);
     if (this.#running) throw new Error(`${where}: called from inside a layer of this same model`);
-    this.#steps.forEach((step, i) => { if (step.native) step.layer.checkAlive(`${where}: layers[${i}]`); });
+    this.#checkLayers(where);
+  }
+
+  /** Throws, naming `where` and the index, if a layer of this package in the model was disposed. */
+  #checkLayers(where: string): void {
+    const steps = this.#steps;
+    for (let i = 0; i < steps.length; i++) {
+      const step = steps[i];
+      if (step.native && step.layer.isDisposed()) step.layer.checkAlive(`${where}: layers[${i}]`);
+    }
   }
 
   /** The batch of a forward on `length` floats, given or implied by inFeatures. */
@@ -277,13 +285,19 @@ export class Sequential {
     return batch;
   }
 
-  /** The width entering each layer (and leaving the last), as far as layers of this package decide them. */
-  #plannedWidths(where: string, inputWidth: number): number[] {
+  /**
+   * The width entering each layer (and leaving the last), as far as layers of this
+   * package decide them; the last plan is kept (layers' widths never change), so a
+   * model run on rows of one width plans once.
+   */
+  #plannedWidths(where: string, inputWidth: number): readonly number[] {
+    if (this.#plan[0] === inputWidth) return this.#plan;
     const widths = [inputWidth];
     for (const [i, step] of this.#steps.entries()) {
       if (!step.native) break;
       widths.push(step.layer.outputWidth(widths[i], `${where}: layers[${i}]`));
     }
+    this.#plan = widths;
     return widths;
   }
 
@@ -316,8 +330,27 @@ export class Sequential {
   /** A user's layer may have disposed this model or its layers while it ran. */
   #checkAfterUserCall(where: string): void {
     if (this.#disposed) throw new Error(`${where}: this Sequential model was disposed by one of its layers`);
-    this.#steps.forEach((step, i) => { if (step.native) step.layer.checkAlive(`${where}: layers[${i}]`); });
+    this.#checkLayers(where);
   }
+}
+
+/** The first layer without a backward, named with its index and why; null if every layer has one. */
+function firstWithoutBackward(steps: readonly Step[]): string | null {
+  for (const [i, step] of steps.entries()) {
+    const missing = step.native ? step.layer.noBackward : typeof step.layer.backward === 'function' ? null : 'has no backward(dy)';
+    if (missing) return `layers[${i}] ${missing}`;
+  }
+  return null;
+}
+
+/** The first Linear's inFeatures, if only width-keeping layers of this package come before it. */
+function firstInFeatures(layers: readonly Layer[]): number | undefined {
+  for (const layer of layers) {
+    if (!ModuleLayer.isModuleLayer(layer)) return undefined;
+    const widths = fixedWidths(layer);
+    if (widths) return widths.inFeatures;
+  }
+  return undefined;
 }
 
 /** The fixed input and output widths of a layer that has them (a Linear, frozen or not). */

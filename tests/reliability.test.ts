@@ -428,3 +428,22 @@ describe('only documented names, only real arrays, only our own objects', () => 
     model.dispose();
   });
 });
+
+describe("a user's layer that misbehaves", () => {
+  test('re-entering its own model, or disposing it, is a clear error; the model cannot be rewired', () => {
+    const inner = new Linear(4, 4, { seed: 90 });
+    let model: Sequential;
+    const reentrant: Layer = { forward: (x) => model.forward(x) };
+    model = new Sequential([inner, reentrant]);
+    expect(() => model.forward(randomArray(4, 91))).toThrow(/Sequential.forward: called from inside a layer of this same model/);
+    const victim = new Linear(4, 4, { seed: 92 });
+    const disposer: Layer = { forward: (x) => { victim.dispose(); return x; } };
+    const second = new Sequential([disposer, victim]);
+    expect(() => second.forward(randomArray(4, 93))).toThrow(/Sequential.forward: layers\[1\]: this Linear layer was disposed/);
+    expect(() => (model.layers as Layer[]).push(victim)).toThrow(TypeError);
+    // The model works again once its layer stops re-entering it.
+    const ok = new Sequential([inner, { forward: (x: Float32Array) => x }]);
+    expect(ok.forward(randomArray(4, 94))).toHaveLength(4);
+    ok.dispose();
+  });
+});
