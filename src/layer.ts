@@ -20,7 +20,13 @@ export class Tensor {
 }
 
 let constructing = false;
-let internalsOf: (parameter: Parameter) => { tensor: Tensor; check: (where: string) => void };
+let internalsOf: (parameter: Parameter) => { tensor: Tensor; check: (where: string) => void; transposedInTorch: boolean };
+
+/** How a parameter is laid out in PyTorch: its shape there, and whether its data is our matrix transposed. */
+export interface TorchLayout {
+  shape: readonly number[];
+  transposed: boolean;
+}
 
 /**
  * A learnable tensor of a layer: its values and the gradient `backward` accumulates,
@@ -31,9 +37,12 @@ let internalsOf: (parameter: Parameter) => { tensor: Tensor; check: (where: stri
 export class Parameter {
   readonly #tensor: Tensor;
   readonly #check: (where: string) => void;
+  readonly #transposedInTorch: boolean;
+  /** Its shape in PyTorch's layout (a Linear weight is out×in there), as state dicts and safetensors files hold it. */
+  readonly torchShape: readonly number[];
 
   static {
-    internalsOf = (parameter) => ({ tensor: parameter.#tensor, check: parameter.#check });
+    internalsOf = (parameter) => ({ tensor: parameter.#tensor, check: parameter.#check, transposedInTorch: parameter.#transposedInTorch });
   }
 
   /** @internal Made by layers (createParameter); throws for anyone else. */
@@ -44,10 +53,13 @@ export class Parameter {
     readonly shape: readonly number[],
     tensor: Tensor,
     check: (where: string) => void,
+    torch: TorchLayout,
   ) {
     if (!constructing) throw new TypeError("new Parameter: parameters come from a layer's parameters(); they cannot be constructed");
     this.#tensor = tensor;
     this.#check = check;
+    this.#transposedInTorch = torch.transposed;
+    this.torchShape = Object.freeze([...torch.shape]);
     Object.freeze(this.shape);
   }
 
@@ -71,14 +83,24 @@ export class Parameter {
   }
 }
 
-/** A handle on `tensor` for `parameters()`; `check` throws once its layer is disposed. */
-export function createParameter(name: string, shape: number[], tensor: Tensor, check: (where: string) => void): Parameter {
+/**
+ * A handle on `tensor` for `parameters()`; `check` throws once its layer is disposed.
+ * `torch` says how PyTorch lays it out (by default as here).
+ */
+export function createParameter(
+  name: string, shape: number[], tensor: Tensor, check: (where: string) => void, torch: TorchLayout = { shape, transposed: false },
+): Parameter {
   constructing = true;
   try {
-    return new Parameter(name, shape, tensor, check);
+    return new Parameter(name, shape, tensor, check, torch);
   } finally {
     constructing = false;
   }
+}
+
+/** Whether PyTorch holds the parameter's matrix transposed (a Linear weight: in×out here, out×in there). */
+export function transposedInTorch(parameter: Parameter): boolean {
+  return internalsOf(parameter).transposedInTorch;
 }
 
 /** The tensor behind a parameter: two handles on one tensor share it. */
@@ -131,6 +153,9 @@ export function zeroGradient(parameter: Parameter): void {
  * are called when the model's are.
  */
 export interface Layer {
+  /** The width of the rows it takes and gives, if fixed: a model checks that widths chain before it runs. */
+  readonly inFeatures?: number;
+  readonly outFeatures?: number;
   forward(x: Float32Array, batch: number): Float32Array;
   backward?(dy: Float32Array): Float32Array;
   parameters?(): Parameter[];

@@ -272,7 +272,9 @@ export class Linear extends ModuleLayer<LinearTape> {
   parameters(): Parameter[] {
     this.#check('Linear.parameters');
     const check = (where: string) => this.#check(where);
-    const list = [createParameter('weight', [this.inFeatures, this.outFeatures], this.#weight, check)];
+    const { inFeatures, outFeatures } = this;
+    const torch = { shape: [outFeatures, inFeatures], transposed: true }; // nn.Linear's weight is out×in
+    const list = [createParameter('weight', [inFeatures, outFeatures], this.#weight, check, torch)];
     if (this.#bias) list.push(createParameter('bias', [this.outFeatures], this.#bias, check));
     return list;
   }

@@ -18,7 +18,16 @@ export interface NamedParameter {
  */
 type Step =
   | { native: true; layer: ModuleLayer; tape: unknown }
-  | { native: false; layer: Layer; output: StagingBuffer; dx: StagingBuffer; inputWidth: number; outputWidth: number };
+  | {
+    native: false; layer: Layer; output: StagingBuffer; dx: StagingBuffer;
+    /** The widths it declares (read once, at construction), if it does. */
+    declared: Widths | undefined;
+    /** The widths of its last forward. */
+    inputWidth: number; outputWidth: number;
+  };
+
+/** The fixed widths of a layer's rows in and out. */
+interface Widths { inFeatures: number; outFeatures: number }
 
 /**
  * Layers applied in order. Activations stay in the module's memory from layer to
@@ -65,22 +74,18 @@ export class Sequential {
         );
       }
     });
-    // Widths must chain: each Linear's inFeatures is the width reaching it.
-    let width: number | undefined;
-    list.forEach((layer, i) => {
-      if (!ModuleLayer.isModuleLayer(layer)) width = undefined;
-      else if (width !== undefined) width = layer.outputWidth(width, `${where}: layers[${i}]`);
-      else width = fixedWidths(layer)?.outFeatures;
-    });
     this.layers = Object.freeze(list);
-    this.inFeatures = firstInFeatures(list);
     this.#memory = new Allocations(this.#rt.heap, this);
     this.#steps = list.map((layer) => ModuleLayer.isModuleLayer(layer)
       ? { native: true, layer, tape: layer.createTape(this.#memory) }
       : {
         native: false, layer, output: new StagingBuffer(this.#memory), dx: new StagingBuffer(this.#memory),
-        inputWidth: 0, outputWidth: 0,
+        declared: fixedWidths(layer), inputWidth: 0, outputWidth: 0,
       });
+    // Widths must chain: each layer of fixed width takes the width reaching it.
+    let width: number | undefined;
+    this.#steps.forEach((step, i) => { width = nextWidth(step, width, `${where}: layers[${i}]`); });
+    this.inFeatures = firstInFeatures(this.#steps);
     this.#noBackward = firstWithoutBackward(this.#steps);
     this.#tensors = this.#steps.flatMap((step) => (step.native ? step.layer.gradientTensors() : []));
     this.#input = new StagingBuffer(this.#memory);
@@ -118,12 +123,15 @@ export class Sequential {
       for (let i = 0; i < steps.length; i++) {
         const step = steps[i];
         const width = widths[i];
+        // Past the plan (after a layer of unknown width), each width is checked as it comes.
+        const planned = i + 1 < widths.length;
         if (step.native) {
-          if (i + 1 === widths.length) widths.push(step.layer.outputWidth(width, `${where}: layers[${i}]`));
+          if (!planned) widths.push(step.layer.outputWidth(width, `${where}: layers[${i}]`));
           at = step.layer.forwardAt(step.tape, at, rows, width);
         } else {
+          if (!planned) nextWidth(step, width, `${where}: layers[${i}]`);
           at = this.#forwardUser(step, i, at, rows, width);
-          widths.push(step.outputWidth);
+          if (!planned) widths.push(step.outputWidth);
         }
       }
       const outputWidth = widths[widths.length - 1];
@@ -294,8 +302,9 @@ export class Sequential {
     if (this.#plan[0] === inputWidth) return this.#plan;
     const widths = [inputWidth];
     for (const [i, step] of this.#steps.entries()) {
-      if (!step.native) break;
-      widths.push(step.layer.outputWidth(widths[i], `${where}: layers[${i}]`));
+      const width = nextWidth(step, widths[i], `${where}: layers[${i}]`);
+      if (width === undefined) break;
+      widths.push(width);
     }
     this.#plan = widths;
     return widths;
@@ -306,7 +315,8 @@ export class Sequential {
     const heap = this.#rt.heap;
     const y: unknown = step.layer.forward(heap.f32(at, batch * width).slice(), batch);
     this.#checkAfterUserCall('Sequential.forward');
-    const count = checkUserResult(`Sequential.forward: layers[${i}].forward`, y, batch);
+    const declared = step.declared && batch * step.declared.outFeatures;
+    const count = checkUserResult(`Sequential.forward: layers[${i}].forward`, y, batch, declared);
     const source = new Operand(heap.memory, y as Float32Array);
     const to = step.output.reserve(count);
     copyInto(heap.f32(to, count), source.current());
@@ -343,20 +353,34 @@ function firstWithoutBackward(steps: readonly Step[]): string | null {
   return null;
 }
 
-/** The first Linear's inFeatures, if only width-keeping layers of this package come before it. */
-function firstInFeatures(layers: readonly Layer[]): number | undefined {
-  for (const layer of layers) {
-    if (!ModuleLayer.isModuleLayer(layer)) return undefined;
-    const widths = fixedWidths(layer);
+/** The first fixed input width, if only width-keeping layers of this package come before it. */
+function firstInFeatures(steps: readonly Step[]): number | undefined {
+  for (const step of steps) {
+    const widths = step.native ? fixedWidths(step.layer) : step.declared;
     if (widths) return widths.inFeatures;
+    if (!step.native) return undefined;
   }
   return undefined;
 }
 
-/** The fixed input and output widths of a layer that has them (a Linear, frozen or not). */
-function fixedWidths(layer: ModuleLayer): { inFeatures: number; outFeatures: number } | undefined {
-  const { inFeatures, outFeatures } = layer as Partial<{ inFeatures: number; outFeatures: number }>;
-  return inFeatures !== undefined && outFeatures !== undefined ? { inFeatures, outFeatures } : undefined;
+/**
+ * The width leaving a step that rows `width` wide enter (undefined: not known before
+ * it runs); throws, naming `where`, if the step cannot take them.
+ */
+function nextWidth(step: Step, width: number | undefined, where: string): number | undefined {
+  if (step.native) return width === undefined ? fixedWidths(step.layer)?.outFeatures : step.layer.outputWidth(width, where);
+  const { declared } = step;
+  if (declared && width !== undefined && width !== declared.inFeatures) {
+    throw new RangeError(`${where}: a layer with inFeatures = ${declared.inFeatures} cannot take rows of ${width} floats`);
+  }
+  return declared?.outFeatures;
+}
+
+/** The widths a layer declares: inFeatures and outFeatures, both positive integers, or none. */
+function fixedWidths(layer: Layer): Widths | undefined {
+  const { inFeatures, outFeatures } = layer;
+  const valid = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) > 0;
+  return valid(inFeatures) && valid(outFeatures) ? { inFeatures, outFeatures } : undefined;
 }
 
 /** Checks what a user's layer returned: a Float32Array of whole rows (exactly `length` floats, if given); returns its length. */

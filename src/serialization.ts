@@ -3,7 +3,7 @@
 // nn.Sequential of nn.Linear loads here, and one written here loads there.
 import { arrayBufferBytes, bitsOf, bufferOf, byteOffsetOf, isDetachedBuffer, lengthOf, typedArrayKind } from './arrays.js';
 import { describe } from './errors.js';
-import type { Parameter } from './layer.js';
+import { transposedInTorch, type Parameter } from './layer.js';
 import type { Sequential } from './sequential.js';
 
 /** Tensors by PyTorch name, in PyTorch's layout: a Linear weight is out×in, a bias [out]. */
@@ -40,7 +40,7 @@ const DECODERS = new Map<string, { size: number; bits: (bytes: DataView, i: numb
 export function stateDict(model: Sequential): StateDict {
   const state: StateDict = {};
   for (const { name, parameter, shape } of slotsOf('stateDict', model)) {
-    state[name] = { shape, data: transposed(parameter.value, parameter.shape) };
+    state[name] = { shape, data: toTorchLayout(parameter, parameter.value) };
   }
   return state;
 }
@@ -70,7 +70,7 @@ export function saveSafetensors(model: Sequential, metadata?: Record<string, str
   // The reference sorts by dtype (all F32 here), then by name; our names are ASCII,
   // so JavaScript's string order is its byte order.
   const tensors = slots
-    .map(({ name, parameter, shape }) => ({ name, shape, data: transposed(parameter.value, parameter.shape) }))
+    .map(({ name, parameter, shape }) => ({ name, shape, data: toTorchLayout(parameter, parameter.value) }))
     .sort((a, b) => (a.name < b.name ? -1 : 1));
   const header: Record<string, unknown> = metadata === undefined ? {} : { __metadata__: metadata };
   let offset = 0;
@@ -112,11 +112,7 @@ function slotsOf(where: string, model: Sequential): Slot[] {
   if (typeof methodOf(model, 'namedParameters') !== 'function') {
     throw new TypeError(`${where}: model must be a Sequential; got ${describe(model)}`);
   }
-  return model.namedParameters().map(({ name, parameter }) => {
-    // A 2-D parameter is a Linear weight: in×out here, out×in in PyTorch.
-    const shape = parameter.shape.length === 2 ? [parameter.shape[1], parameter.shape[0]] : [...parameter.shape];
-    return { name, parameter, shape };
-  });
+  return model.namedParameters().map(({ name, parameter }) => ({ name, parameter, shape: [...parameter.torchShape] }));
 }
 
 /** `value[key]`, or undefined where even looking throws (a revoked Proxy): such a value is not the model asked for. */
@@ -175,7 +171,7 @@ function checkedValues(where: string, { name, parameter, shape }: Slot, entry: u
     throw new TypeError(`${where}: ${label} must be an object { shape, data }; got ${describe(entry)}`);
   }
   const { shape: got, data } = entry as { shape?: unknown; data?: unknown };
-  const expected = `${label} must have shape ${shapeText(shape)} (PyTorch's layout${shape.length === 2 ? ': out×in' : ''})`;
+  const expected = `${label} must have shape ${shapeText(shape)} (PyTorch's layout${transposedInTorch(parameter) ? ': out×in' : ''})`;
   if (!Array.isArray(got)) throw new TypeError(`${where}: ${expected}; got ${describe(got)}`);
   if (got.length !== shape.length || got.some((size, i) => size !== shape[i])) {
     throw new RangeError(`${where}: ${expected}; got ${shapeText(got)}`);
@@ -184,7 +180,12 @@ function checkedValues(where: string, { name, parameter, shape }: Slot, entry: u
   // The engine's own accessors: a subclass or an object on Float32Array.prototype cannot lie about its length.
   if (typedArrayKind(data) !== 'Float32Array') throw new TypeError(`${where}: ${expectedData}; got ${describe(data)}`);
   if (lengthOf(data as Float32Array) !== parameter.length) throw new RangeError(`${where}: ${expectedData}; got ${describe(data)}`);
-  return transposed(data as Float32Array, shape);
+  return bitCopy(data as Float32Array, transposedInTorch(parameter) ? shape : undefined);
+}
+
+/** A copy of a parameter's values in PyTorch's layout. */
+function toTorchLayout(parameter: Parameter, values: Float32Array): Float32Array {
+  return bitCopy(values, transposedInTorch(parameter) ? parameter.shape : undefined);
 }
 
 /** One tensor of a safetensors header, its offsets relative to the data after the header. */
@@ -432,16 +433,16 @@ function halfToFloatBits(half: number): number {
 }
 
 /**
- * A copy of `values` (shaped `shape`), transposed when 2-D: that turns our in×out
- * weight into PyTorch's out×in and back. Copies bit patterns, so NaN payloads survive.
+ * A copy of `values`, transposed when `matrix` gives their [rows, cols] (our in×out
+ * weight into PyTorch's out×in and back). Copies bit patterns, so NaN payloads survive.
  */
-function transposed(values: Float32Array, shape: readonly number[]): Float32Array {
+function bitCopy(values: Float32Array, matrix?: readonly number[]): Float32Array {
   const source = bitsOf(values);
-  const copy = new Float32Array(values.length);
+  const copy = new Float32Array(source.length);
   const target = bitsOf(copy);
-  if (shape.length !== 2) target.set(source);
+  if (matrix === undefined) target.set(source);
   else {
-    const [rows, cols] = shape;
+    const [rows, cols] = matrix;
     for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) target[c * rows + r] = source[r * cols + c];
   }
   return copy;

@@ -1,0 +1,64 @@
+// The layer protocol: what Sequential and serialization need of a layer, so that a
+// layer of a new kind (a user's own, here one wrapping a Linear) plugs in unchanged.
+import { beforeAll, expect, test } from 'vitest';
+import { init, Linear, loadSafetensors, ReLU, saveSafetensors, Sequential, type Layer, type Parameter } from '../dist/index.js';
+import { initOptions, randomArray } from './support.js';
+
+beforeAll(() => init(initOptions));
+
+/** A layer of the user's own: a Linear scaled by 2, declaring its widths and offering the Linear's parameters. */
+class Doubled implements Layer {
+  readonly inner: Linear;
+  constructor(readonly inFeatures: number, readonly outFeatures: number, seed: number) {
+    this.inner = new Linear(inFeatures, outFeatures, { seed });
+  }
+  forward(x: Float32Array, batch: number): Float32Array {
+    return this.inner.forward(x, batch).map((v) => 2 * v);
+  }
+  backward(dy: Float32Array): Float32Array {
+    return this.inner.backward(dy.map((v) => 2 * v));
+  }
+  parameters(): Parameter[] { return this.inner.parameters(); }
+  zeroGrad(): void { this.inner.zeroGrad(); }
+  dispose(): void { this.inner.dispose(); }
+}
+
+test("each parameter states its PyTorch layout: a Linear weight is out×in there, a bias as here", () => {
+  const [weight, bias] = new Linear(4, 3).parameters();
+  expect([weight.shape, weight.torchShape, bias.shape, bias.torchShape]).toEqual([[4, 3], [3, 4], [3], [3]]);
+  expect(Object.isFrozen(weight.torchShape)).toBe(true);
+});
+
+test("a user's layer with parameters of ours is trained, named and saved like a Linear", () => {
+  const doubled = new Doubled(3, 2, 2);
+  const model = new Sequential([new Linear(4, 3, { seed: 1 }), new ReLU(), doubled]);
+  expect(model.inFeatures).toBe(4);
+  expect(model.namedParameters().map(({ name, parameter }) => [name, parameter.torchShape])).toEqual([
+    ['0.weight', [3, 4]], ['0.bias', [3]], ['2.weight', [2, 3]], ['2.bias', [2]],
+  ]);
+  const state = model.stateDict();
+  expect(state['2.weight'].data).toEqual(doubled.inner.toTorch().weight.data);
+  const bytes = saveSafetensors(model);
+  const copy = new Sequential([new Linear(4, 3, { seed: 7 }), new ReLU(), new Doubled(3, 2, 8)]);
+  loadSafetensors(copy, bytes);
+  const x = randomArray(8, 3);
+  expect(copy.forward(x)).toEqual(model.forward(x));
+  model.backward(randomArray(4, 4));
+  expect(doubled.inner.biasGrad!.some((v) => v !== 0)).toBe(true);
+  model.zeroGrad();
+  expect(doubled.inner.biasGrad!.every((v) => v === 0)).toBe(true);
+  model.dispose();
+  copy.dispose();
+  expect(() => doubled.inner.weight).toThrow(/disposed/);
+});
+
+test("declared widths of a user's layer chain like a Linear's and are held to", () => {
+  expect(() => new Sequential([new Linear(4, 3), new Doubled(5, 2, 1)])).toThrow(/new Sequential: layers\[1\]: a layer with inFeatures = 5 cannot take rows of 3 floats/);
+  const first = new Sequential([new Doubled(6, 2, 1), new ReLU()]);
+  expect(first.inFeatures).toBe(6);
+  expect(first.forward(randomArray(12, 2))).toHaveLength(4); // batch 2, from inFeatures
+  expect(() => first.forward(randomArray(12, 2), 2, new Float32Array(5))).toThrow(/Sequential.forward: out must be a Float32Array of length 4 \(batch·output width = 2·2\); got a Float32Array of length 5/);
+  const liar: Layer = { inFeatures: 2, outFeatures: 3, forward: () => new Float32Array(4) };
+  expect(() => new Sequential([liar]).forward(randomArray(2, 3))).toThrow(/Sequential.forward: layers\[0\].forward must return a Float32Array of 3 floats; got a Float32Array of length 4/);
+  first.dispose();
+});
