@@ -14,7 +14,7 @@ for (const file of readdirSync(dist).filter((name) => name.endsWith('.js'))) {
   const hasMap = existsSync(mapUrl);
   const code = readFileSync(url, 'utf8').replace(MAP_COMMENT, '\n');
   const result = await minify({ [file]: code }, {
-    module: true, ecma: 2022, keep_classnames: true, keep_fnames: true,
+    module: true, ecma: 2022, toplevel: true, compress: { passes: 2 }, keep_classnames: true, keep_fnames: true,
     format: { comments: false },
     sourceMap: hasMap ? { content: readFileSync(mapUrl, 'utf8'), url: `${file}.map` } : false,
   });

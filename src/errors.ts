@@ -89,18 +89,31 @@ export function checkFloat32Array(
 export function forwardArguments(
   where: string, inFeatures: number, outFeatures: number, x: Float32Array, batch?: number, out?: Float32Array,
 ): { batch: number; y: Float32Array } {
+  const rows = batchOf(where, x, inFeatures, batch);
+  return { batch: rows, y: outputArray(where, 'out', out, rows * outFeatures, `batch·outFeatures = ${rows}·${outFeatures}`) };
+}
+
+/**
+ * The batch of a forward on `x`: `batch` if given (x must then hold batch rows of
+ * inFeatures, or a whole number of rows when the width is not known), else
+ * x.length / inFeatures (1 when the width is not known).
+ */
+export function batchOf(where: string, x: Float32Array, inFeatures: number | undefined, batch?: number): number {
+  checkFloat32Array(where, 'x', x);
+  const length = lengthOf(x);
   if (batch === undefined) {
-    checkFloat32Array(where, 'x', x);
-    const length = lengthOf(x);
+    if (inFeatures === undefined) return 1;
     if (length === 0 || length % inFeatures !== 0) {
       throw new RangeError(`${where}: x must hold whole rows of inFeatures = ${inFeatures} floats; got ${describe(x)}`);
     }
-    batch = length / inFeatures;
-  } else {
-    checkSize(where, 'batch', batch);
-    checkFloat32Array(where, 'x', x, batch * inFeatures, `batch·inFeatures = ${batch}·${inFeatures}`);
+    return length / inFeatures;
   }
-  return { batch, y: outputArray(where, 'out', out, batch * outFeatures, `batch·outFeatures = ${batch}·${outFeatures}`) };
+  checkSize(where, 'batch', batch);
+  if (inFeatures !== undefined) checkFloat32Array(where, 'x', x, batch * inFeatures, `batch·inFeatures = ${batch}·${inFeatures}`);
+  else if (length === 0 || length % batch !== 0) {
+    throw new RangeError(`${where}: x must be a Float32Array of length a non-zero multiple of batch = ${batch}; got ${describe(x)}`);
+  }
+  return batch;
 }
 
 /**

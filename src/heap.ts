@@ -1,6 +1,7 @@
 // The one place that allocates in the module's linear memory. The kernels never
 // allocate: every buffer, scratch included, comes from here, so a memory shared by
 // several instances (threads) still has a single owner.
+import { bufferOf, byteOffsetOf, lengthOf } from './arrays.js';
 
 const PAGE = 65536;
 /** wasm32 addresses 4 GiB at most. */
@@ -28,6 +29,11 @@ export class Heap {
   /** Free blocks below `top`, sorted by address, never adjacent (adjacent ones merge). */
   private readonly free: FreeBlock[] = [];
   private readonly sizes = new Map<number, number>();
+  /**
+   * Starts of the blocks whose views the package hands out (a layer's parameters), sorted:
+   * an operand inside one is read in place (see addressOf), never anything else (scratch).
+   */
+  private readonly handedOut: number[] = [];
   /** End of the region handed out so far; memory above it is untouched. */
   private top: number;
   private live = 0;
@@ -50,12 +56,16 @@ export class Heap {
     return this.live;
   }
 
-  /** Reserves `bytes` (≥ 1) and returns the address of the block, 64-byte aligned. */
-  alloc(bytes: number): number {
+  /**
+   * Reserves `bytes` (≥ 1) and returns the address of the block, 64-byte aligned.
+   * `handedOut`: views of the block will be given to users (parameters).
+   */
+  alloc(bytes: number, handedOut = false): number {
     const size = alignUp(Math.max(bytes, 1));
     const start = this.takeFree(size) ?? this.takeTop(size, bytes);
     this.sizes.set(start, size);
     this.live += size;
+    if (handedOut) this.handedOut.splice(this.handedOutBefore(start + 1), 0, start);
     return start;
   }
 
@@ -65,7 +75,33 @@ export class Heap {
     if (size === undefined) throw new Error(`Heap.release: ${start} is not an allocated block`);
     this.sizes.delete(start);
     this.live -= size;
+    const i = this.handedOutBefore(start + 1) - 1;
+    if (this.handedOut[i] === start) this.handedOut.splice(i, 1);
     this.insertFree(start, size);
+  }
+
+  /**
+   * The address of `array` if it is a view of this memory lying inside one block whose
+   * views are handed out: a kernel may then read it in place, as nothing the call
+   * allocates can overlap it. Undefined for any other array (it must be copied in).
+   */
+  addressOf(array: Float32Array): number | undefined {
+    if (bufferOf(array) !== this.memory.buffer) return undefined;
+    const start = byteOffsetOf(array);
+    const block = this.handedOut[this.handedOutBefore(start + 1) - 1];
+    if (block === undefined || start + 4 * lengthOf(array) > block + this.sizes.get(block)!) return undefined;
+    return start;
+  }
+
+  /** How many handed-out blocks start below `address` (binary search). */
+  private handedOutBefore(address: number): number {
+    let low = 0, high = this.handedOut.length;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if (this.handedOut[middle] < address) low = middle + 1;
+      else high = middle;
+    }
+    return low;
   }
 
   /** A view of `length` floats at `start` over the memory's current buffer. */
@@ -167,8 +203,8 @@ export class Allocations {
     heap.finalizer.register(owner, this.blocks, this);
   }
 
-  alloc(bytes: number): number {
-    const start = this.heap.alloc(bytes);
+  alloc(bytes: number, handedOut = false): number {
+    const start = this.heap.alloc(bytes, handedOut);
     this.blocks.add(start);
     return start;
   }

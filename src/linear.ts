@@ -74,7 +74,7 @@ export class Linear extends ModuleLayer<LinearTape> {
     const heap = rt.heap;
     this.#memory = new Allocations(heap, this);
     // One block holds W, dW, b and db, so a layer is created whole or not at all.
-    const parameters = this.#memory.alloc(2 * weightBytes + 2 * biasBytes);
+    const parameters = this.#memory.alloc(2 * weightBytes + 2 * biasBytes, true); // handed out as weight, bias, …
     this.#weight = new Tensor(new HeapArray(heap, parameters, weights), new HeapArray(heap, parameters + weightBytes, weights));
     this.#bias = bias
       ? new Tensor(

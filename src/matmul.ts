@@ -14,7 +14,8 @@ export interface MatmulOptions {
 
 /**
  * op(A)·op(B) for row-major float32 matrices, where op(A) is m×k and op(B) is k×n.
- * Returns the m×n product in `options.out` or a new Float32Array.
+ * Returns the m×n product in `options.out` or a new Float32Array. Views of a layer's
+ * parameters are read in place; other operands are copied into the module's memory.
  */
 export function matmul(
   a: Float32Array, b: Float32Array, m: number, k: number, n: number, options: MatmulOptions = {},
@@ -34,29 +35,27 @@ export function matmul(
   checkFloat32Array(where, 'b', b, k * n, transposeB ? `n·k = ${n}·${k}, transposed` : `k·n = ${k}·${n}`);
   if (given !== undefined) checkFloat32Array(where, 'options.out', given, m * n, `m·n = ${m}·${n}`);
 
-  // Operands are staged in the module's memory, in one block reserved before the
-  // result array exists (too big a product fails here, naming the bytes). `out` is
-  // written only after both operands are copied in, so it may alias either of them.
-  // Sizes come from the checked shapes, never from the arrays' own (overridable) lengths;
-  // views of the module's memory are followed across the growth the block may cause.
+  // Operands that are views of a layer's parameters are read where they are; others are
+  // staged in the module's memory, in one block with C, reserved before the result array
+  // exists (too big a product fails here, naming the bytes). `out` is written only after
+  // the product is complete, so it may alias either operand. Sizes come from the checked
+  // shapes, never from the arrays' own (overridable) lengths; views of the module's memory
+  // are followed across the growth the block may cause.
   const { heap } = rt;
   const left = new Operand(heap.memory, a);
   const right = new Operand(heap.memory, b);
   const target = given === undefined ? undefined : new Operand(heap.memory, given);
-  const bOffset = alignUp(m * k * 4);
-  const cOffset = bOffset + alignUp(k * n * 4);
-  const start = heap.alloc(cOffset + m * n * 4);
+  const aInPlace = heap.addressOf(a), bInPlace = heap.addressOf(b);
+  const aBytes = aInPlace === undefined ? alignUp(m * k * 4) : 0;
+  const bBytes = bInPlace === undefined ? alignUp(k * n * 4) : 0;
+  const start = heap.alloc(aBytes + bBytes + m * n * 4);
+  const aAt = aInPlace ?? start, bAt = bInPlace ?? start + aBytes, cAt = start + aBytes + bBytes;
   try {
     const out = target?.current() ?? new Float32Array(m * n);
-    copyInto(heap.f32(start, m * k), left.current());
-    copyInto(heap.f32(start + bOffset, k * n), right.current());
-    rt.gemm(
-      m, n, k,
-      start, transposeA ? 1 : k, transposeA ? m : 1,
-      start + bOffset, transposeB ? 1 : n, transposeB ? k : 1,
-      start + cOffset, n, false,
-    );
-    copyInto(out, heap.f32(start + cOffset, m * n));
+    if (aInPlace === undefined) copyInto(heap.f32(aAt, m * k), left.current());
+    if (bInPlace === undefined) copyInto(heap.f32(bAt, k * n), right.current());
+    rt.gemm(m, n, k, aAt, transposeA ? 1 : k, transposeA ? m : 1, bAt, transposeB ? 1 : n, transposeB ? k : 1, cAt, n, false);
+    copyInto(out, heap.f32(cAt, m * n));
     return out;
   } finally {
     heap.release(start);

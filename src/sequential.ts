@@ -1,5 +1,5 @@
 import { copyInto, isDetached, lengthOf, Operand } from './arrays.js';
-import { checkFloat32Array, checkSize, describe, isFloat32Array, outputArray } from './errors.js';
+import { batchOf, checkFloat32Array, describe, isFloat32Array, outputArray } from './errors.js';
 import { Allocations, StagingBuffer } from './heap.js';
 import { beginGradients, endGradients, ModuleLayer, Parameter, parameterTensor, type Layer, type Tensor } from './layer.js';
 import { runtime, type Runtime } from './runtime.js';
@@ -100,9 +100,8 @@ export class Sequential {
   forward(x: Float32Array, batch?: number, out?: Float32Array): Float32Array {
     const where = 'Sequential.forward';
     this.#checkUsable(where);
-    checkFloat32Array(where, 'x', x);
+    const rows = batchOf(where, x, this.inFeatures, batch);
     const length = lengthOf(x);
-    const rows = this.#batchOf(where, length, batch);
     // Widths are known up front unless a layer of the user's own decides one.
     const planned = this.#plannedWidths(where, length / rows);
     const steps = this.#steps;
@@ -273,24 +272,6 @@ export class Sequential {
       const step = steps[i];
       if (step.native && step.layer.isDisposed()) step.layer.checkAlive(`${where}: layers[${i}]`);
     }
-  }
-
-  /** The batch of a forward on `length` floats, given or implied by inFeatures. */
-  #batchOf(where: string, length: number, batch: number | undefined): number {
-    const inFeatures = this.inFeatures;
-    if (batch === undefined) {
-      if (inFeatures === undefined) return 1;
-      if (length === 0 || length % inFeatures !== 0) {
-        throw new RangeError(`${where}: x must hold whole rows of inFeatures = ${inFeatures} floats; got a Float32Array of length ${length}`);
-      }
-      return length / inFeatures;
-    }
-    checkSize(where, 'batch', batch);
-    if (length === 0 || length % batch !== 0 || (inFeatures !== undefined && length !== batch * inFeatures)) {
-      const expected = inFeatures === undefined ? `a non-zero multiple of batch = ${batch}` : `${batch * inFeatures} (batch·inFeatures = ${batch}·${inFeatures})`;
-      throw new RangeError(`${where}: x must be a Float32Array of length ${expected}; got a Float32Array of length ${length}`);
-    }
-    return batch;
   }
 
   /**

@@ -80,6 +80,29 @@ describe('views of the module\'s own memory as inputs and out, while the call gr
     layer.dispose();
   });
 
+  test("matmul reads a layer's parameters in place (only C is allocated), and copies any other view", () => {
+    const layer = new Linear(24, 16, { seed: 56 });
+    const heap = runtime('test').heap;
+    const requests: number[] = [];
+    const alloc = heap.alloc.bind(heap);
+    vi.spyOn(heap, 'alloc').mockImplementation((bytes: number, handedOut?: boolean) => { requests.push(bytes); return alloc(bytes, handedOut); });
+    const dy = randomArray(3 * 16, 57);
+    const copy = layer.weight.slice();
+    // dX = dY·Wᵀ with W where it lives, and W·Wᵀ with both operands in place.
+    expectSameBits(matmul(dy, layer.weight, 3, 16, 24, { transposeB: true }), matmul(dy, copy, 3, 16, 24, { transposeB: true }));
+    expectSameBits(matmul(layer.weight, layer.weightGrad.fill(0.5), 24, 16, 24, { transposeB: true }), matmul(copy, new Float32Array(24 * 16).fill(0.5), 24, 16, 24, { transposeB: true }));
+    // Requests 0 and 2 are the calls on the layer's memory (1 and 3 the references, all copied):
+    // dY staged (3×16, a whole number of cache lines) and C (3×24); then C (24×24) alone.
+    expect([requests[0], requests[2]]).toEqual([3 * 16 * 4 + 3 * 24 * 4, 24 * 24 * 4]);
+    // A view reaching past the parameters' block is not the layer's: it is copied.
+    requests.length = 0;
+    const beyond = new Float32Array(layer.weight.buffer, layer.weight.byteOffset, layer.weight.length * 5);
+    matmul(beyond, new Float32Array(16).fill(1), 24 * 5, 16, 1);
+    expect(requests[0]).toBeGreaterThan(24 * 5 * 4);
+    vi.restoreAllMocks();
+    layer.dispose();
+  });
+
   test('Linear.forward, FrozenLinear.forward and Sequential.forward on a weight, and into one', () => {
     const layer = new Linear(16, 8, { seed: 52 });
     const reference = copyOf(layer);

@@ -2,7 +2,7 @@
 // weights, and safetensors files — checked by a parser written here, loaded from bytes
 // laid out by hand as safetensors.torch.save_file writes them, and refused whole (the
 // model untouched) when anything in them is wrong.
-import { beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test, vi } from 'vitest';
 import {
   init, Linear, loadSafetensors, loadStateDict, ReLU, saveSafetensors, Sequential, stateDict, Tanh, type StateDict,
 } from '../dist/index.js';
@@ -474,12 +474,16 @@ describe('error messages stay short, and huge headers are refused quickly', () =
     return file;
   }
 
-  test('a header listing 10⁶ tensors is refused in well under a few seconds, quoting a few names', () => {
+  test('a header listing 10⁶ tensors is refused before it is parsed, quoting a few names', () => {
     const { model } = goldenModel();
     const file = manyTensors(1e6);
-    const started = performance.now();
+    // Not timed (the machine is shared): the keys are counted by one scan, and JSON.parse never builds the 10⁶
+    // entries; it decodes only the few names the message quotes.
+    const parse = vi.spyOn(JSON, 'parse');
     expectShortRefusal(model, () => loadSafetensors(model, file), /^loadSafetensors: the header lists 1000000 entries, more than the model's 2 parameters and __metadata__: "t0000000", "t0000001", "t0000002", "t0000003", "t0000004", … and 999995 more/);
-    expect(performance.now() - started).toBeLessThan(2000);
+    expect(parse.mock.calls.length).toBeLessThanOrEqual(5);
+    expect(parse.mock.calls.every(([text]) => String(text).length < 100)).toBe(true);
+    parse.mockRestore();
   });
 
   test('long names, many names and long shapes or offsets are quoted in part', () => {
