@@ -8,8 +8,8 @@ import { activate as activateKernel, activateBackward } from "./activations";
 import { meanSquaredError, softmaxCrossEntropy } from "./losses";
 import { adamwStep, sgdStep } from "./optimizers";
 
-// Bumped whenever the exports change meaning; the host refuses a mismatched .wasm.
-export const ABI_VERSION: i32 = 4;
+// Bumped (in scripts/abi.mjs) whenever the exports change meaning; the host refuses a mismatched .wasm.
+export { ABI_VERSION } from "./abi.generated";
 
 /** 1: SIMD with separate multiply and add; 2: relaxed SIMD with fused multiply-add. */
 export const SIMD_LEVEL: i32 = ASC_FEATURE_RELAXED_SIMD ? 2 : 1;

@@ -1,5 +1,6 @@
 // The instantiated kernels and the heap they work in: one per page or process,
 // created by `init()`, reached by everything else through `runtime()`.
+import { ABI_VERSION } from './abi.generated.js';
 import { checkSize, describe } from './errors.js';
 import { runCall, type GemmCall, type SplitRules } from './gemm-call.js';
 import { Heap } from './heap.js';
@@ -7,8 +8,6 @@ import type { Pool, PoolArea, ThreadSupport } from './pool.js';
 import { PARALLEL_THRESHOLD } from './pool-protocol.js';
 import { compileKernels, hasRelaxedSimd, type SimdLevel, type WasmSource } from './loader.js';
 
-/** The ABI this wrapper speaks; must equal the .wasm's ABI_VERSION export. */
-const ABI_VERSION = 4;
 
 /** The raw exports: numbers in, numbers out (addresses are byte offsets, strides are in floats). */
 export interface Kernels {
@@ -54,7 +53,7 @@ export interface Kernels {
 
 /** An activation applied in the GEMM's epilogue: Y = f(C) written to `y`. */
 export interface Epilogue {
-  /** Kind as numbered in assembly/activations.ts. */
+  /** Kind as numbered in scripts/abi.mjs (ActivationKind in abi.generated.ts). */
   kind: number;
   slope: number;
   y: number;
