@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 
 /** Bumped whenever the exports change meaning; the host refuses a .wasm of another version. */
-const ABI_VERSION = 4;
+const ABI_VERSION = 5;
 
 /** Elementwise functions, applied alone (activate) or as the GEMM's epilogue: Y = f(C). The
  *  host names each in camelCase (LEAKY_RELU: leakyRelu), as the API does. */
@@ -59,7 +59,7 @@ function assemblyFile() {
     '// Its fields are all 4 bytes, so an unmanaged class lays them out 4 bytes apart, in order.',
     '@unmanaged',
     'export class GemmCall {',
-    ...GEMM_CALL.map(([name, type, what]) => `  ${name}: ${asType[type]};${what ? ` // ${what}` : ''}`),
+    ...GEMM_CALL.map(([name, type, what]) => `  ${name}!: ${asType[type]};${what ? ` // ${what}` : ''}`),
     '}',
     `export const GEMM_CALL_BYTES: usize = ${4 * GEMM_CALL.length};`,
     '',

@@ -2,7 +2,7 @@
 // created by `init()`, reached by everything else through `runtime()`.
 import { ABI_VERSION } from './abi.generated.js';
 import { checkSize, describe } from './errors.js';
-import { runCall, type GemmCall, type SplitRules } from './gemm-call.js';
+import { CallDescriptor, type GemmCall } from './gemm-call.js';
 import { Heap } from './heap.js';
 import type { Pool, PoolArea, ThreadSupport } from './pool.js';
 import { PARALLEL_THRESHOLD } from './pool-protocol.js';
@@ -15,27 +15,19 @@ export interface Kernels {
   SIMD_LEVEL: WebAssembly.Global;
   TILE_ROWS: WebAssembly.Global;
   TILE_COLS: WebAssembly.Global;
-  GEMM_THIN_COLUMNS: WebAssembly.Global;
   BLOCK_DEPTH: WebAssembly.Global;
   BLOCK_ROWS: WebAssembly.Global;
   BLOCK_COLS: WebAssembly.Global;
   heap_base(): number;
   gemm_scratch_bytes(): number;
-  gemm(
-    m: number, n: number, k: number,
-    a: number, rsA: number, csA: number,
-    b: number, rsB: number, csB: number,
-    c: number, ldc: number, accumulate: number, bias: number,
-    activation: number, slope: number, y: number, scratch: number,
-  ): void;
+  /** Block `part` of the GEMM call described at `call` (src/gemm-call.ts), with this thread's scratch. */
+  gemm(call: number, part: number, scratch: number): void;
+  /** How many blocks the call at `call` splits into for its `parts` threads. */
+  gemm_blocks(call: number): number;
+  /** Which entry of the kernel table (assembly/kernels.ts) computes the call at `call`: for the tests. */
+  gemm_kernel(call: number): number;
   packed_b_floats(k: number, n: number): number;
   pack_b(k: number, n: number, b: number, rsB: number, csB: number, dst: number): void;
-  gemm_packed_b(
-    m: number, n: number, k: number,
-    a: number, rsA: number, csA: number, b: number,
-    c: number, ldc: number, accumulate: number, bias: number,
-    activation: number, slope: number, y: number, scratch: number,
-  ): void;
   add_column_sums(m: number, rows: number, cols: number, out: number): void;
   activate(kind: number, slope: number, z: number, y: number, count: number): void;
   activate_backward(kind: number, slope: number, z: number, y: number, dy: number, dz: number, count: number): void;
@@ -109,7 +101,8 @@ export class Runtime {
   /** Multiply-adds from which a product is shared with the workers. */
   parallelThreshold = PARALLEL_THRESHOLD;
 
-  readonly #splitRules: SplitRules;
+  /** Where this thread writes each GEMM call for the kernels (and the workers). */
+  readonly #call: CallDescriptor;
   #workerPlan: WorkerPlan | null = null;
   #poolArea: PoolArea | null = null;
   /** Counts starts and stops of the workers: a start that a stop overtook discards its pool. */
@@ -124,7 +117,7 @@ export class Runtime {
       tile: { rows: kernels.TILE_ROWS.value, cols: kernels.TILE_COLS.value },
       blocks: { depth: kernels.BLOCK_DEPTH.value, rows: kernels.BLOCK_ROWS.value, cols: kernels.BLOCK_COLS.value },
     };
-    this.#splitRules = { tileRows: this.info.tile.rows, tileCols: this.info.tile.cols, thinColumns: kernels.GEMM_THIN_COLUMNS.value };
+    this.#call = new CallDescriptor(this.heap);
   }
 
   /**
@@ -138,8 +131,8 @@ export class Runtime {
     c: number, ldc: number, accumulate: boolean, bias = 0, epilogue?: Epilogue,
   ): void {
     this.#run({
-      m, n, k, a, rsA, csA, b, rsB, csB, c, ldc, accumulate: accumulate ? 1 : 0, bias,
-      activation: epilogue?.kind ?? 0, slope: epilogue?.slope ?? 0, y: epilogue?.y ?? 0, packedB: 0,
+      m, n, k, a, rsA, csA, b, rsB, csB, packedB: 0, c, ldc, accumulate: accumulate ? 1 : 0, bias,
+      epilogue: epilogue?.kind ?? 0, slope: epilogue?.slope ?? 0, y: epilogue?.y ?? 0, parts: 1,
     });
   }
 
@@ -160,8 +153,8 @@ export class Runtime {
     c: number, ldc: number, accumulate: boolean, bias = 0, epilogue?: Epilogue,
   ): void {
     this.#run({
-      m, n, k, a, rsA, csA, b, rsB: 0, csB: k, c, ldc, accumulate: accumulate ? 1 : 0, bias,
-      activation: epilogue?.kind ?? 0, slope: epilogue?.slope ?? 0, y: epilogue?.y ?? 0, packedB: 1,
+      m, n, k, a, rsA, csA, b, rsB: 0, csB: 0, packedB: 1, c, ldc, accumulate: accumulate ? 1 : 0, bias,
+      epilogue: epilogue?.kind ?? 0, slope: epilogue?.slope ?? 0, y: epilogue?.y ?? 0, parts: 1,
     });
   }
 
@@ -202,11 +195,12 @@ export class Runtime {
   }
 
   #run(call: GemmCall): void {
-    if (this.pool && call.m * call.n * call.k >= this.parallelThreshold) {
-      this.pool.run(call, this.#splitRules, (part) => runCall(this.kernels, part, this.scratch));
-    } else {
-      runCall(this.kernels, call, this.scratch);
-    }
+    const { kernels, pool, scratch } = this;
+    const work = call.m * call.n * call.k;
+    if (pool && work >= this.parallelThreshold) call.parts = pool.size + 1;
+    const at = this.#call.write(call);
+    if (call.parts > 1) pool!.run(at, kernels.gemm_blocks(at), work, () => kernels.gemm(at, 0, scratch));
+    else kernels.gemm(at, 0, scratch);
   }
 }
 
