@@ -2,7 +2,7 @@
 // form for thin products, and the packing of B ahead of time.
 import { MR, NR, KC, MC, NC } from "./blocking";
 import { packPanels } from "./pack";
-import { microkernel, microkernelNarrow } from "./microkernel";
+import { f32GemmTileMRx8, f32GemmTileMRx4 } from "./gemm-tile";
 import { activateTile, NONE } from "./activations";
 
 // Scratch one GEMM call needs: packed A block, packed B block, packed bias, edge tile.
@@ -62,7 +62,7 @@ export function blocked(
   const packedBias = packedB + PACKED_B_BYTES;
   const tile = packedBias + PACKED_BIAS_BYTES;
 
-  // Where the rows of B are contiguous (B as stored, not transposed) the microkernel
+  // Where the rows of B are contiguous (B as stored, not transposed) the register tile
   // streams them in place: no packing, which saves most at small batches. Only a
   // ragged last panel is packed (zero-padded). Rows a multiple of 4 KiB apart all
   // fall in the same L1 sets and evict each other on every pass of a row panel of A
@@ -83,7 +83,7 @@ export function blocked(
       const full = nc - ragged;
       // Where each NR-wide panel of this block of B is (`panelStep` bytes apart, rows
       // `rowStep` apart), and the ragged last one, packed 4 wide where it fits (see
-      // microkernelNarrow): after the full panels, or alone when B is read in place.
+      // f32GemmTileMRx4): after the full panels, or alone when B is read in place.
       let panels: usize, panelStep: usize, rowStep: usize, raggedPanel: usize;
       let narrowRagged = ragged <= NARROW;
       if (prepacked) {
@@ -154,12 +154,12 @@ function macrokernel(
       const aPanel = packedA + (<usize>ir * <usize>kc << 2);
       const cTile = c + <usize>ir * rowStride + (<usize>jr << 2);
       if (mr == MR && nr == NR) {
-        microkernel(kc, aPanel, bPanel, bStride, biasPanel, cTile, rowStride, accumulate);
+        f32GemmTileMRx8(kc, aPanel, bPanel, bStride, biasPanel, cTile, rowStride, accumulate);
       } else if (mr == MR && nr == NARROW) {
-        microkernelNarrow(kc, aPanel, bPanel, bStride, biasPanel, cTile, rowStride, accumulate);
+        f32GemmTileMRx4(kc, aPanel, bPanel, bStride, biasPanel, cTile, rowStride, accumulate);
       } else {
-        if (narrow) microkernelNarrow(kc, aPanel, bPanel, bStride, biasPanel, tile, <usize>NR << 2, false);
-        else microkernel(kc, aPanel, bPanel, bStride, biasPanel, tile, <usize>NR << 2, false);
+        if (narrow) f32GemmTileMRx4(kc, aPanel, bPanel, bStride, biasPanel, tile, <usize>NR << 2, false);
+        else f32GemmTileMRx8(kc, aPanel, bPanel, bStride, biasPanel, tile, <usize>NR << 2, false);
         copyTile(tile, mr, nr, cTile, rowStride, accumulate);
       }
       if (activation != NONE) activateTile(activation, slope, cTile, cTile + activatedOffset, mr, nr, ldc);
