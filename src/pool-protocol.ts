@@ -12,7 +12,7 @@ export const STATE_WORD = 0;
  * of an earlier pool not yet terminated exits instead of running a later pool's call.
  */
 export const EPOCH_WORD = 1;
-/** Word of a slot holding the byte address of the GEMM call descriptor (src/gemm-call.ts). */
+/** Word of a slot holding the byte address of the GEMM call descriptor (Runtime writes it: src/runtime.ts). */
 export const CALL_WORD = 2;
 /** Word of a slot holding the block of the call the worker computes (the kernels derive its range). */
 export const PART_WORD = 3;

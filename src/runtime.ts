@@ -1,55 +1,14 @@
 // The instantiated kernels and the heap they work in: one per page or process,
 // created by `init()`, reached by everything else through `runtime()`.
-import { ABI_VERSION } from './abi.generated.js';
+import type { Epilogue, Kernels } from './abi.js';
+import { ABI_VERSION, GEMM_CALL_BYTES, writeGemmCall, type GemmCall } from './abi.generated.js';
 import { checkSize, describe } from './errors.js';
-import { CallDescriptor, type GemmCall } from './gemm-call.js';
 import { Heap } from './heap.js';
 import type { Pool, PoolArea, ThreadSupport } from './pool.js';
 import { PARALLEL_THRESHOLD } from './pool-protocol.js';
 import { compileKernels, hasRelaxedSimd, type SimdLevel, type WasmSource } from './loader.js';
 
-
-/** The raw exports: numbers in, numbers out (addresses are byte offsets, strides are in floats). */
-export interface Kernels {
-  ABI_VERSION: WebAssembly.Global;
-  SIMD_LEVEL: WebAssembly.Global;
-  TILE_ROWS: WebAssembly.Global;
-  TILE_COLS: WebAssembly.Global;
-  BLOCK_DEPTH: WebAssembly.Global;
-  BLOCK_ROWS: WebAssembly.Global;
-  BLOCK_COLS: WebAssembly.Global;
-  heap_base(): number;
-  gemm_scratch_bytes(): number;
-  /** Block `part` of the GEMM call described at `call` (src/gemm-call.ts), with this thread's scratch. */
-  gemm(call: number, part: number, scratch: number): void;
-  /** How many blocks the call at `call` splits into for its `parts` threads. */
-  gemm_blocks(call: number): number;
-  /** Which entry of the kernel table (assembly/kernels.ts) computes the call at `call`: for the tests. */
-  gemm_kernel(call: number): number;
-  packed_b_floats(k: number, n: number): number;
-  pack_b(k: number, n: number, b: number, rsB: number, csB: number, dst: number): void;
-  add_column_sums(m: number, rows: number, cols: number, out: number): void;
-  activate(kind: number, slope: number, z: number, y: number, count: number): void;
-  activate_backward(kind: number, slope: number, z: number, y: number, dy: number, dz: number, count: number): void;
-  softmax_cross_entropy(logits: number, labels: number, batch: number, classes: number, grad: number): number;
-  mean_squared_error(pred: number, target: number, count: number, grad: number): number;
-  sgd_step(
-    p: number, g: number, buf: number, count: number,
-    lr: number, momentum: number, keep: number, weightDecay: number, nesterov: number, first: number,
-  ): void;
-  adamw_step(
-    p: number, g: number, m: number, v: number, count: number,
-    decay: number, keep1: number, beta2: number, keep2: number, step: number, root2: number, eps: number,
-  ): void;
-}
-
-/** An activation applied in the GEMM's epilogue: Y = f(C) written to `y`. */
-export interface Epilogue {
-  /** Kind as numbered in scripts/abi.mjs (ActivationKind in abi.generated.ts). */
-  kind: number;
-  slope: number;
-  y: number;
-}
+export type { Epilogue, Kernels };
 
 export interface InitOptions {
   /**
@@ -101,8 +60,10 @@ export class Runtime {
   /** Multiply-adds from which a product is shared with the workers. */
   parallelThreshold = PARALLEL_THRESHOLD;
 
-  /** Where this thread writes each GEMM call for the kernels (and the workers). */
-  readonly #call: CallDescriptor;
+  /** Where this thread writes each GEMM call for the kernels (and the workers), and views to write it through. */
+  readonly #call: number;
+  #words: Int32Array;
+  #floats: Float32Array;
   #workerPlan: WorkerPlan | null = null;
   #poolArea: PoolArea | null = null;
   /** Counts starts and stops of the workers: a start that a stop overtook discards its pool. */
@@ -117,7 +78,9 @@ export class Runtime {
       tile: { rows: kernels.TILE_ROWS.value, cols: kernels.TILE_COLS.value },
       blocks: { depth: kernels.BLOCK_DEPTH.value, rows: kernels.BLOCK_ROWS.value, cols: kernels.BLOCK_COLS.value },
     };
-    this.#call = new CallDescriptor(this.heap);
+    this.#call = this.heap.alloc(GEMM_CALL_BYTES);
+    this.#words = new Int32Array(memory.buffer);
+    this.#floats = new Float32Array(memory.buffer);
   }
 
   /**
@@ -194,11 +157,19 @@ export class Runtime {
     this.info.threads = 1;
   }
 
+  /** Writes `call` where every thread's kernels read it, and runs it: shared with the workers when large. */
   #run(call: GemmCall): void {
     const { kernels, pool, scratch } = this;
+    const at = this.#call;
     const work = call.m * call.n * call.k;
     if (pool && work >= this.parallelThreshold) call.parts = pool.size + 1;
-    const at = this.#call.write(call);
+    const buffer = this.heap.memory.buffer;
+    if (this.#words.buffer !== buffer) {
+      // The memory grew since: views of the old buffer are detached (or too short).
+      this.#words = new Int32Array(buffer);
+      this.#floats = new Float32Array(buffer);
+    }
+    writeGemmCall(this.#words, this.#floats, at, call);
     if (call.parts > 1) pool!.run(at, kernels.gemm_blocks(at), work, () => kernels.gemm(at, 0, scratch));
     else kernels.gemm(at, 0, scratch);
   }

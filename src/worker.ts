@@ -3,7 +3,7 @@
 // Runs as a Node worker_threads worker or a browser module Web Worker; it never
 // allocates in the module's memory (its scratch comes with each call).
 import { CALL_WORD, EPOCH_WORD, PART_WORD, SLOT_WORDS, SPIN_CHECKS, State } from './pool-protocol.js';
-import type { Kernels } from './runtime.js';
+import type { Kernels } from './abi.js';
 
 interface Setup {
   module: WebAssembly.Module;
