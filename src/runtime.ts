@@ -163,9 +163,11 @@ export class Runtime {
     const at = this.#call;
     const work = call.m * call.n * call.k;
     if (pool && work >= this.parallelThreshold) call.parts = pool.size + 1;
-    const buffer = this.heap.memory.buffer;
-    if (this.#words.buffer !== buffer) {
-      // The memory grew since: views of the old buffer are detached (or too short).
+    if (this.#words.length === 0) {
+      // The memory grew since and detached the views (a shared memory's old views stay
+      // valid, and the descriptor is in them). Checked so, not by comparing buffers:
+      // memory.buffer costs a call into the engine, a noticeable part of a small product.
+      const buffer = this.heap.memory.buffer;
       this.#words = new Int32Array(buffer);
       this.#floats = new Float32Array(buffer);
     }
