@@ -1,11 +1,7 @@
-// Elementwise activations and their derivatives, f32x4 at a time. Kinds, as the
-// host numbers them:
-export const NONE: i32 = 0;
-export const RELU: i32 = 1;
-export const LEAKY_RELU: i32 = 2; // slope · z below zero
-export const GELU: i32 = 3; // exact: z·Φ(z), Φ the standard normal CDF (PyTorch's default)
-export const TANH: i32 = 4;
-export const SIGMOID: i32 = 5;
+// Elementwise activations and their derivatives, f32x4 at a time. Their kinds are
+// numbered in scripts/abi.mjs, for both sides.
+import { NONE, RELU, LEAKY_RELU, GELU, TANH, SIGMOID } from "./abi.generated";
+export { NONE };
 
 // y[i] = f(z[i]) for i < count (y may be z).
 export function activate(kind: i32, slope: f32, z: usize, y: usize, count: i32): void {

@@ -1,10 +1,9 @@
+// The blocked GEMM (the five loops of BLIS around the register tile), its transposed
+// form for thin products, and the packing of B ahead of time.
 import { MR, NR, KC, MC, NC } from "./blocking";
 import { packPanels } from "./pack";
-import { microkernel, microkernelNarrow } from "./microkernel";
-import { gemvDots, gemvRows } from "./gemv";
-import { gemvPacked } from "./gemv-packed";
-import { outerProduct } from "./outer";
-import { activate, activateTile, NONE } from "./activations";
+import { f32GemmTileMRx8, f32GemmTileMRx4 } from "./gemm-tile";
+import { activateTile, NONE } from "./activations";
 
 // Scratch one GEMM call needs: packed A block, packed B block, packed bias, edge tile.
 const PACKED_A_BYTES: usize = <usize>(MC * KC) << 2;
@@ -13,7 +12,7 @@ const PACKED_BIAS_BYTES: usize = <usize>NC << 2;
 const TILE_BYTES: usize = <usize>(MR * NR) << 2;
 export const GEMM_SCRATCH_BYTES: usize = PACKED_A_BYTES + PACKED_B_BYTES + PACKED_BIAS_BYTES + TILE_BYTES;
 
-// At most this many columns of C, with A's rows contiguous, gemm computes Cᵀ (thinProduct).
+// At most this many columns of C, with A's rows contiguous, Cᵀ is computed (thinProduct).
 export const THIN_COLUMNS: i32 = 12;
 // Cᵀ is formed in scratch, past what the blocked product of Cᵀ itself uses of the
 // packed-B area (its B, op(A)ᵀ, is read in place: two panel buffers of KC×NR floats).
@@ -26,52 +25,6 @@ const NARROW: i32 = 4;
 // Up to this many rows of C, B whose rows are 4 KiB apart is streamed in place as it is.
 const ALIASED_DIRECT_ROWS: i32 = 12;
 
-// C (m×n, row stride ldc) = (accumulate ? C : 0) + bias + op(A)·op(B), and then,
-// unless activation is NONE, Y = f(C) (same strides) for the activation f numbered
-// in activations.ts, applied to each tile as it is finished, while it is in L1.
-//
-// op(A)(i, p) = a[i·rsA + p·csA]   (m×k)
-// op(B)(p, j) = b[p·rsB + j·csB]   (k×n)
-// Strides are in floats, so a transposed operand is the same call with its strides
-// swapped. bias: n floats added to every row, or 0. With accumulate false, C is
-// only written, never read (it may hold NaN). scratch: GEMM_SCRATCH_BYTES, owned by
-// the caller, so that concurrent callers on one memory each bring their own.
-//
-// The five loops of BLIS: NC columns of B, KC of depth (pack B), MC rows of A
-// (pack A), then NR and MR in the macrokernel around the 4×8 microkernel.
-export function gemm(
-  m: i32, n: i32, k: i32,
-  a: usize, rsA: i32, csA: i32,
-  b: usize, rsB: i32, csB: i32,
-  c: usize, ldc: i32, accumulate: bool, bias: usize,
-  activation: i32, slope: f32, y: usize, scratch: usize,
-): void {
-  // A single row (batch 1) is a matrix-vector product, bound by reading B: B is
-  // streamed in place along whichever direction is contiguous, with no packing.
-  if (m == 1 && (csB == 1 || (rsB == 1 && csA == 1))) {
-    if (csB == 1) gemvRows(n, k, a, csA, b, rsB, c, accumulate, bias);
-    else gemvDots(n, k, a, b, csB, c, accumulate, bias);
-    if (activation != NONE) activate(activation, slope, c, y, n);
-    return;
-  }
-  // Depth 1 (the weight gradient of a single sample): an outer product, C streamed once.
-  if (k == 1 && csB == 1) {
-    outerProduct(m, n, a, rsA, b, c, ldc, accumulate, bias);
-    if (activation != NONE) activateTile(activation, slope, c, y, m, n, ldc);
-    return;
-  }
-  // Few columns and A's rows contiguous in depth order (dW = Xᵀ·dY of a narrow layer):
-  // packing A would cost about as much as the products, which use each packed row
-  // only once or twice, so Cᵀ = op(B)ᵀ·op(A)ᵀ is computed instead, reading A in place.
-  // (Whether a call goes this way does not depend on m: the host splits calls among
-  // threads by rows of C, and every block must take the path of the whole.)
-  if (n <= THIN_COLUMNS && rsA == 1) {
-    thinProduct(m, n, k, a, csA, b, rsB, csB, c, ldc, accumulate, bias, activation, slope, y, scratch);
-    return;
-  }
-  blocked(m, n, k, a, rsA, csA, b, rsB, csB, false, c, ldc, accumulate, bias, activation, slope, y, scratch);
-}
-
 // B as packB leaves it: in NR-column panels of all k rows (panel q at b + q·k·NR floats).
 export function packedBFloats(k: i32, n: i32): usize {
   return <usize>k * <usize>((n + NR - 1) / NR * NR);
@@ -83,25 +36,21 @@ export function packB(k: i32, n: i32, b: usize, rsB: i32, csB: i32, dst: usize):
   packPanels(b, csB, rsB, n, k, NR, dst);
 }
 
-// gemm with op(B) packed beforehand by packB (a layer's weights for inference): no
-// packing of B at all; batch 1 reads the panels as three streams (gemvPacked).
-export function gemmPackedB(
-  m: i32, n: i32, k: i32,
-  a: usize, rsA: i32, csA: i32, b: usize,
-  c: usize, ldc: i32, accumulate: bool, bias: usize,
-  activation: i32, slope: f32, y: usize, scratch: usize,
-): void {
-  if (m == 1) {
-    gemvPacked(n, k, a, csA, b, c, accumulate, bias, scratch);
-    if (activation != NONE) activate(activation, slope, c, y, n);
-    return;
-  }
-  blocked(m, n, k, a, rsA, csA, b, 0, 0, true, c, ldc, accumulate, bias, activation, slope, y, scratch);
-}
-
-// The general case of gemm: the five loops of BLIS. B is read in place, packed block
-// by block, or, with prepacked, taken as packB left it.
-function blocked(
+// C (m×n, row stride ldc) = (accumulate ? C : 0) + bias + op(A)·op(B), and then,
+// unless activation is NONE, Y = f(C) (same strides) for the activation f numbered
+// in scripts/abi.mjs, applied to each tile as it is finished, while it is in L1.
+//
+// op(A)(i, p) = a[i·rsA + p·csA]   (m×k)
+// op(B)(p, j) = b[p·rsB + j·csB]   (k×n)
+// Strides are in floats, so a transposed operand is the same call with its strides
+// swapped. bias: n floats added to every row, or 0. With accumulate false, C is
+// only written, never read (it may hold NaN). scratch: GEMM_SCRATCH_BYTES, owned by
+// the caller, so that concurrent callers on one memory each bring their own.
+//
+// The five loops of BLIS: NC columns of B, KC of depth (pack B), MC rows of A
+// (pack A), then NR and MR in the macrokernel around the MR×NR microkernel. B is
+// read in place, packed block by block, or, with prepacked, taken as packB left it.
+export function blocked(
   m: i32, n: i32, k: i32,
   a: usize, rsA: i32, csA: i32,
   b: usize, rsB: i32, csB: i32, prepacked: bool,
@@ -113,7 +62,7 @@ function blocked(
   const packedBias = packedB + PACKED_B_BYTES;
   const tile = packedBias + PACKED_BIAS_BYTES;
 
-  // Where the rows of B are contiguous (B as stored, not transposed) the microkernel
+  // Where the rows of B are contiguous (B as stored, not transposed) the register tile
   // streams them in place: no packing, which saves most at small batches. Only a
   // ragged last panel is packed (zero-padded). Rows a multiple of 4 KiB apart all
   // fall in the same L1 sets and evict each other on every pass of a row panel of A
@@ -134,7 +83,7 @@ function blocked(
       const full = nc - ragged;
       // Where each NR-wide panel of this block of B is (`panelStep` bytes apart, rows
       // `rowStep` apart), and the ragged last one, packed 4 wide where it fits (see
-      // microkernelNarrow): after the full panels, or alone when B is read in place.
+      // f32GemmTileMRx4): after the full panels, or alone when B is read in place.
       let panels: usize, panelStep: usize, rowStep: usize, raggedPanel: usize;
       let narrowRagged = ragged <= NARROW;
       if (prepacked) {
@@ -205,12 +154,12 @@ function macrokernel(
       const aPanel = packedA + (<usize>ir * <usize>kc << 2);
       const cTile = c + <usize>ir * rowStride + (<usize>jr << 2);
       if (mr == MR && nr == NR) {
-        microkernel(kc, aPanel, bPanel, bStride, biasPanel, cTile, rowStride, accumulate);
+        f32GemmTileMRx8(kc, aPanel, bPanel, bStride, biasPanel, cTile, rowStride, accumulate);
       } else if (mr == MR && nr == NARROW) {
-        microkernelNarrow(kc, aPanel, bPanel, bStride, biasPanel, cTile, rowStride, accumulate);
+        f32GemmTileMRx4(kc, aPanel, bPanel, bStride, biasPanel, cTile, rowStride, accumulate);
       } else {
-        if (narrow) microkernelNarrow(kc, aPanel, bPanel, bStride, biasPanel, tile, <usize>NR << 2, false);
-        else microkernel(kc, aPanel, bPanel, bStride, biasPanel, tile, <usize>NR << 2, false);
+        if (narrow) f32GemmTileMRx4(kc, aPanel, bPanel, bStride, biasPanel, tile, <usize>NR << 2, false);
+        else f32GemmTileMRx8(kc, aPanel, bPanel, bStride, biasPanel, tile, <usize>NR << 2, false);
         copyTile(tile, mr, nr, cTile, rowStride, accumulate);
       }
       if (activation != NONE) activateTile(activation, slope, cTile, cTile + activatedOffset, mr, nr, ldc);
@@ -233,13 +182,13 @@ function copyTile(tile: usize, mr: i32, nr: i32, c: usize, rowStride: usize, acc
 // C (m×n) = (accumulate ? C : 0) + bias + op(A)·op(B) for n ≤ THIN_COLUMNS and
 // op(A)(i, p) = a[i + p·csA]: Cᵀ = op(B)ᵀ·op(A)ᵀ by the blocked product, in chunks
 // of rows of C that fit in scratch, each added into C transposed.
-function thinProduct(
+export function thinProduct(
   m: i32, n: i32, k: i32, a: usize, csA: i32, b: usize, rsB: i32, csB: i32,
   c: usize, ldc: i32, accumulate: bool, bias: usize, activation: i32, slope: f32, y: usize, scratch: usize,
 ): void {
   const transposed = scratch + PACKED_A_BYTES + THIN_OFFSET;
   // Whole panels of Cᵀ per chunk, so that a block of rows starting on a multiple of NR
-  // (as the host splits thin calls) sees the same tiles as the undivided call.
+  // (as threads.ts splits thin calls) sees the same tiles as the undivided call.
   const chunk = THIN_FLOATS / n / NR * NR;
   const rowStride = <usize>ldc << 2;
   for (let i0 = 0; i0 < m; i0 += chunk) {

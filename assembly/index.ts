@@ -2,14 +2,17 @@
 // and every buffer, scratch included, is allocated by the host, so one build serves a
 // single instance or several sharing a memory.
 import { MR, NR, KC, MC, NC } from "./blocking";
-import { gemm as gemmKernel, GEMM_SCRATCH_BYTES, THIN_COLUMNS } from "./gemm";
+import { GemmCall } from "./abi.generated";
+import { GEMM_SCRATCH_BYTES } from "./gemm";
+import { kernelFor } from "./kernels";
+import { gemmBlock, gemmBlocks } from "./threads";
 import { addColumnSums } from "./columns";
 import { activate as activateKernel, activateBackward } from "./activations";
 import { meanSquaredError, softmaxCrossEntropy } from "./losses";
 import { adamwStep, sgdStep } from "./optimizers";
 
-// Bumped whenever the exports change meaning; the host refuses a mismatched .wasm.
-export const ABI_VERSION: i32 = 4;
+// Bumped (in scripts/abi.mjs) whenever the exports change meaning; the host refuses a mismatched .wasm.
+export { ABI_VERSION } from "./abi.generated";
 
 /** 1: SIMD with separate multiply and add; 2: relaxed SIMD with fused multiply-add. */
 export const SIMD_LEVEL: i32 = ASC_FEATURE_RELAXED_SIMD ? 2 : 1;
@@ -18,8 +21,6 @@ export const TILE_COLS: i32 = NR;
 export const BLOCK_DEPTH: i32 = KC;
 export const BLOCK_ROWS: i32 = MC;
 export const BLOCK_COLS: i32 = NC;
-/** gemm computes Cᵀ for at most this many columns when A's rows are contiguous: the host keeps thread blocks on one side. */
-export const GEMM_THIN_COLUMNS: i32 = THIN_COLUMNS;
 
 /** First byte the host may allocate: everything below belongs to the module's static data. */
 export function heap_base(): usize {
@@ -30,20 +31,25 @@ export function gemm_scratch_bytes(): usize {
   return GEMM_SCRATCH_BYTES;
 }
 
-export function gemm(
-  m: i32, n: i32, k: i32,
-  a: usize, rsA: i32, csA: i32,
-  b: usize, rsB: i32, csB: i32,
-  c: usize, ldc: i32, accumulate: bool, bias: usize,
-  activation: i32, slope: f32, y: usize, scratch: usize,
-): void {
-  gemmKernel(m, n, k, a, rsA, csA, b, rsB, csB, c, ldc, accumulate, bias, activation, slope, y, scratch);
+// A GEMM: block `part` of the call described at `call` (a GemmCall, scripts/abi.mjs),
+// which splits into gemm_blocks(call) blocks for call.parts threads; part 0 of a call
+// with parts = 1 is the whole call. scratch: gemm_scratch_bytes() of this thread's own.
+export function gemm(call: usize, part: i32, scratch: usize): void {
+  gemmBlock(changetype<GemmCall>(call), part, scratch);
+}
+
+export function gemm_blocks(call: usize): i32 {
+  return gemmBlocks(changetype<GemmCall>(call));
+}
+
+/** Which entry of the kernel table (assembly/kernels.ts) computes the call: for the tests. */
+export function gemm_kernel(call: usize): i32 {
+  return kernelFor(changetype<GemmCall>(call));
 }
 
 // Packed B (a frozen layer's weights): packed_b_floats(k, n) floats, written by
-// pack_b(k, n, b, rsB, csB, dst), read by gemm_packed_b, which takes gemm's arguments
-// but B's strides.
-export { packedBFloats as packed_b_floats, packB as pack_b, gemmPackedB as gemm_packed_b } from "./gemm";
+// pack_b(k, n, b, rsB, csB, dst), read by gemm when the call says packedB.
+export { packedBFloats as packed_b_floats, packB as pack_b } from "./gemm";
 
 export function add_column_sums(m: usize, rows: i32, cols: i32, out: usize): void {
   addColumnSums(m, rows, cols, out);

@@ -1,6 +1,6 @@
 // The control block shared by the main thread and the GEMM workers: one slot of
 // SLOT_WORDS int32 words per worker: its state, the epoch of the workers that may
-// serve it, then a GemmCall.
+// serve it, the address of the call's descriptor and which block of it to compute.
 
 export const SLOT_WORDS = 32;
 
@@ -12,8 +12,10 @@ export const STATE_WORD = 0;
  * of an earlier pool not yet terminated exits instead of running a later pool's call.
  */
 export const EPOCH_WORD = 1;
-/** Word of a slot where the call's fields begin, in CALL_FIELDS order. */
+/** Word of a slot holding the byte address of the GEMM call descriptor (Runtime writes it: src/runtime.ts). */
 export const CALL_WORD = 2;
+/** Word of a slot holding the block of the call the worker computes (the kernels derive its range). */
+export const PART_WORD = 3;
 
 export const State = {
   Idle: 0,

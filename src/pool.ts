@@ -1,8 +1,7 @@
 // The main thread's side of the GEMM workers: starting them, handing each a block
 // of a call's output, waiting for them, and stopping them.
-import { CALL_FIELDS, splitCall, type GemmCall, type SplitRules } from './gemm-call.js';
 import type { Heap } from './heap.js';
-import { CALL_WORD, EPOCH_WORD, SLOT_WORDS, SPIN_CHECKS, State } from './pool-protocol.js';
+import { CALL_WORD, EPOCH_WORD, PART_WORD, SLOT_WORDS, SPIN_CHECKS, State } from './pool-protocol.js';
 
 /** What the pool needs of a worker: Node's worker_threads.Worker and the browser's Worker both fit. */
 interface WorkerHandle {
@@ -49,7 +48,6 @@ export function allocatePoolArea(heap: Heap, size: number, scratchBytes: number)
 export class Pool {
   readonly #workers: WorkerHandle[] = [];
   readonly #words: Int32Array;
-  readonly #floats: Float32Array;
   readonly #epoch: number;
   /** Why the pool cannot be used any more (a worker failed or exited), or null. */
   #broken: string | null = null;
@@ -59,7 +57,6 @@ export class Pool {
 
   private constructor(readonly size: number, private readonly heap: Heap, private readonly area: PoolArea) {
     this.#words = new Int32Array(heap.memory.buffer);
-    this.#floats = new Float32Array(heap.memory.buffer);
     this.#epoch = ++area.epoch;
     for (let slot = 0; slot < size; slot++) {
       // The epoch first: a worker of an earlier start that sees the new state sees it too, and exits.
@@ -109,21 +106,22 @@ export class Pool {
   }
 
   /**
-   * Runs `call` split over the workers and the calling thread (which computes the
-   * first block with `runHere`). Throws, never hangs, if a worker has failed.
+   * Runs the `blocks` blocks of the call whose descriptor is at `call` (written for
+   * size + 1 parts): blocks 1… on the workers, block 0 on the calling thread with
+   * `runHere`. `work`: its multiply-adds. Throws, never hangs, if a worker has failed.
    */
-  run(call: GemmCall, rules: SplitRules, runHere: (call: GemmCall) => void): void {
+  run(call: number, blocks: number, work: number, runHere: () => void): void {
     if (this.#broken) throw new Error(`simd-linear: the thread pool is unusable: ${this.#broken}; call shutdown() and init() again`);
-    const [mine, ...theirs] = splitCall(call, this.size + 1, rules);
-    theirs.forEach((part, slot) => this.#post(slot, part));
+    const theirs = Math.min(blocks, this.size + 1) - 1;
+    for (let slot = 0; slot < theirs; slot++) this.#post(slot, call, slot + 1);
     let hereFailed = true;
     try {
-      this.#runHere(mine, runHere);
+      this.#runHere(runHere);
       hereFailed = false;
     } finally {
       // Even when this thread's share failed: a block left running would answer the
       // next call with its "done", and write staging memory the caller is about to free.
-      this.#awaitAll(theirs.length, call, hereFailed);
+      this.#awaitAll(theirs, work, hereFailed);
     }
   }
 
@@ -155,22 +153,22 @@ export class Pool {
     return this.area.control / 4 + slot * SLOT_WORDS;
   }
 
-  #runHere(mine: GemmCall, runHere: (call: GemmCall) => void): void {
+  #runHere(runHere: () => void): void {
     const failure = this.#mainShareFailureForTesting;
     if (failure) {
       this.#mainShareFailureForTesting = null;
       throw failure;
     }
-    runHere(mine);
+    runHere();
   }
 
   /**
    * Waits for the first `count` slots, every one of them even after one fails; throws
    * the first failure unless `quiet` (an error of this thread's share is already on its way).
    */
-  #awaitAll(count: number, call: GemmCall, quiet: boolean): void {
+  #awaitAll(count: number, work: number, quiet: boolean): void {
     // Seconds a worker may take before it is presumed dead: generous (1 GFLOP/s) plus 10.
-    const deadline = performance.now() + 10_000 + (2 * call.m * call.n * call.k) / 1e6;
+    const deadline = performance.now() + 10_000 + (2 * work) / 1e6;
     let failure: unknown = null;
     for (let slot = 0; slot < count; slot++) {
       try {
@@ -182,12 +180,10 @@ export class Pool {
     if (failure && !quiet) throw failure;
   }
 
-  #post(slot: number, call: GemmCall): void {
+  #post(slot: number, call: number, part: number): void {
     const base = this.#base(slot);
-    CALL_FIELDS.forEach((field, i) => {
-      if (field === 'slope') this.#floats[base + CALL_WORD + i] = call.slope;
-      else this.#words[base + CALL_WORD + i] = call[field];
-    });
+    this.#words[base + CALL_WORD] = call;
+    this.#words[base + PART_WORD] = part;
     Atomics.store(this.#words, base, State.Posted);
     Atomics.notify(this.#words, base);
   }

@@ -1,64 +1,14 @@
 // The instantiated kernels and the heap they work in: one per page or process,
 // created by `init()`, reached by everything else through `runtime()`.
+import type { Epilogue, Kernels } from './abi.js';
+import { ABI_VERSION, GEMM_CALL_BYTES, writeGemmCall, type GemmCall } from './abi.generated.js';
 import { checkSize, describe } from './errors.js';
-import { runCall, type GemmCall, type SplitRules } from './gemm-call.js';
 import { Heap } from './heap.js';
 import type { Pool, PoolArea, ThreadSupport } from './pool.js';
 import { PARALLEL_THRESHOLD } from './pool-protocol.js';
 import { compileKernels, hasRelaxedSimd, type SimdLevel, type WasmSource } from './loader.js';
 
-/** The ABI this wrapper speaks; must equal the .wasm's ABI_VERSION export. */
-const ABI_VERSION = 4;
-
-/** The raw exports: numbers in, numbers out (addresses are byte offsets, strides are in floats). */
-export interface Kernels {
-  ABI_VERSION: WebAssembly.Global;
-  SIMD_LEVEL: WebAssembly.Global;
-  TILE_ROWS: WebAssembly.Global;
-  TILE_COLS: WebAssembly.Global;
-  GEMM_THIN_COLUMNS: WebAssembly.Global;
-  BLOCK_DEPTH: WebAssembly.Global;
-  BLOCK_ROWS: WebAssembly.Global;
-  BLOCK_COLS: WebAssembly.Global;
-  heap_base(): number;
-  gemm_scratch_bytes(): number;
-  gemm(
-    m: number, n: number, k: number,
-    a: number, rsA: number, csA: number,
-    b: number, rsB: number, csB: number,
-    c: number, ldc: number, accumulate: number, bias: number,
-    activation: number, slope: number, y: number, scratch: number,
-  ): void;
-  packed_b_floats(k: number, n: number): number;
-  pack_b(k: number, n: number, b: number, rsB: number, csB: number, dst: number): void;
-  gemm_packed_b(
-    m: number, n: number, k: number,
-    a: number, rsA: number, csA: number, b: number,
-    c: number, ldc: number, accumulate: number, bias: number,
-    activation: number, slope: number, y: number, scratch: number,
-  ): void;
-  add_column_sums(m: number, rows: number, cols: number, out: number): void;
-  activate(kind: number, slope: number, z: number, y: number, count: number): void;
-  activate_backward(kind: number, slope: number, z: number, y: number, dy: number, dz: number, count: number): void;
-  softmax_cross_entropy(logits: number, labels: number, batch: number, classes: number, grad: number): number;
-  mean_squared_error(pred: number, target: number, count: number, grad: number): number;
-  sgd_step(
-    p: number, g: number, buf: number, count: number,
-    lr: number, momentum: number, keep: number, weightDecay: number, nesterov: number, first: number,
-  ): void;
-  adamw_step(
-    p: number, g: number, m: number, v: number, count: number,
-    decay: number, keep1: number, beta2: number, keep2: number, step: number, root2: number, eps: number,
-  ): void;
-}
-
-/** An activation applied in the GEMM's epilogue: Y = f(C) written to `y`. */
-export interface Epilogue {
-  /** Kind as numbered in assembly/activations.ts. */
-  kind: number;
-  slope: number;
-  y: number;
-}
+export type { Epilogue, Kernels };
 
 export interface InitOptions {
   /**
@@ -110,7 +60,10 @@ export class Runtime {
   /** Multiply-adds from which a product is shared with the workers. */
   parallelThreshold = PARALLEL_THRESHOLD;
 
-  readonly #splitRules: SplitRules;
+  /** Where this thread writes each GEMM call for the kernels (and the workers), and views to write it through. */
+  readonly #call: number;
+  #words: Int32Array;
+  #floats: Float32Array;
   #workerPlan: WorkerPlan | null = null;
   #poolArea: PoolArea | null = null;
   /** Counts starts and stops of the workers: a start that a stop overtook discards its pool. */
@@ -125,7 +78,9 @@ export class Runtime {
       tile: { rows: kernels.TILE_ROWS.value, cols: kernels.TILE_COLS.value },
       blocks: { depth: kernels.BLOCK_DEPTH.value, rows: kernels.BLOCK_ROWS.value, cols: kernels.BLOCK_COLS.value },
     };
-    this.#splitRules = { tileRows: this.info.tile.rows, tileCols: this.info.tile.cols, thinColumns: kernels.GEMM_THIN_COLUMNS.value };
+    this.#call = this.heap.alloc(GEMM_CALL_BYTES);
+    this.#words = new Int32Array(memory.buffer);
+    this.#floats = new Float32Array(memory.buffer);
   }
 
   /**
@@ -139,8 +94,8 @@ export class Runtime {
     c: number, ldc: number, accumulate: boolean, bias = 0, epilogue?: Epilogue,
   ): void {
     this.#run({
-      m, n, k, a, rsA, csA, b, rsB, csB, c, ldc, accumulate: accumulate ? 1 : 0, bias,
-      activation: epilogue?.kind ?? 0, slope: epilogue?.slope ?? 0, y: epilogue?.y ?? 0, packedB: 0,
+      m, n, k, a, rsA, csA, b, rsB, csB, packedB: 0, c, ldc, accumulate: accumulate ? 1 : 0, bias,
+      epilogue: epilogue?.kind ?? 0, slope: epilogue?.slope ?? 0, y: epilogue?.y ?? 0, parts: 1,
     });
   }
 
@@ -161,8 +116,8 @@ export class Runtime {
     c: number, ldc: number, accumulate: boolean, bias = 0, epilogue?: Epilogue,
   ): void {
     this.#run({
-      m, n, k, a, rsA, csA, b, rsB: 0, csB: k, c, ldc, accumulate: accumulate ? 1 : 0, bias,
-      activation: epilogue?.kind ?? 0, slope: epilogue?.slope ?? 0, y: epilogue?.y ?? 0, packedB: 1,
+      m, n, k, a, rsA, csA, b, rsB: 0, csB: 0, packedB: 1, c, ldc, accumulate: accumulate ? 1 : 0, bias,
+      epilogue: epilogue?.kind ?? 0, slope: epilogue?.slope ?? 0, y: epilogue?.y ?? 0, parts: 1,
     });
   }
 
@@ -202,12 +157,23 @@ export class Runtime {
     this.info.threads = 1;
   }
 
+  /** Writes `call` where every thread's kernels read it, and runs it: shared with the workers when large. */
   #run(call: GemmCall): void {
-    if (this.pool && call.m * call.n * call.k >= this.parallelThreshold) {
-      this.pool.run(call, this.#splitRules, (part) => runCall(this.kernels, part, this.scratch));
-    } else {
-      runCall(this.kernels, call, this.scratch);
+    const { kernels, pool, scratch } = this;
+    const at = this.#call;
+    const work = call.m * call.n * call.k;
+    if (pool && work >= this.parallelThreshold) call.parts = pool.size + 1;
+    if (this.#words.length === 0) {
+      // The memory grew since and detached the views (a shared memory's old views stay
+      // valid, and the descriptor is in them). Checked so, not by comparing buffers:
+      // memory.buffer costs a call into the engine, a noticeable part of a small product.
+      const buffer = this.heap.memory.buffer;
+      this.#words = new Int32Array(buffer);
+      this.#floats = new Float32Array(buffer);
     }
+    writeGemmCall(this.#words, this.#floats, at, call);
+    if (call.parts > 1) pool!.run(at, kernels.gemm_blocks(at), work, () => kernels.gemm(at, 0, scratch));
+    else kernels.gemm(at, 0, scratch);
   }
 }
 

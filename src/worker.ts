@@ -2,9 +2,8 @@
 // then serves calls posted in its slot of the control block until told to stop.
 // Runs as a Node worker_threads worker or a browser module Web Worker; it never
 // allocates in the module's memory (its scratch comes with each call).
-import { CALL_FIELDS, runCall, type GemmCall } from './gemm-call.js';
-import { CALL_WORD, EPOCH_WORD, SLOT_WORDS, SPIN_CHECKS, State } from './pool-protocol.js';
-import type { Kernels } from './runtime.js';
+import { CALL_WORD, EPOCH_WORD, PART_WORD, SLOT_WORDS, SPIN_CHECKS, State } from './pool-protocol.js';
+import type { Kernels } from './abi.js';
 
 interface Setup {
   module: WebAssembly.Module;
@@ -34,8 +33,6 @@ function onSetup(setup: Setup): void {
 function serve(kernels: Kernels, { memory, control, slot, scratch, epoch }: Setup): void {
   const base = control / 4 + slot * SLOT_WORDS;
   const words = new Int32Array(memory.buffer);
-  const floats = new Float32Array(memory.buffer);
-  const call = {} as GemmCall; // refilled for every call: nothing is allocated per call
   let idle = 0;
   for (;;) {
     const state = Atomics.load(words, base);
@@ -50,11 +47,8 @@ function serve(kernels: Kernels, { memory, control, slot, scratch, epoch }: Setu
     if (Atomics.load(words, base + EPOCH_WORD) !== epoch) break;
     idle = 0;
     try {
-      for (let i = 0; i < CALL_FIELDS.length; i++) {
-        const field = CALL_FIELDS[i];
-        call[field] = field === 'slope' ? floats[base + CALL_WORD + i] : words[base + CALL_WORD + i];
-      }
-      runCall(kernels, call, scratch);
+      // The call's descriptor, as the main thread wrote it: the kernels find this worker's block.
+      kernels.gemm(words[base + CALL_WORD], words[base + PART_WORD], scratch);
       Atomics.store(words, base, State.Done);
     } catch (error) {
       port.postMessage({ error: String(error) });

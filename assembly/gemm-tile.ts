@@ -1,3 +1,6 @@
+// The register tiles of the blocked GEMM: MR×8 (MR = 5 SIMD, 6 relaxed; blocking.ts), and
+// MR×4 for a last panel of at most four columns. The microkernels of BLIS and XNNPACK
+// (f32_gemm_5x8__simd, f32_gemm_6x8__relaxed), named by their tile.
 import { MR } from "./blocking";
 import { madd } from "./simd";
 
@@ -14,7 +17,7 @@ import { madd } from "./simd";
 // V8 keeps this loop in registers only when each broadcast is used right after its
 // load and when the epilogue does nothing but store, so C and the bias are folded
 // into the accumulators before the loop.
-export function microkernel(
+export function f32GemmTileMRx8(
   kc: i32, a: usize, b: usize, bStride: usize, bias: usize, c: usize, rowStride: usize, accumulate: bool,
 ): void {
   let acc0x0123 = f32x4.splat(0);
@@ -94,9 +97,9 @@ export function microkernel(
 // C[MR×4] = (accumulate ? C : 0) + bias[4] + Σ_p a[p][0..MR] ⊗ b[p][0..4]: the last
 // panel of B when at most four columns are left (an output layer of 10 classes is one
 // 8-wide panel and one of 2), so half an 8-wide tile is not spent on zero padding.
-// Same arguments and layout as microkernel, with 4 floats of B per p; each element
+// Same arguments and layout as f32GemmTileMRx8, with 4 floats of B per p; each element
 // is summed in the same order as there.
-export function microkernelNarrow(
+export function f32GemmTileMRx4(
   kc: i32, a: usize, b: usize, bStride: usize, bias: usize, c: usize, rowStride: usize, accumulate: bool,
 ): void {
   const start = bias != 0 ? v128.load(bias) : f32x4.splat(0);

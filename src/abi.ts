@@ -1,0 +1,45 @@
+// The module's exports as the host calls them: the ABI of the kernels. Types only (it
+// adds nothing to what a page downloads); the constants both sides share, and the GEMM
+// call descriptor, are generated from scripts/abi.mjs into abi.generated.ts.
+
+/** The raw exports: numbers in, numbers out (addresses are byte offsets, strides are in floats). */
+export interface Kernels {
+  ABI_VERSION: WebAssembly.Global;
+  SIMD_LEVEL: WebAssembly.Global;
+  TILE_ROWS: WebAssembly.Global;
+  TILE_COLS: WebAssembly.Global;
+  BLOCK_DEPTH: WebAssembly.Global;
+  BLOCK_ROWS: WebAssembly.Global;
+  BLOCK_COLS: WebAssembly.Global;
+  heap_base(): number;
+  gemm_scratch_bytes(): number;
+  /** Block `part` of the GEMM call described at `call` (a GemmCall, abi.generated.ts), with this thread's scratch. */
+  gemm(call: number, part: number, scratch: number): void;
+  /** How many blocks the call at `call` splits into for its `parts` threads. */
+  gemm_blocks(call: number): number;
+  /** Which entry of the kernel table (assembly/kernels.ts) computes the call at `call`: for the tests. */
+  gemm_kernel(call: number): number;
+  packed_b_floats(k: number, n: number): number;
+  pack_b(k: number, n: number, b: number, rsB: number, csB: number, dst: number): void;
+  add_column_sums(m: number, rows: number, cols: number, out: number): void;
+  activate(kind: number, slope: number, z: number, y: number, count: number): void;
+  activate_backward(kind: number, slope: number, z: number, y: number, dy: number, dz: number, count: number): void;
+  softmax_cross_entropy(logits: number, labels: number, batch: number, classes: number, grad: number): number;
+  mean_squared_error(pred: number, target: number, count: number, grad: number): number;
+  sgd_step(
+    p: number, g: number, buf: number, count: number,
+    lr: number, momentum: number, keep: number, weightDecay: number, nesterov: number, first: number,
+  ): void;
+  adamw_step(
+    p: number, g: number, m: number, v: number, count: number,
+    decay: number, keep1: number, beta2: number, keep2: number, step: number, root2: number, eps: number,
+  ): void;
+}
+
+/** An activation applied in the GEMM's epilogue: Y = f(C) written to `y`. */
+export interface Epilogue {
+  /** Kind as numbered in scripts/abi.mjs (ActivationKind in abi.generated.ts). */
+  kind: number;
+  slope: number;
+  y: number;
+}
