@@ -1,3 +1,4 @@
+import { ActivationKind } from './abi.generated.js';
 import { copyInto, lengthOf, Operand } from './arrays.js';
 import { checkFloat32Array, checkSize, describe, outputArray } from './errors.js';
 import { Allocations } from './heap.js';
@@ -12,8 +13,8 @@ import { runtime, type Runtime } from './runtime.js';
  */
 export type Activation = 'relu' | 'leakyRelu' | 'gelu' | 'tanh' | 'sigmoid';
 
-/** The kernels' numbering (assembly/activations.ts). */
-const KINDS: Record<Activation, number> = { relu: 1, leakyRelu: 2, gelu: 3, tanh: 4, sigmoid: 5 };
+/** The kernels' numbering, from scripts/abi.mjs (its `none` is no activation, not a name users give). */
+const { none, ...KINDS }: Record<Activation | 'none', number> = ActivationKind;
 
 /** The kernel number of `activation` (0 for none), or a TypeError naming `where`. */
 export function activationKind(where: string, activation: unknown): number {
