@@ -84,14 +84,14 @@ class ActivationLayer extends ModuleLayer<ActivationTape> {
     const y = outputArray(where, 'out', out, count, 'x.length');
     const heap = this.#rt.heap;
     const input = new Operand(heap.memory, x);
-    const output = new Operand(heap.memory, y);
+    const output = out === undefined ? undefined : new Operand(heap.memory, y); // a new y is not in the module's memory
     const tape = this.#tape;
     // A failed allocation changes nothing; from the first write on, until this forward succeeds, there is none to differentiate.
     const buffers = this.#reserve(tape, count);
     tape.count = 0;
     copyInto(heap.f32(buffers.x, count), input.current());
     const result = heap.f32(this.forwardAt(tape, buffers.x, batch, count / batch), count);
-    const target = output.current();
+    const target = output?.current() ?? y;
     copyInto(target, result);
     return target;
   }

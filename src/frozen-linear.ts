@@ -79,12 +79,12 @@ export class FrozenLinear extends ModuleLayer<FrozenTape> {
     const { batch: rows, y } = forwardArguments(where, this.inFeatures, this.outFeatures, x, batch, out);
     const heap = this.#rt.heap;
     const source = new Operand(heap.memory, x);
-    const output = new Operand(heap.memory, y);
+    const output = out === undefined ? undefined : new Operand(heap.memory, y); // a new y is not in the module's memory
     const count = lengthOf(x);
     const input = this.#input.reserve(count);
     copyInto(heap.f32(input, count), source.current());
     const result = heap.f32(this.forwardAt(this.#tape, input, rows), rows * this.outFeatures);
-    const target = output.current();
+    const target = output?.current() ?? y;
     copyInto(target, result);
     return target;
   }

@@ -163,14 +163,14 @@ export class Linear extends ModuleLayer<LinearTape> {
     const { batch: rows, y } = forwardArguments(where, this.inFeatures, this.outFeatures, x, batch, out);
     const heap = this.#rt.heap;
     const input = new Operand(heap.memory, x);
-    const output = new Operand(heap.memory, y);
+    const output = out === undefined ? undefined : new Operand(heap.memory, y); // a new y is not in the module's memory
     const tape = this.#tape;
     // A failed allocation changes nothing; from the first write on, until this forward succeeds, there is none to differentiate.
     const ws = this.#reserve(tape, rows);
     tape.batch = 0;
     copyInto(heap.f32(ws.x, rows * this.inFeatures), input.current());
     const result = heap.f32(this.forwardAt(tape, ws.x, rows), rows * this.outFeatures);
-    const target = output.current();
+    const target = output?.current() ?? y;
     copyInto(target, result);
     return target;
   }
