@@ -1,5 +1,6 @@
 // The register tiles of the blocked GEMM: MR×8 (MR = 5 SIMD, 6 relaxed; blocking.ts), and
-// MR×4 for a last panel of at most four columns. The microkernels of BLIS and XNNPACK
+// MR×4 for a last panel of at most four columns; and 4×8 over the whole depth, for the
+// streaming kernels. The microkernels of BLIS and XNNPACK
 // (f32_gemm_5x8__simd, f32_gemm_6x8__relaxed), named by their tile.
 import { MR } from "./blocking";
 import { madd } from "./simd";
@@ -129,4 +130,51 @@ export function f32GemmTileMRx4(
   v128.store(c + 3 * rowStride, acc3);
   v128.store(c + 4 * rowStride, acc4);
   if (MR > 5) v128.store(c + 5 * rowStride, acc5);
+}
+
+// C[4×8] = (accumulate ? C : 0) + bias[8] + Σ_p A(·, p) ⊗ B(p) over the whole depth k,
+// A and B in place: rows of A at a0…a3 (a row may repeat, for a part tile), depths
+// aStep bytes apart; 8 floats of B per depth, bStep bytes apart (a packed panel: 32;
+// rows of B in place: their stride); C's rows cRow apart. The tile of the streaming
+// kernels (rank-k.ts, gemm-packed-rows.ts), where B, not arithmetic, is the bound: 8
+// accumulators, latency-bound in the blocked product, keep up with a stream of B.
+// Each element is (C or 0), then + bias, then its products in depth order.
+export function f32GemmTile4x8(
+  k: i32, a0: usize, a1: usize, a2: usize, a3: usize, aStep: usize,
+  b: usize, bStep: usize, c: usize, cRow: usize, accumulate: bool, bias: usize,
+): void {
+  let v0 = f32x4.splat(0), u0 = v0, v1 = v0, u1 = v0, v2 = v0, u2 = v0, v3 = v0, u3 = v0;
+  if (accumulate) {
+    v0 = v128.load(c); u0 = v128.load(c, 16);
+    v1 = v128.load(c + cRow); u1 = v128.load(c + cRow, 16);
+    v2 = v128.load(c + 2 * cRow); u2 = v128.load(c + 2 * cRow, 16);
+    v3 = v128.load(c + 3 * cRow); u3 = v128.load(c + 3 * cRow, 16);
+  }
+  if (bias != 0) {
+    const bv = v128.load(bias), bu = v128.load(bias, 16);
+    v0 = f32x4.add(v0, bv); u0 = f32x4.add(u0, bu);
+    v1 = f32x4.add(v1, bv); u1 = f32x4.add(u1, bu);
+    v2 = f32x4.add(v2, bv); u2 = f32x4.add(u2, bu);
+    v3 = f32x4.add(v3, bv); u3 = f32x4.add(u3, bu);
+  }
+  for (let p = 0, at: usize = 0; p < k; p++, at += aStep) {
+    const w = v128.load(b), x = v128.load(b, 16);
+    const s0 = v128.load32_splat(a0 + at);
+    v0 = madd(s0, w, v0);
+    u0 = madd(s0, x, u0);
+    const s1 = v128.load32_splat(a1 + at);
+    v1 = madd(s1, w, v1);
+    u1 = madd(s1, x, u1);
+    const s2 = v128.load32_splat(a2 + at);
+    v2 = madd(s2, w, v2);
+    u2 = madd(s2, x, u2);
+    const s3 = v128.load32_splat(a3 + at);
+    v3 = madd(s3, w, v3);
+    u3 = madd(s3, x, u3);
+    b += bStep;
+  }
+  v128.store(c, v0); v128.store(c, u0, 16);
+  v128.store(c + cRow, v1); v128.store(c + cRow, u1, 16);
+  v128.store(c + 2 * cRow, v2); v128.store(c + 2 * cRow, u2, 16);
+  v128.store(c + 3 * cRow, v3); v128.store(c + 3 * cRow, u3, 16);
 }

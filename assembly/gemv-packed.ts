@@ -1,10 +1,10 @@
 import { madd } from "./simd";
 import { NR } from "./blocking";
-import { startRow } from "./gemv";
+import { startRow } from "./few-rows";
 
 // y = (accumulate ? y : 0) + bias + x·B for one row of output, B given packed
 // (packB): panels of NR columns, each k rows of NR floats. B is read as three
-// sequential streams, a third of the panels each, far apart as gemvRows reads its
+// sequential streams, a third of the panels each, far apart as gemmRows reads its
 // rows, and six accumulators hide the multiply-add's latency: one stream with two
 // chains per column ran 50–54 GB/s at 1×1024×1024 from L3 and 25–34 from memory,
 // these three streams 57–66 and 27–34 (bench/microkernels.md).

@@ -11,18 +11,19 @@ import { NONE, GemmCall } from "./abi.generated";
 import { MR, NR } from "./blocking";
 import { activate, activateTile } from "./activations";
 import { blocked, thinProduct, THIN_COLUMNS } from "./gemm";
-import { gemvDots, gemvRows } from "./gemv";
+import { gemmDots, gemmRows } from "./few-rows";
 import { gemvPacked } from "./gemv-packed";
-import { outerProduct } from "./outer";
+import { gemmPackedRows } from "./gemm-packed-rows";
+import { rankUpdate } from "./rank-k";
 
 // The table, named as XNNPACK names kernels (operation, then what is special about it).
 // The register tile of the blocked entries is MR×NR (blocking.ts: 5×8 SIMD, 6×8 relaxed).
-/** Batch 1, B's rows contiguous (X·W): four rows of B streamed far apart (gemv.ts). */
-export const F32_GEMV_4ROW: i32 = 0;
-/** Batch 1, B's columns contiguous (dY·Wᵀ): six dot products a sixth of n apart (gemv.ts). */
-export const F32_GEMV_6DOT: i32 = 1;
-/** Depth 1 (the weight gradient of one sample): the outer product, C streamed once (outer.ts). */
-export const F32_GER: i32 = 2;
+/** At most ROWS_MAX rows, B's rows contiguous (X·W): four rows of B streamed far apart, in place (few-rows.ts). */
+export const F32_GEMM_ROWS: i32 = 0;
+/** At most DOTS_MAX rows, B's columns and A's rows contiguous (dY·Wᵀ): dot products, B in place (few-rows.ts). */
+export const F32_GEMM_DOTS: i32 = 1;
+/** Depth at most RANK_MAX (the weight gradient of a small batch): C streamed once, in place (rank-k.ts). */
+export const F32_GEMM_RANK_K: i32 = 2;
 /** At most THIN_COLUMNS columns, A's rows contiguous: Cᵀ by the blocked product, A read in place (gemm.ts). */
 export const F32_GEMM_THIN: i32 = 3;
 /** The general case: the five loops of BLIS around the MR×NR microkernel (gemm.ts). */
@@ -31,19 +32,39 @@ export const F32_GEMM: i32 = 4;
 export const F32_GEMV_PACKED: i32 = 5;
 /** The five loops over B packed by pack_b: nothing of B is packed per call (gemm.ts). */
 export const F32_GEMM_PACKED: i32 = 6;
+/** At most ROWS_MAX rows over B packed by pack_b: its panels streamed once, 4×8 tiles (gemm-packed-rows.ts). */
+export const F32_GEMM_PACKED_ROWS: i32 = 7;
+
+// Up to this many rows of C, B is streamed once for all of them: rows of B
+// (few-rows.ts, gemm-packed-rows.ts), or columns (dot products, few-rows.ts); up to
+// this depth, C is (rank-k.ts). Past them the blocked product is faster
+// (bench/microkernels.md).
+const ROWS_MAX: i32 = 12;
+const DOTS_MAX: i32 = 16;
+const RANK_MAX: i32 = 8;
+const STREAM_MIN: i32 = 16;
 
 /** Which entry computes `call`. */
 export function kernelFor(call: GemmCall): i32 {
-  if (call.packedB != 0) return call.m == 1 ? F32_GEMV_PACKED : F32_GEMM_PACKED;
-  // A single row (batch 1) is a matrix-vector product, bound by reading B: B is
-  // streamed in place along whichever direction is contiguous, with no packing.
-  if (call.m == 1 && call.csB == 1) return F32_GEMV_4ROW;
-  if (call.m == 1 && call.rsB == 1 && call.csA == 1) return F32_GEMV_6DOT;
-  if (call.k == 1 && call.csB == 1) return F32_GER;
+  const m = call.m, n = call.n, k = call.k;
+  // Streaming pays where what is streamed is long in its contiguous direction: rows of
+  // B (n), columns of B (k), rows of C (n). Shorter, the blocked product's tiles win,
+  // except at batch 1, where there is nothing to tile.
+  const wideRows = m == 1 || n >= STREAM_MIN, longColumns = m == 1 || k >= 2 * STREAM_MIN;
+  if (call.packedB != 0) {
+    if (m == 1) return F32_GEMV_PACKED;
+    return m <= ROWS_MAX && k >= STREAM_MIN ? F32_GEMM_PACKED_ROWS : F32_GEMM_PACKED;
+  }
+  // A few rows (a small batch) are bound by reading B: B is streamed in place along
+  // whichever direction is contiguous, once for all rows, with no packing.
+  if (m <= ROWS_MAX && call.csB == 1 && wideRows) return F32_GEMM_ROWS;
+  if (m <= DOTS_MAX && call.rsB == 1 && call.csA == 1 && longColumns) return F32_GEMM_DOTS;
+  // A small depth (the weight gradient of a small batch) is bound by C, read and written once.
+  if (k <= RANK_MAX && call.csB == 1 && (k == 1 || (n >= STREAM_MIN && m >= STREAM_MIN))) return F32_GEMM_RANK_K;
   // Few columns and A's rows contiguous in depth order (dW = Xᵀ·dY of a narrow layer):
   // packing A would cost about as much as the products, which use each packed row
   // only once or twice, so Cᵀ = op(B)ᵀ·op(A)ᵀ is computed instead, reading A in place.
-  if (call.n <= THIN_COLUMNS && call.rsA == 1) return F32_GEMM_THIN;
+  if (n <= THIN_COLUMNS && call.rsA == 1) return F32_GEMM_THIN;
   return F32_GEMM;
 }
 
@@ -52,9 +73,11 @@ export function kernelFor(call: GemmCall): i32 {
  * of that many; < 0, blocks of rows on multiples of minus that many.
  */
 export function splitUnit(kernel: i32, m: i32, n: i32): i32 {
-  // Batch 1: each column of y is summed alone, in the same order wherever it lies,
+  // Few rows: each column of C is summed alone, in the same order wherever it lies,
   // except that the last n % 4 are summed without vectors: panels keep them last.
-  if (kernel == F32_GEMV_4ROW || kernel == F32_GEMV_6DOT || kernel == F32_GEMV_PACKED) return NR;
+  if (kernel == F32_GEMM_ROWS || kernel == F32_GEMM_DOTS || kernel == F32_GEMV_PACKED || kernel == F32_GEMM_PACKED_ROWS) return NR;
+  // Each row of C alone, the same way: rows, on multiples of 4 (the rows taken together).
+  if (kernel == F32_GEMM_RANK_K) return m >= n ? -4 : NR;
   // Rows of C are the columns of the Cᵀ computed: whole panels of Cᵀ.
   if (kernel == F32_GEMM_THIN) return -NR;
   // Register tiles: an edge tile is summed into C in another order than a whole one,
@@ -71,12 +94,13 @@ export function runKernel(
 ): void {
   const k = call.k, accumulate = call.accumulate != 0, epilogue = call.epilogue, slope = call.slope;
   switch (kernel) {
-    case F32_GEMV_4ROW: gemvRows(n, k, a, call.csA, b, call.rsB, c, accumulate, bias); break;
-    case F32_GEMV_6DOT: gemvDots(n, k, a, b, call.csB, c, accumulate, bias); break;
-    case F32_GEMV_PACKED: gemvPacked(n, k, a, call.csA, b, c, accumulate, bias, scratch); break;
-    case F32_GER: {
-      outerProduct(m, n, a, call.rsA, b, c, call.ldc, accumulate, bias);
-      if (epilogue != NONE) activateTile(epilogue, slope, c, y, m, n, call.ldc);
+    case F32_GEMM_ROWS: gemmRows(m, n, k, a, call.rsA, call.csA, b, call.rsB, c, call.ldc, accumulate, bias); break;
+    case F32_GEMM_DOTS: gemmDots(m, n, k, a, call.rsA, b, call.csB, c, call.ldc, accumulate, bias, scratch); break;
+    case F32_GEMM_RANK_K: rankUpdate(m, n, k, a, call.rsA, call.csA, b, call.rsB, c, call.ldc, accumulate, bias); break;
+    case F32_GEMM_PACKED_ROWS: gemmPackedRows(m, n, k, a, call.rsA, call.csA, b, c, call.ldc, accumulate, bias, scratch); break;
+    case F32_GEMV_PACKED: {
+      gemvPacked(n, k, a, call.csA, b, c, accumulate, bias, scratch);
+      if (epilogue != NONE) activate(epilogue, slope, c, y, n);
       return;
     }
     case F32_GEMM_THIN: {
@@ -92,6 +116,6 @@ export function runKernel(
       return;
     }
   }
-  // The batch-1 kernels leave the epilogue to one pass over the row.
-  if (epilogue != NONE) activate(epilogue, slope, c, y, n);
+  // The streaming kernels leave the epilogue to one pass over C.
+  if (epilogue != NONE) activateTile(epilogue, slope, c, y, m, n, call.ldc);
 }

@@ -17,7 +17,7 @@ interface Run { growingMs: number; grownMs: number; untouchedMs: number; growSte
 /** One run, in this process: the times of both passes and how often the memory grew. */
 async function measure(mode: 'fresh' | 'untouched'): Promise<Partial<Run>> {
   const { init, Linear, memoryStats } = await import('../dist/index.js');
-  const { runtime } = await import('../dist/runtime.js');
+  const { runtime } = await import('../dist/internal.js');
   await init();
   if (mode === 'untouched') {
     // One grow to more than the pass needs, through the heap; none of its pages written.

@@ -1,9 +1,7 @@
 // simd-linear below its public API: each build (plain SIMD and relaxed SIMD) instantiated
 // side by side in this process, so both are timed on the same shapes under the same noise.
 // Operands live in the build's own heap, filled once; the timed call is the bare gemm.
-import { defaultWasmUrl } from '../dist/init.js';
-import { compileKernels, hasRelaxedSimd } from '../dist/loader.js';
-import { Runtime, type Kernels } from '../dist/runtime.js';
+import { defaultWasmUrl, compileKernels, hasRelaxedSimd, Runtime, type Kernels } from '../dist/internal.js';
 import type { Build } from './peak.js';
 import type { Operands } from './operands.js';
 import type { Product } from './shapes.js';

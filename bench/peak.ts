@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { hasRelaxedSimd } from '../dist/loader.js';
+import { hasRelaxedSimd } from '../dist/internal.js';
 import { Timer, type Plan } from './timing.js';
 
 export type Build = 'fixed' | 'relaxed';

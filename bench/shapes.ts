@@ -38,6 +38,18 @@ export const shapeSets: Record<string, Shape[]> = {
     shape('batch-1 wide layer', 1, 1024, 1024),
     shape('batch-1 MNIST hidden', 1, 784, 128),
   ],
+  // Inference and fine-tuning a few samples or tokens at a time: batches 1–16 over the widths of
+  // real models, powers of two and one odd width. Up to batch 8 or so the product is bound by
+  // reading W once (bench/microkernels.md), so these show whether W is streamed once, in place.
+  smallbatch: [1, 2, 3, 4, 8, 16].flatMap((batch) => [
+    shape(`batch ${batch}, 512 → 512`, batch, 512, 512),
+    shape(`batch ${batch}, 1024 → 1024`, batch, 1024, 1024),
+    shape(`batch ${batch}, 4096 → 1024`, batch, 4096, 1024),
+    shape(`batch ${batch}, 1024 → 4096`, batch, 1024, 4096),
+    shape(`batch ${batch}, MNIST hidden 784 → 128`, batch, 784, 128),
+    shape(`batch ${batch}, BERT FFN up 768 → 3072`, batch, 768, 3072),
+    shape(`batch ${batch}, odd width 1000 → 1000`, batch, 1000, 1000),
+  ]),
   // Small enough that the fixed cost of a call (copies, dispatch, JS ↔ wasm) is all there is.
   overhead: [
     shape('per-call overhead', 1, 64, 64),

@@ -5,8 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { Bench } from 'tinybench';
 import { init, backendInfo, shutdown } from '../dist/index.js';
-import { PARALLEL_THRESHOLD } from '../dist/pool.js';
-import { runtime, type Runtime } from '../dist/runtime.js';
+import { PARALLEL_THRESHOLD, runtime, type Runtime } from '../dist/internal.js';
 import { random } from './operands.js';
 import { createOnnxRuntime } from './peers/onnxruntime.js';
 

@@ -10,7 +10,7 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { uniformGenerator } from '../dist/random.js';
+import { uniformGenerator } from '../dist/internal.js';
 
 export const IMAGE_SIZE = 28 * 28;
 

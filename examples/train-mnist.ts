@@ -5,7 +5,7 @@
 import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AdamW, Linear, SGD, Sequential, backendInfo, init, softmaxCrossEntropy } from '../dist/index.js';
-import { uniformGenerator } from '../dist/random.js';
+import { uniformGenerator } from '../dist/internal.js';
 import { IMAGE_SIZE, loadMnist, shuffle, toBatch, type Digits, type Mnist } from './mnist.js';
 
 const CLASSES = 10;

@@ -1,4 +1,4 @@
-// Minifies the JavaScript tsc wrote to dist/ (terser), keeping the names users see:
+// Minifies the JavaScript in dist/ (terser), as bundled by bundle-dist.mjs, keeping the names users see:
 // every class (`layer.constructor.name`) and every exported function (`matmul.name`,
 // and their frames in stack traces). Each file's source map is carried through, so it
 // still points into src/.
@@ -9,7 +9,10 @@ const dist = new URL('../dist/', import.meta.url);
 const MAP_COMMENT = /\n\/\/# sourceMappingURL=\S+\s*$/;
 const files = readdirSync(dist).filter((name) => name.endsWith('.js'));
 const sources = new Map(files.map((file) => [file, readFileSync(new URL(file, dist), 'utf8')]));
-const exported = new Set([...sources.values()].flatMap((code) => [...code.matchAll(/export (?:async )?function\*? (\w+)/g)].map(([, name]) => name)));
+// Exported functions are found in src/: the bundles export them by list, not by declaration.
+const src = new URL('../src/', import.meta.url);
+const exported = new Set(readdirSync(src).filter((name) => name.endsWith('.ts')).flatMap((name) =>
+  [...readFileSync(new URL(name, src), 'utf8').matchAll(/export (?:async )?function\*? (\w+)/g)].map(([, fn]) => fn)));
 const keepFunctionNames = new RegExp(`^(${[...exported].join('|')})$`);
 
 for (const [file, source] of sources) {

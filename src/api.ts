@@ -4,6 +4,7 @@ export type { SimdLevel, WasmSource } from './loader.js';
 export { Linear, type LinearOptions, type TorchTensor } from './linear.js';
 export { FrozenLinear } from './frozen-linear.js';
 export { matmul, type MatmulOptions } from './matmul.js';
+export { allocate, ModuleArray } from './allocate.js';
 export { ReLU, LeakyReLU, GELU, Tanh, Sigmoid, type Activation } from './activations.js';
 export { Parameter, type Layer } from './layer.js';
 export { Sequential, type NamedParameter } from './sequential.js';

@@ -209,6 +209,11 @@ export class Allocations {
     return start;
   }
 
+  /** Takes over a block already allocated from the heap, as if by alloc. */
+  adopt(start: number): void {
+    this.blocks.add(start);
+  }
+
   release(start: number): void {
     this.blocks.delete(start);
     this.heap.release(start);

@@ -1,5 +1,6 @@
 import { copyInto, Operand } from './arrays.js';
 import { checkFloat32Array, checkSize, describe } from './errors.js';
+import { ModuleArray } from './allocate.js';
 import { alignUp } from './heap.js';
 import { runtime } from './runtime.js';
 
@@ -14,21 +15,25 @@ export interface MatmulOptions {
 
 /**
  * op(A)·op(B) for row-major float32 matrices, where op(A) is m×k and op(B) is k×n.
- * Returns the m×n product in `options.out` or a new Float32Array. Views of a layer's
- * parameters are read in place; other operands are copied into the module's memory.
+ * Returns the m×n product in `options.out` or a new Float32Array. Arrays from
+ * `allocate` and views of a layer's parameters are read in place; other operands are
+ * copied into the module's memory.
  */
 export function matmul(
   a: Float32Array, b: Float32Array, m: number, k: number, n: number, options: MatmulOptions = {},
 ): Float32Array {
   const where = 'matmul';
   const rt = runtime(where);
+  a = ModuleArray.follow(where, 'a', a) as Float32Array;
+  b = ModuleArray.follow(where, 'b', b) as Float32Array;
   checkSize(where, 'm', m);
   checkSize(where, 'k', k);
   checkSize(where, 'n', n);
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`${where}: options must be an object; got ${describe(options)}`);
   }
-  const { transposeA = false, transposeB = false, out: given } = options; // each option read once
+  const { transposeA = false, transposeB = false } = options; // each option read once
+  const given = ModuleArray.follow(where, 'options.out', options.out) as Float32Array | undefined;
   if (typeof transposeA !== 'boolean') throw new TypeError(`${where}: options.transposeA must be a boolean; got ${describe(transposeA)}`);
   if (typeof transposeB !== 'boolean') throw new TypeError(`${where}: options.transposeB must be a boolean; got ${describe(transposeB)}`);
   checkFloat32Array(where, 'a', a, m * k, transposeA ? `k·m = ${k}·${m}, transposed` : `m·k = ${m}·${k}`);

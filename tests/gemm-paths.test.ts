@@ -8,7 +8,7 @@
 import { beforeAll, describe, expect, test } from 'vitest';
 import { backendInfo, init } from '../dist/index.js';
 import { referenceMatmul } from '../dist/reference.js';
-import { runtime } from '../dist/runtime.js';
+import { runtime } from '../dist/internal.js';
 import { expectSameBits, expectWithin, initOptions, productBound, randomArray } from './support.js';
 
 beforeAll(() => init(initOptions));

@@ -1,6 +1,6 @@
 // The allocator alone, over memories of a chosen maximum: how it grows, and how it fails.
 import { expect, test } from 'vitest';
-import { Heap } from '../dist/heap.js';
+import { Heap } from '../dist/internal.js';
 
 const PAGE = 65536;
 

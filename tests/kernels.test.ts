@@ -1,20 +1,18 @@
 // The microkernel tester, in the spirit of XNNPACK's: every entry of the kernel table
-// (assembly/kernels.ts), alone, on the edges a product meets — m from 1 to past MR, n
-// from 1 to 2·NR + 1, k around the unroll and KC, strided A and B, ldc > n, accumulate
+// (assembly/kernels.ts), alone, on the edges a product meets — m over its range (1 to
+// past MR, or the few rows a streaming kernel takes), n from 1 to past 2·NR, k around
+// the unroll and KC, strided A and B, ldc > n, accumulate
 // on and off (off over NaN in C), every epilogue — against the float64 reference; and
 // each cut into blocks for 2, 3 and 4 threads, computed here block by block, bitwise
 // equal to the whole. Operands sit in memory poisoned with NaN around them, and C's
 // and Y's padding columns must come back untouched. Runs for the build under test.
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { GEMM_CALL_BYTES, writeGemmCall, type GemmCall } from '../dist/abi.generated.js';
-import { defaultWasmUrl } from '../dist/init.js';
-import { compileKernels, hasRelaxedSimd } from '../dist/loader.js';
+import { GEMM_CALL_BYTES, writeGemmCall, type GemmCall, defaultWasmUrl, compileKernels, hasRelaxedSimd, Runtime, type Kernels } from '../dist/internal.js';
 import { referenceMatmul } from '../dist/reference.js';
-import { Runtime, type Kernels } from '../dist/runtime.js';
 import { expectSameBits, expectWithin, initOptions, productBound, randomArray } from './support.js';
 
-/** The table's entries, by number, as assembly/kernels.ts declares them (F32_GEMV_4ROW → f32_gemv_4row). */
+/** The table's entries, by number, as assembly/kernels.ts declares them (F32_GEMM_ROWS → f32_gemm_rows). */
 const TABLE = [...readFileSync(new URL('../assembly/kernels.ts', import.meta.url), 'utf8')
   .matchAll(/^export const (F32_\w+): i32 = (\d+);/gm)]
   .map(([, name, id]) => ({ name: name.toLowerCase(), id: Number(id) }));
@@ -153,18 +151,77 @@ function check(kernel: string, t: Case): void {
   blocks.forEach((at) => rt.heap.release(at));
 }
 
-/** What each kernel requires of a call, as a base case: the sweeps vary the rest. */
-function base(kernel: string): Case & { fixed: Partial<Record<'m' | 'k', number>>; minM: number } {
+/** Partial cases laid over a kernel's base case. */
+type Sweep = Partial<Case>[];
+
+/**
+ * What each kernel requires of a call, as a base case, and the sweeps that vary it:
+ * m, n and k over the edges of its tiles and loops, within what the table gives it
+ * (check() fails on a case the table gives another kernel), and a few larger shapes.
+ */
+interface Base { base: Case; m: Sweep; n: Sweep; k: Sweep; large: Sweep }
+
+/** The table's limits (ROWS_MAX, DOTS_MAX, RANK_MAX, STREAM_MIN), as assembly/kernels.ts declares them. */
+const LIMITS = Object.fromEntries([...readFileSync(new URL('../assembly/kernels.ts', import.meta.url), 'utf8')
+  .matchAll(/^const (\w+): i32 = (\d+);/gm)].map(([, name, value]) => [name, Number(value)]));
+
+const at = (key: 'm' | 'n' | 'k', values: number[], extra: Partial<Case> = {}): Sweep => values.map((v) => ({ ...extra, [key]: v }));
+
+function base(kernel: string): Base {
+  const { ROWS_MAX, DOTS_MAX, RANK_MAX, STREAM_MIN } = LIMITS;
   const flags = { pad: 0, packed: false, accumulate: false, bias: false, epilogue: 0 };
+  const ks = [1, 2, 3, 4, 5, 7, 8, 9, 16, 17, KC - 1, KC, KC + 1, 2 * KC + 3];
+  const ns = range(1, 2 * NR + 1);
+  const longKs = [STREAM_MIN, STREAM_MIN + 1, STREAM_MIN + 3, KC - 1, KC, KC + 1, 2 * KC + 3];
+  const general = (b: Case, minM: number): Base => ({
+    base: b,
+    m: at('m', range(minM, MR + 1).concat([2 * MR + 1])),
+    n: at('n', b.n <= 12 ? range(1, 12) : ns),
+    k: at('k', ks),
+    large: [{ m: 4 * MR + 3, k: KC + 5 }, { m: 13 * MR + 1, k: KC + 5 }],
+  });
   switch (kernel) {
-    case 'f32_gemv_4row': return { ...flags, m: 1, n: 2 * NR + 1, k: 9, a: 'rows', b: 'rows', fixed: { m: 1 }, minM: 1 };
-    case 'f32_gemv_6dot': return { ...flags, m: 1, n: 2 * NR + 1, k: 9, a: 'rows', b: 'cols', fixed: { m: 1 }, minM: 1 };
-    case 'f32_ger': return { ...flags, m: MR, n: 2 * NR + 1, k: 1, a: 'rows', b: 'rows', fixed: { k: 1 }, minM: 2 };
-    // B strided keeps a row (m = 1) or a depth of 1 off the batch-1 and outer-product kernels.
-    case 'f32_gemm_thin': return { ...flags, m: MR, n: 12, k: 9, a: 'cols', b: 'strided', fixed: {}, minM: 1 };
-    case 'f32_gemm': return { ...flags, m: MR, n: 2 * NR + 1, k: 9, a: 'strided', b: 'strided', fixed: {}, minM: 1 };
-    case 'f32_gemv_packed': return { ...flags, m: 1, n: 2 * NR + 1, k: 9, a: 'rows', b: 'rows', packed: true, fixed: { m: 1 }, minM: 1 };
-    case 'f32_gemm_packed': return { ...flags, m: MR, n: 2 * NR + 1, k: 9, a: 'rows', b: 'rows', packed: true, fixed: {}, minM: 2 };
+    // Past batch 1, the streaming kernels take only what is long enough to stream (STREAM_MIN).
+    case 'f32_gemm_rows': return {
+      base: { ...flags, m: 3, n: 2 * NR + 1, k: 9, a: 'rows', b: 'rows' },
+      m: at('m', range(1, ROWS_MAX)),
+      n: [...at('n', ns, { m: 1 }), ...at('n', range(STREAM_MIN, 4 * NR + 1))],
+      k: at('k', ks),
+      large: [{ m: ROWS_MAX, k: KC + 5 }, { m: 1, k: 2 * KC + 3 }],
+    };
+    case 'f32_gemm_dots': return {
+      base: { ...flags, m: 3, n: 2 * NR + 1, k: 2 * STREAM_MIN + 1, a: 'rows', b: 'cols' },
+      m: at('m', range(1, DOTS_MAX)),
+      n: at('n', ns),
+      k: [...at('k', ks, { m: 1 }), ...at('k', longKs.map((k) => k + STREAM_MIN))],
+      large: [{ m: DOTS_MAX, k: KC + 5 }, { m: 1, k: 2 * KC + 3 }],
+    };
+    case 'f32_gemm_rank_k': return {
+      base: { ...flags, m: STREAM_MIN + 3, n: 2 * NR + 1, k: 3, a: 'cols', b: 'rows' },
+      m: [...at('m', range(ROWS_MAX + 1, ROWS_MAX + 8), { k: 1 }), ...at('m', range(STREAM_MIN, STREAM_MIN + 5))],
+      n: [...at('n', ns, { k: 1 }), ...at('n', range(STREAM_MIN, 4 * NR + 1))],
+      k: at('k', range(1, RANK_MAX)),
+      large: [{ m: 4 * STREAM_MIN + 3, k: RANK_MAX }, { m: ROWS_MAX + 5, k: 1 }],
+    };
+    // B strided keeps a few rows or a small depth off the streaming kernels.
+    case 'f32_gemm_thin': return general({ ...flags, m: MR, n: 12, k: 9, a: 'cols', b: 'strided' }, 1);
+    case 'f32_gemm': return general({ ...flags, m: MR, n: 2 * NR + 1, k: 9, a: 'strided', b: 'strided' }, 1);
+    case 'f32_gemv_packed': return {
+      base: { ...flags, m: 1, n: 2 * NR + 1, k: 9, a: 'rows', b: 'rows', packed: true },
+      m: [{ m: 1 }], n: at('n', ns), k: at('k', ks), large: [{ m: 1, k: KC + 5 }, { m: 1, k: 2 * KC + 3 }],
+    };
+    // A few rows over a short depth, or more rows than ROWS_MAX.
+    case 'f32_gemm_packed': return {
+      ...general({ ...flags, m: ROWS_MAX + 1, n: 2 * NR + 1, k: 9, a: 'rows', b: 'rows', packed: true }, 2),
+      m: [...at('m', range(2, MR + 1), { k: 9 }), ...at('m', [ROWS_MAX + 1, 2 * MR + 1, 3 * MR + 2].filter((m) => m > ROWS_MAX))],
+    };
+    case 'f32_gemm_packed_rows': return {
+      base: { ...flags, m: 3, n: 2 * NR + 1, k: STREAM_MIN + 1, a: 'rows', b: 'rows', packed: true },
+      m: at('m', range(2, ROWS_MAX)),
+      n: at('n', ns),
+      k: at('k', longKs),
+      large: [{ m: ROWS_MAX, k: KC + 5 }, { m: 2, k: 2 * KC + 3 }],
+    };
     default: throw new Error(`kernels.test.ts: no base case for ${kernel}: add one`);
   }
 }
@@ -172,55 +229,51 @@ function base(kernel: string): Case & { fixed: Partial<Record<'m' | 'k', number>
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 test('the table is read from assembly/kernels.ts, numbered 0…', () => {
-  expect(TABLE.length).toBeGreaterThanOrEqual(7);
+  expect(TABLE.length).toBeGreaterThanOrEqual(8);
   expect(TABLE.map(({ id }) => id)).toEqual(range(0, TABLE.length - 1));
+  expect(Object.keys(LIMITS).sort()).toEqual(['DOTS_MAX', 'RANK_MAX', 'ROWS_MAX', 'STREAM_MIN']);
 });
 
 describe.each(TABLE.map(({ name }) => name))(`%s (${build})`, (kernel) => {
-  // n ≤ 12 is what makes the thin kernel: its sweep stays there.
-  const maxN = () => (kernel === 'f32_gemm_thin' ? 12 : 2 * NR + 1);
-
-  test('m from 1 to past MR, strided A', () => {
-    const b = base(kernel);
-    const ms = b.fixed.m ? [b.fixed.m] : range(b.minM, MR + 1).concat([2 * MR + 1]);
-    for (const m of ms) for (const pad of [0, 3]) check(kernel, { ...b, m, pad });
+  test('m over its range, strided A', () => {
+    const { base: b, m } = base(kernel);
+    for (const t of m) for (const pad of [0, 3]) check(kernel, { ...b, ...t, pad });
   });
 
-  test('n from 1 to 2·NR + 1, ldc > n', () => {
-    const b = base(kernel);
-    for (const n of range(1, maxN())) for (const pad of [0, 5]) check(kernel, { ...b, n, pad });
+  test('n from 1 to past 2·NR, ldc > n', () => {
+    const { base: b, n } = base(kernel);
+    for (const t of n) for (const pad of [0, 5]) check(kernel, { ...b, ...t, pad });
   });
 
   test('k below, at and past the unroll and KC', () => {
-    const b = base(kernel);
-    const ks = b.fixed.k ? [b.fixed.k] : [1, 2, 3, 4, 5, 7, 8, 9, 16, 17, KC - 1, KC, KC + 1, 2 * KC + 3];
-    // A depth of 1 with B's rows contiguous is the outer product's: B stays strided where the base has it so.
-    for (const k of ks) check(kernel, { ...b, k, pad: k % 2 });
+    const { base: b, k } = base(kernel);
+    for (const t of k) check(kernel, { ...b, ...t, pad: t.k! % 2 });
   });
 
   test('accumulate on and off (off over NaN), bias, every epilogue', () => {
-    const b = base(kernel);
+    const { base: b } = base(kernel);
     for (const accumulate of [false, true]) {
       for (const bias of [false, true]) {
-        for (const epilogue of range(0, 5)) check(kernel, { ...b, m: b.fixed.m ?? MR + 1, accumulate, bias, epilogue, pad: 2 });
+        for (const epilogue of range(0, 5)) check(kernel, { ...b, accumulate, bias, epilogue, pad: 2 });
       }
     }
   });
 
   test('larger shapes, cut into blocks for threads', () => {
-    const b = base(kernel);
-    const m = b.fixed.m ?? 4 * MR + 3, k = b.fixed.k ?? KC + 5;
-    for (const n of kernel === 'f32_gemm_thin' ? [5, 12] : [3 * NR + 5, 9 * NR + 3]) {
-      check(kernel, { ...b, m, n, k, accumulate: true, bias: true, epilogue: 3, pad: 1 });
-      check(kernel, { ...b, m: b.fixed.m ?? 13 * MR + 1, n, k, epilogue: 2 });
+    const { base: b, large } = base(kernel);
+    for (const t of large) {
+      for (const n of kernel === 'f32_gemm_thin' ? [5, 12] : [3 * NR + 5, 9 * NR + 3]) {
+        check(kernel, { ...b, ...t, n, accumulate: true, bias: true, epilogue: 3, pad: 1 });
+        check(kernel, { ...b, ...t, n, epilogue: 2 });
+      }
     }
   });
 
   test('every layout of A and B it accepts', () => {
-    const b = base(kernel);
+    const { base: b } = base(kernel);
     for (const a of ['rows', 'cols', 'strided'] as const) {
       for (const bl of ['rows', 'cols', 'strided'] as const) {
-        const t = { ...b, a, b: bl, m: b.fixed.m ?? MR + 2 };
+        const t = { ...b, a, b: bl };
         // Only the layouts that this kernel takes: the table decides, and other kernels are tested on their own.
         const call = { m: t.m, n: t.n, k: t.k, rsA: a === 'cols' ? 1 : 2, csA: a === 'rows' ? 1 : 2, rsB: bl === 'cols' ? 1 : 2, csB: bl === 'rows' ? 1 : 2 };
         if (!takes(kernel, call, t.packed)) continue;
@@ -228,6 +281,26 @@ describe.each(TABLE.map(({ name }) => name))(`%s (${build})`, (kernel) => {
       }
     }
   });
+});
+
+// The streaming kernels compute each element by the same operations whatever the rows
+// around it (assembly/few-rows.ts): a row of a small batch has the bits it has alone.
+test.each(['rows', 'cols'] as const)('f32_gemm_rows and f32_gemm_dots: a row of a batch is the row alone, bit for bit (B by %s)', (layout) => {
+  const [m, k, n] = [LIMITS.ROWS_MAX, 2 * KC + 37, 4 * NR + 3];
+  const A = randomArray(m * k, 5), B = randomArray(k * n, 6);
+  const [pa, pb, pc, p1] = [A, B, new Float32Array(m * n), new Float32Array(n)].map((data) => {
+    const at = rt.heap.alloc(4 * data.length);
+    rt.heap.f32(at, data.length).set(data);
+    return at;
+  });
+  const [rsB, csB] = layout === 'rows' ? [n, 1] : [1, k];
+  rt.gemm(m, n, k, pa, k, 1, pb, rsB, csB, pc, n, false);
+  const whole = rt.heap.f32(pc, m * n).slice();
+  for (let i = 0; i < m; i++) {
+    rt.gemm(1, n, k, pa + 4 * i * k, k, 1, pb, rsB, csB, p1, n, false);
+    expectSameBits(rt.heap.f32(p1, n).slice(), whole.subarray(i * n, (i + 1) * n), `row ${i} of ${m}`);
+  }
+  [pa, pb, pc, p1].forEach((at) => rt.heap.release(at));
 });
 
 /** Whether the table would give `kernel` a call with these strides (a probe descriptor, not a copy of the rules). */

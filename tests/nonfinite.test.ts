@@ -3,9 +3,7 @@
 import { beforeAll, expect, test } from 'vitest';
 import { init, Linear, matmul } from '../dist/index.js';
 import { referenceMatmul } from '../dist/reference.js';
-import { Runtime } from '../dist/runtime.js';
-import { defaultWasmUrl } from '../dist/init.js';
-import { compileKernels } from '../dist/loader.js';
+import { Runtime, defaultWasmUrl, compileKernels } from '../dist/internal.js';
 import { initOptions, productBound, randomArray } from './support.js';
 
 beforeAll(() => init(initOptions));

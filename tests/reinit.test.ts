@@ -6,10 +6,10 @@ import { initOptions, randomArray } from './support.js';
 type Api = typeof import('../dist/index.js');
 
 /** A fresh copy of the package (its own runtime), not initialised yet. */
-async function freshApi(): Promise<{ api: Api; runtime: typeof import('../dist/runtime.js').runtime }> {
+async function freshApi(): Promise<{ api: Api; runtime: typeof import('../dist/internal.js').runtime }> {
   vi.resetModules();
   const api = (await import('../dist/index.js')) as Api;
-  const { runtime } = await import('../dist/runtime.js');
+  const { runtime } = await import('../dist/internal.js');
   return { api, runtime };
 }
 

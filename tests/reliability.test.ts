@@ -6,7 +6,7 @@ import {
   AdamW, init, LeakyReLU, Linear, matmul, memoryStats, mse, Parameter, ReLU, Sequential, SGD, softmaxCrossEntropy, Tanh,
   type Layer,
 } from '../dist/index.js';
-import { runtime } from '../dist/runtime.js';
+import { runtime } from '../dist/internal.js';
 import { referenceMatmul } from '../dist/reference.js';
 import { expectSameBits, expectWithin, initOptions, productBound, randomArray } from './support.js';
 

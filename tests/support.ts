@@ -1,8 +1,7 @@
 // Shared by the tests: seeded data and the error bound every result is held to.
 import { expect, inject } from 'vitest';
 import type { InitOptions } from '../dist/index.js';
-import type { SimdLevel } from '../dist/loader.js';
-import { uniformGenerator } from '../dist/random.js';
+import { type SimdLevel, uniformGenerator } from '../dist/internal.js';
 import { referenceMatmul, type TransposeOptions } from '../dist/reference.js';
 
 declare module 'vitest' {

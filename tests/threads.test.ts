@@ -66,7 +66,7 @@ test('1, 2 and 3 threads give bitwise identical results', async () => {
 
 test('a killed worker makes the next call throw, not hang; shutdown() then continues on one thread', async () => {
   const api = await fresh(2);
-  const { runtime } = await import('../dist/runtime.js');
+  const { runtime } = await import('../dist/internal.js');
   runtime('test').pool!.killForTesting(0);
   await new Promise((resolve) => setTimeout(resolve, 200)); // the worker's exit event
   const a = randomArray(256 * 256, 1);
@@ -101,7 +101,7 @@ test('Node exits with workers running, with or without shutdown()', () => {
 
 test("when this thread's share of a call throws, the workers' blocks are awaited: the next calls are right", async () => {
   const api = await fresh(2);
-  const { runtime } = await import('../dist/runtime.js');
+  const { runtime } = await import('../dist/internal.js');
   const pool = runtime('test').pool!;
   const side = 1024;
   const a = randomArray(side * side, 1), b = randomArray(side * side, 2), c = randomArray(side * side, 3);
@@ -119,7 +119,7 @@ test("when this thread's share of a call throws, the workers' blocks are awaited
 
 test('a worker dead when Sequential.backward reaches it: the call throws, the gradients it began are marked, step() refuses until zeroGrad()', async () => {
   const api = await fresh(2);
-  const { runtime } = await import('../dist/runtime.js');
+  const { runtime } = await import('../dist/internal.js');
   // The last layer's products are too small to split; the first layer's dX is split, and meets the dead worker.
   const model = new api.Sequential([new api.Linear(256, 256, { seed: 1 }), new api.Linear(256, 4, { seed: 2 })]);
   const sgd = new api.SGD(model, { lr: 0.1 });

@@ -1,0 +1,52 @@
+import { NR } from "./blocking";
+import { f32GemmTile4x8 } from "./gemm-tile";
+
+// C (m×n) = (accumulate ? C : 0) + bias + A·B for a few rows of output (2 to ROWS_MAX,
+// kernels.ts), B given packed (packB): panels of NR columns, each k rows of NR floats,
+// one after another. Bound by reading B, which is read once, as one sequential stream:
+// each panel, whole, against all the rows of A four at a time (it is in L1 for the
+// next four). The blocked product instead cuts each panel into KC-deep pieces a panel
+// apart, which the prefetchers follow poorly, and spends its 5- or 6-row tile on two.
+//
+// Each element is computed by the same operations wherever its panel lies, so threads
+// may cut C on panels. A(i, p) = a[i·rsA + p·csA]; bias: n floats, or 0;
+// scratch: 4·NR floats, for a tile of fewer rows or columns than 4×NR.
+export function gemmPackedRows(
+  m: i32, n: i32, k: i32, a: usize, rsA: i32, csA: i32, panels: usize,
+  c: usize, ldc: i32, accumulate: bool, bias: usize, scratch: usize,
+): void {
+  const aRow = <usize>rsA << 2, aStep = <usize>csA << 2, cRow = <usize>ldc << 2;
+  const panelBytes = <usize>k * NR << 2;
+  const tileRow: usize = NR << 2;
+  for (let j = 0; j < n; j += NR) {
+    const width = min(NR, n - j);
+    const cj = c + (<usize>j << 2);
+    const biasj: usize = bias != 0 ? bias + (<usize>j << 2) : 0;
+    for (let i = 0; i < m; i += 4) {
+      const rows = min(4, m - i);
+      const ai = a + <usize>i * aRow, ci = cj + <usize>i * cRow;
+      if (rows == 4 && width == NR) {
+        f32GemmTile4x8(k, ai, ai + aRow, ai + 2 * aRow, ai + 3 * aRow, aStep, panels, NR << 2, ci, cRow, accumulate, biasj);
+        continue;
+      }
+      // A part tile: computed whole in scratch from (accumulate ? C : 0) + bias, rows
+      // past the last repeating it, and only its part copied back.
+      for (let r = 0; r < 4; r++) {
+        for (let q = 0; q < NR; q++) {
+          const at = ci + <usize>min(r, rows - 1) * cRow + (<usize>q << 2);
+          let v: f32 = accumulate && q < width ? load<f32>(at) : 0;
+          if (biasj != 0 && q < width) v += load<f32>(biasj + (<usize>q << 2));
+          store<f32>(scratch + <usize>r * tileRow + (<usize>q << 2), v);
+        }
+      }
+      const last = ai + <usize>(rows - 1) * aRow;
+      f32GemmTile4x8(k, ai, min(ai + aRow, last), min(ai + 2 * aRow, last), last, aStep, panels, NR << 2, scratch, tileRow, true, 0);
+      for (let r = 0; r < rows; r++) {
+        for (let q = 0; q < width; q++) {
+          store<f32>(ci + <usize>r * cRow + (<usize>q << 2), load<f32>(scratch + <usize>r * tileRow + (<usize>q << 2)));
+        }
+      }
+    }
+    panels += panelBytes;
+  }
+}

@@ -1,0 +1,90 @@
+// Arrays in the module's memory, for operands that the kernels then read in place.
+import { checkSize } from './errors.js';
+import { Allocations, type Heap } from './heap.js';
+import { runtime } from './runtime.js';
+
+let constructing = false;
+
+/**
+ * A Float32Array in the module's memory, from `allocate`: `matmul` reads it in place,
+ * with no copy. Its memory is freed by `dispose()` (or `using`), or when the array is
+ * garbage-collected; do not use it, or views of it, after `dispose()`.
+ *
+ * Like a layer's `weight`, it is a view: once the module's memory grows (another
+ * allocation, a new layer, a large call), this array is empty and `current` is a new
+ * view of the same floats. `matmul` follows it by itself; code that reads or writes
+ * the floats directly should take `current` after other calls.
+ */
+export class ModuleArray extends Float32Array {
+  readonly #heap: Heap;
+  readonly #memory: Allocations;
+  readonly #start: number;
+  readonly #length: number;
+  #view: Float32Array = this;
+  #disposed = false;
+
+  /** Arrays made from it (`map`, `slice`, `subarray`, …) are plain Float32Arrays. */
+  static get [Symbol.species](): Float32ArrayConstructor {
+    return Float32Array;
+  }
+
+  /** @internal Made by allocate(), which gives it the block at `start`. */
+  constructor(heap: Heap, start: number, length: number) {
+    if (!constructing) throw new TypeError('ModuleArray: made by allocate(length), not constructed');
+    super(heap.memory.buffer, start, length);
+    this.#heap = heap;
+    this.#memory = new Allocations(heap, this);
+    this.#memory.adopt(start);
+    this.#start = start;
+    this.#length = length;
+  }
+
+  /** The floats of this array as the module's memory holds them now: this array until the memory grows. */
+  get current(): Float32Array {
+    if (this.#disposed) throw new Error('ModuleArray.current: this array was disposed');
+    if (this.#view.buffer !== this.#heap.memory.buffer) this.#view = this.#heap.f32(this.#start, this.#length);
+    return this.#view;
+  }
+
+  get disposed(): boolean {
+    return this.#disposed;
+  }
+
+  /** Frees the array's memory. Calling it again does nothing. */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#memory.releaseAll();
+  }
+
+  /** `using x = allocate(n)` frees the array at the end of the block. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  /** @internal The current view of `value` if it is a ModuleArray (refusing a disposed one), else `value` itself. */
+  static follow(where: string, name: string, value: unknown): unknown {
+    if (typeof value !== 'object' || value === null || !(#start in value)) return value;
+    if (value.#disposed) throw new Error(`${where}: ${name} is a ModuleArray that was disposed`);
+    return value.current;
+  }
+}
+
+/**
+ * `length` floats of the module's memory, zero-filled, as a Float32Array that `matmul`
+ * reads in place (no copy in, as for a layer's parameters). Free it with `dispose()`.
+ */
+export function allocate(length: number): ModuleArray {
+  const where = 'allocate';
+  const { heap } = runtime(where);
+  checkSize(where, 'length', length);
+  const start = heap.alloc(length * 4, true);
+  constructing = true;
+  try {
+    const array = new ModuleArray(heap, start, length);
+    array.fill(0);
+    return array;
+  } finally {
+    constructing = false;
+  }
+}

@@ -1,0 +1,100 @@
+// allocate(): arrays in the module's memory that matmul reads in place — their lifetime
+// (dispose, using, garbage), the memory growing under them, and bad input.
+import { beforeAll, expect, test } from 'vitest';
+import { allocate, init, Linear, matmul, memoryStats, ModuleArray } from '../dist/index.js';
+import { runtime } from '../dist/internal.js';
+import { expectProduct, expectSameBits, initOptions, randomArray } from './support.js';
+
+beforeAll(() => init(initOptions));
+
+/** An array of module memory holding `values`. */
+function allocated(values: Float32Array): ModuleArray {
+  const array = allocate(values.length);
+  array.set(values);
+  return array;
+}
+
+/** Grows the module's memory by one page: views of it taken before are detached (unless it is shared). */
+const growMemory = () => runtime('test').heap.memory.grow(1);
+const shared = () => typeof SharedArrayBuffer === 'function' && runtime('test').heap.memory.buffer instanceof SharedArrayBuffer;
+
+test('a zero-filled Float32Array of module memory, which matmul reads in place', () => {
+  const [m, k, n] = [3, 37, 29];
+  const a = randomArray(m * k, 1), b = randomArray(k * n, 2);
+  const x = allocate(m * k), w = allocated(b);
+  expect(x).toBeInstanceOf(Float32Array);
+  expect(x).toBeInstanceOf(ModuleArray);
+  expect(x.length).toBe(m * k);
+  expect(x.every((v) => v === 0)).toBe(true);
+  x.set(a);
+  expect(runtime('test').heap.addressOf(x)).toBe(x.byteOffset); // in place: the address matmul reads
+  expectProduct(matmul(x, w, m, k, n), a, b, m, k, n);
+  expectProduct(matmul(w, x, n, k, m, { transposeA: true, transposeB: true }), b, a, n, k, m, { transposeA: true, transposeB: true });
+  // Derived arrays are plain Float32Arrays; a subarray is still read in place.
+  expect(x.map((v) => v).constructor).toBe(Float32Array);
+  const rows = x.subarray(k);
+  expect(rows.constructor).toBe(Float32Array);
+  expect(runtime('test').heap.addressOf(rows)).toBe(rows.byteOffset);
+  expectProduct(matmul(rows, w, m - 1, k, n), a.subarray(k), b, m - 1, k, n);
+  x.dispose();
+  w.dispose();
+});
+
+test('the same array as a, b and out, and a layer\'s weight beside it', () => {
+  const n = 24;
+  const values = randomArray(n * n, 3);
+  const x = allocated(values);
+  const layer = new Linear(n, n, { seed: 4 });
+  const want = matmul(values, values, n, n, n);
+  expectSameBits(matmul(x, x, n, n, n, { out: x }), want);
+  expectSameBits(x, want);
+  expectProduct(matmul(x, layer.weight, n, n, n), want, layer.weight.slice(), n, n, n);
+  layer.dispose();
+  x.dispose();
+});
+
+test('after the memory grows, `current` views the same floats and matmul follows the array', () => {
+  const [m, k, n] = [2, 16, 40];
+  const a = randomArray(m * k, 5), b = randomArray(k * n, 6);
+  const x = allocated(a), out = allocate(m * n);
+  growMemory();
+  if (!shared()) expect(x.length, 'the old view is detached').toBe(0);
+  expectSameBits(x.current, a);
+  expect(x.current).toBe(x.current); // one view until the memory grows again
+  const y = matmul(x, b, m, k, n, { out });
+  expect([y.buffer, y.byteOffset, y.length]).toEqual([out.current.buffer, out.current.byteOffset, m * n]); // out, viewed now
+  expectProduct(out.current, a, b, m, k, n);
+  x.dispose();
+  out.dispose();
+});
+
+test('dispose frees it (once), using frees it, and a disposed array is refused by name', () => {
+  const before = memoryStats().liveBytes;
+  const x = allocate(1000);
+  expect(memoryStats().liveBytes).toBeGreaterThanOrEqual(before + 4000);
+  x.dispose();
+  x.dispose();
+  expect(x.disposed).toBe(true);
+  expect(memoryStats().liveBytes).toBe(before);
+  expect(() => x.current).toThrow(/ModuleArray\.current: this array was disposed/);
+  expect(() => matmul(x, new Float32Array(1000), 1, 1000, 1)).toThrow(/matmul: a is a ModuleArray that was disposed/);
+  expect(() => matmul(new Float32Array(1), new Float32Array(1), 1, 1, 1, { out: x })).toThrow(/matmul: options\.out is a ModuleArray that was disposed/);
+  const y = allocate(10);
+  y[Symbol.dispose]();
+  expect(y.disposed).toBe(true);
+  expect(memoryStats().liveBytes).toBe(before);
+});
+
+test('bad lengths are clear errors that allocate nothing', () => {
+  const before = memoryStats().liveBytes;
+  for (const bad of [0, -1, 1.5, NaN, Infinity, '3', null, undefined, 2 ** 53]) {
+    expect(() => allocate(bad as number)).toThrow(/allocate: length must be a positive integer; got/);
+  }
+  expect(() => allocate(2 ** 40)).toThrow(/allocate/);
+  expect(memoryStats().liveBytes).toBe(before);
+});
+
+test('only allocate makes one', () => {
+  const { heap } = runtime('test');
+  expect(() => new (ModuleArray as unknown as new (...args: unknown[]) => unknown)(heap, 0, 4)).toThrow(TypeError);
+});
