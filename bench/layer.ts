@@ -1,25 +1,29 @@
 // simd-linear through its public API, as an application uses it: Linear.forward and
 // Linear.backward (copies in and out of the wasm heap included), and a whole training step.
-import { Linear } from '../dist/index.js';
+import { allocate, Linear, matmul } from '../dist/index.js';
 import { random, type Operands } from './operands.js';
 import type { Call } from './timing.js';
 
 /**
  * forward: Y = X·W + b (one product); backward: dX, dW += Xᵀ·dY and db (two products);
- * frozenForward: forward of the layer's frozen copy (Linear.freeze(), W packed once).
+ * frozenForward: forward of the layer's frozen copy (Linear.freeze(), W packed once);
+ * matmulDx: dX = dY·Wᵀ through matmul, W in an array from allocate() (read in place).
  */
-export function layerCalls({ shape, x, dy }: Operands): { forward: Call; backward: Call; frozenForward: Call; dispose(): void } {
+export function layerCalls({ shape, x, w, dy }: Operands): { forward: Call; backward: Call; frozenForward: Call; matmulDx: Call; dispose(): void } {
   const { batch, inFeatures, outFeatures } = shape;
   const layer = new Linear(inFeatures, outFeatures, { seed: 1 });
   const frozen = layer.freeze();
   const y = new Float32Array(batch * outFeatures), dx = new Float32Array(batch * inFeatures);
   layer.forward(x, batch, y); // backward differentiates the last forward: there must be one
+  const resident = allocate(w.length);
+  resident.set(w);
   return {
     forward: () => layer.forward(x, batch, y),
     // Gradients accumulate call after call, which is what backward does; they grow linearly, never overflow here.
     backward: () => layer.backward(dy, dx),
     frozenForward: () => frozen.forward(x, batch, y),
-    dispose: () => { frozen.dispose(); layer.dispose(); },
+    matmulDx: () => matmul(dy, resident, batch, outFeatures, inFeatures, { transposeB: true, out: dx }),
+    dispose: () => { resident.dispose(); frozen.dispose(); layer.dispose(); },
   };
 }
 

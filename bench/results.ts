@@ -50,6 +50,9 @@ export function machine(): Results['machine'] {
   };
 }
 
+/** Up to this batch a product is bound by reading W once (bench/microkernels.md): W's GB/s are reported. */
+export const WEIGHT_BOUND_BATCH = 8;
+
 /** Fills in the numbers that depend on the whole run (the peak is measured last). */
 export function derive(measurements: Measurement[], peak: Peaks): void {
   for (const m of measurements) {
@@ -57,7 +60,7 @@ export function derive(measurements: Measurement[], peak: Peaks): void {
     const ceiling = m.build && peak[m.build];
     if (ceiling) m.pctPeak = (100 * m.gflops) / ceiling;
     const [batch, din, dout] = m.shape.split('×').map(Number);
-    if (batch === 1) m.weightGBps = (din * dout * 4) / (m.p50Ms * 1e6);
+    if (batch <= WEIGHT_BOUND_BATCH) m.weightGBps = (din * dout * 4) / (m.p50Ms * 1e6);
   }
 }
 

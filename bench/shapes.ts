@@ -37,6 +37,7 @@ export const shapeSets: Record<string, Shape[]> = {
   batch1: [
     shape('batch-1 wide layer', 1, 1024, 1024),
     shape('batch-1 MNIST hidden', 1, 784, 128),
+    shape('batch-1 LLM-size projection 4096 → 4096', 1, 4096, 4096),
   ],
   // Inference and fine-tuning a few samples or tokens at a time: batches 1–16 over the widths of
   // real models, powers of two and one odd width. Up to batch 8 or so the product is bound by

@@ -58,6 +58,7 @@ export async function measureShape({ set, shape }: Entry, contenders: Contender[
       { fields: { ...ours, pass: 'layer forward' }, call: layer.forward },
       { fields: { ...ours, pass: 'frozen forward' }, call: layer.frozenForward },
     ],
+    dX: [{ fields: { ...ours, pass: 'matmul dX' }, call: layer.matmulDx }],
     dW: [{ fields: { ...ours, pass: 'layer backward', flops: 2 * flops }, call: layer.backward }],
   };
   const out: Measurement[] = [];

@@ -6,6 +6,7 @@
 // file has no relative imports, so hosting or bundling it needs nothing beside it).
 // The .d.ts files stay one per module; source maps still point into src/.
 import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -32,6 +33,11 @@ for (const file of readdirSync(out)) {
   // which would make X.name '_X': the inner name becomes X again (the same binding).
   if (file.endsWith('.js')) {
     for (const [, name] of text.matchAll(/\bvar (\w+) = class _\1\b/g)) text = text.replace(new RegExp(`\\b_${name}\\b`, 'g'), name);
+  } else {
+    // The map's sources are relative to where it was written; it moves up to dist/.
+    const map = JSON.parse(text);
+    map.sources = map.sources.map((source) => relative(dist, resolve(out, source)));
+    text = JSON.stringify(map);
   }
   writeFileSync(out + file, text);
   renameSync(out + file, dist + file);

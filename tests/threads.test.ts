@@ -31,7 +31,11 @@ afterEach(() => {
 function workload(api: Api): Float32Array[] {
   const out: Float32Array[] = [];
   // [13, 2000, 12]: a last row block of one row; [8, 2000, 20] (Aᵀ): column blocks around gemm's thin path.
-  for (const [m, k, n] of [[256, 300, 1024], [1, 1024, 1027], [97, 501, 203], [1500, 64, 3], [7, 300, 2049], [13, 2000, 12], [8, 2000, 20], [2000, 64, 10]]) {
+  // Small batches: [3, 1024, 1030] and [12, 777, 2049] stream B in place (rows of B, or dot products with
+  // transposeB), [1031, 5, 1024] with transposeA streams C (a small depth).
+  const shapes = [[256, 300, 1024], [1, 1024, 1027], [97, 501, 203], [1500, 64, 3], [7, 300, 2049], [13, 2000, 12], [8, 2000, 20], [2000, 64, 10],
+    [3, 1024, 1030], [12, 777, 2049], [16, 2048, 1000], [1031, 5, 1024]];
+  for (const [m, k, n] of shapes) {
     for (const options of [{}, { transposeA: true }, { transposeB: true }]) {
       out.push(api.matmul(randomArray(m * k, m + k), randomArray(k * n, k + n), m, k, n, options));
     }
@@ -43,7 +47,7 @@ function workload(api: Api): Float32Array[] {
   out.push(frozen.forward(randomArray(333, 4)), frozen.forward(randomArray(130 * 333, 5)));
   const wideLayer = new api.Linear(1024, 1027, { seed: 6 });
   const wide = wideLayer.freeze();
-  out.push(wide.forward(randomArray(1024, 7)), wide.forward(randomArray(3 * 1024, 8)));
+  out.push(wide.forward(randomArray(1024, 7)), wide.forward(randomArray(3 * 1024, 8)), wide.forward(randomArray(12 * 1024, 9)));
   wide.dispose();
   wideLayer.dispose();
   frozen.dispose();
