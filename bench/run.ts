@@ -19,6 +19,7 @@ const { values: args } = parseArgs({
   options: {
     set: { type: 'string', default: 'all' },
     quick: { type: 'boolean', default: false },
+    skip: { type: 'string', default: '' },
     out: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -27,6 +28,8 @@ if (args.help) {
   console.log(`usage: npm run bench -- [--set all|${Object.keys(shapeSets).join('|')}] [--quick] [--out <dir>]
   --set    shape set to run (default all: every set, each shape once)
   --quick  short timings, for a smoke test; numbers are rough
+  --skip   contenders to leave out, by name, comma-separated (e.g. ml-matrix,JS: the float64
+           loops add minutes to a set of many shapes and nothing to small-batch ratios)
   --out    where latest.json and chart.svg go (default bench/results for a full run;
            bench/results/partial for one set, so the committed results stay whole)
 A full run (--set all) ends with the threads bench (npm run bench:threads).`);
@@ -39,7 +42,11 @@ const started = performance.now();
 
 await init(); // the layer-level numbers use what an application gets: relaxed where the runtime has it
 const layerBuild = backendInfo().simd;
-const { contenders, notes, tfjs } = await createContenders();
+const created = await createContenders();
+const skipped = new Set(args.skip.split(',').filter(Boolean));
+const contenders = created.contenders.filter((c) => !skipped.has(c.name));
+const { notes, tfjs } = created;
+if (skipped.size) notes.push(`left out: ${[...skipped].join(', ')}`);
 // The peak is re-measured after every shape and the best kept: a ceiling is what the core does when
 // the neighbours are quiet, and the load on this shared machine drifts over a run of minutes.
 let peak = await measurePeaks(plan);

@@ -12,7 +12,7 @@ export interface Shape {
 const shape = (name: string, batch: number, inFeatures: number, outFeatures: number): Shape =>
   ({ name, batch, inFeatures, outFeatures });
 
-/** Shapes from real models, by set. 'all' runs them in this order, each shape under the first set naming it. */
+/** Shapes from real models, by set. 'all' runs them in this order (but separateSets), each shape under the first set naming it. */
 export const shapeSets: Record<string, Shape[]> = {
   // The 784-128-10 MNIST classifier, at the batch sizes people train it with.
   mlp: [
@@ -63,6 +63,12 @@ export const shapeSets: Record<string, Shape[]> = {
   ],
 };
 
+/**
+ * Sets that 'all' leaves out, run by name: smallbatch's 42 shapes would triple a full run
+ * (`npm run bench -- --set smallbatch --skip ml-matrix,JS`; results in bench/results/smallbatch/).
+ */
+export const separateSets = new Set(['smallbatch']);
+
 /** Sets reported in µs per call (forward only) rather than GFLOP/s. */
 export const latencySets = new Set(['overhead']);
 
@@ -71,7 +77,7 @@ export interface Entry { set: string; shape: Shape }
 
 /** The shapes of one set, or of all sets ('all') with each shape once. */
 export function selectShapes(set: string): Entry[] {
-  const names = set === 'all' ? Object.keys(shapeSets) : [set];
+  const names = set === 'all' ? Object.keys(shapeSets).filter((name) => !separateSets.has(name)) : [set];
   const unknown = names.filter((name) => !(name in shapeSets));
   if (unknown.length) throw new Error(`unknown shape set ${unknown.join(', ')}: choose all, ${Object.keys(shapeSets).join(', ')}`);
   const seen = new Set<string>();

@@ -57,8 +57,11 @@ class ActivationLayer extends ModuleLayer<ActivationTape> {
   readonly #slope: number;
   /** The tape of `forward`/`backward` called on the layer itself (a model keeps its own). */
   readonly #tape: ActivationTape;
-  #disposed = false;
   readonly noBackward = null;
+
+  protected get lifetimeName(): string {
+    return `${this.name} layer`;
+  }
 
   constructor(readonly name: string, activation: Activation, negativeSlope = 0.01) {
     super();
@@ -67,14 +70,14 @@ class ActivationLayer extends ModuleLayer<ActivationTape> {
     this.#activation = activation;
     this.#kind = KINDS[activation];
     this.#slope = checkSlope(where, negativeSlope);
-    this.#memory = new Allocations(this.#rt.heap, this);
+    this.#memory = this.ownMemory(this.#rt.heap);
     this.#tape = this.createTape(this.#memory);
   }
 
   /** y = f(x) elementwise; `batch` (default 1) rows of x.length / batch. Returns `out` or a new array. */
   forward(x: Float32Array, batch = 1, out?: Float32Array): Float32Array {
     const where = `${this.name}.forward`;
-    this.#check(where);
+    this.checkAlive(where);
     checkFloat32Array(where, 'x', x);
     checkSize(where, 'batch', batch);
     const count = lengthOf(x);
@@ -99,7 +102,7 @@ class ActivationLayer extends ModuleLayer<ActivationTape> {
   /** dX = dY ⊙ f'(x) for the last forward; returns `out` or a new array. */
   backward(dy: Float32Array, out?: Float32Array): Float32Array {
     const where = `${this.name}.backward`;
-    this.#check(where);
+    this.checkAlive(where);
     const tape = this.#tape;
     const { count, buffers } = tape;
     if (count === 0 || buffers === null) throw new Error(`${where}: called before forward, or after a forward that failed; run forward(x) first`);
@@ -122,7 +125,7 @@ class ActivationLayer extends ModuleLayer<ActivationTape> {
   }
 
   forwardAt(tape: ActivationTape, input: number, batch: number, width: number): number {
-    this.#check(`${this.name}.forward`);
+    this.checkAlive(`${this.name}.forward`);
     const count = batch * width;
     const buffers = this.#reserve(tape, count);
     tape.count = 0;
@@ -133,18 +136,10 @@ class ActivationLayer extends ModuleLayer<ActivationTape> {
   }
 
   backwardAt(tape: ActivationTape, dy: number): number {
-    this.#check(`${this.name}.backward`);
+    this.checkAlive(`${this.name}.backward`);
     const buffers = tape.buffers!;
     this.#rt.kernels.activate_backward(this.#kind, this.#slope, tape.input, buffers.y, dy, buffers.dx, tape.count);
     return buffers.dx;
-  }
-
-  checkAlive(where: string): void {
-    this.#check(where);
-  }
-
-  isDisposed(): boolean {
-    return this.#disposed;
   }
 
   parameters(): Parameter[] {
@@ -155,23 +150,10 @@ class ActivationLayer extends ModuleLayer<ActivationTape> {
 
   /** A fresh layer of the same activation: there are no parameters to copy. */
   freeze(): ActivationLayer {
-    this.#check(`${this.name}.freeze`);
+    this.checkAlive(`${this.name}.freeze`);
     return new ActivationLayer(this.name, this.#activation, this.#slope);
   }
 
-  dispose(): void {
-    if (this.#disposed) return;
-    this.#disposed = true;
-    this.#memory.releaseAll();
-  }
-
-  [Symbol.dispose](): void {
-    this.dispose();
-  }
-
-  #check(where: string): void {
-    if (this.#disposed) throw new Error(`${where}: this ${this.name} layer was disposed`);
-  }
 
   #reserve(tape: ActivationTape, count: number) {
     const current = tape.buffers;

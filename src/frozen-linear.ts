@@ -43,8 +43,8 @@ export class FrozenLinear extends ModuleLayer<FrozenTape> {
   readonly #input: StagingBuffer;
   /** The tape of `forward` called on the layer itself (a model keeps its own). */
   readonly #tape: FrozenTape;
-  #disposed = false;
   readonly noBackward = 'is frozen (an inference copy)';
+  protected readonly lifetimeName = 'FrozenLinear';
 
   /** Made by `Linear.freeze()`, from the layer's parameters as they are at the call. */
   constructor(rt: Runtime, source: FrozenSource) {
@@ -56,7 +56,7 @@ export class FrozenLinear extends ModuleLayer<FrozenTape> {
     this.activation = source.activation;
     this.#kind = source.kind;
     this.#slope = source.slope;
-    this.#memory = new Allocations(rt.heap, this);
+    this.#memory = this.ownMemory(rt.heap);
     // One block for packed W and b: the copy is made whole or not at all.
     const weightBytes = alignUp(rt.packedBBytes(inFeatures, outFeatures));
     const start = this.#memory.alloc(weightBytes + (bias ? alignUp(outFeatures * 4) : 0));
@@ -75,7 +75,7 @@ export class FrozenLinear extends ModuleLayer<FrozenTape> {
    */
   forward(x: Float32Array, batch?: number, out?: Float32Array): Float32Array {
     const where = 'FrozenLinear.forward';
-    this.#check(where);
+    this.checkAlive(where);
     const { batch: rows, y } = forwardArguments(where, this.inFeatures, this.outFeatures, x, batch, out);
     const heap = this.#rt.heap;
     const source = new Operand(heap.memory, x);
@@ -99,7 +99,7 @@ export class FrozenLinear extends ModuleLayer<FrozenTape> {
   }
 
   forwardAt(tape: FrozenTape, input: number, batch: number): number {
-    this.#check('FrozenLinear.forward');
+    this.checkAlive('FrozenLinear.forward');
     const { inFeatures: din, outFeatures: dout } = this;
     const output = tape.reserve(batch * dout);
     // The activation, if any, is applied in place: nothing needs the value before it.
@@ -112,14 +112,6 @@ export class FrozenLinear extends ModuleLayer<FrozenTape> {
     throw new Error('FrozenLinear: a frozen layer has no backward; train the Linear it was frozen from');
   }
 
-  checkAlive(where: string): void {
-    this.#check(where);
-  }
-
-  isDisposed(): boolean {
-    return this.#disposed;
-  }
-
   /** None to learn: the copy's W and b are fixed. */
   parameters(): Parameter[] {
     return [];
@@ -127,19 +119,4 @@ export class FrozenLinear extends ModuleLayer<FrozenTape> {
 
   zeroGrad(): void {}
 
-  /** Frees the copy's memory; any later use throws. Calling it again does nothing. */
-  dispose(): void {
-    if (this.#disposed) return;
-    this.#disposed = true;
-    this.#memory.releaseAll();
-  }
-
-  /** `using frozen = layer.freeze()` disposes the copy at the end of the block. */
-  [Symbol.dispose](): void {
-    this.dispose();
-  }
-
-  #check(where: string): void {
-    if (this.#disposed) throw new Error(`${where}: this FrozenLinear was disposed`);
-  }
 }

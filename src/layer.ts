@@ -1,4 +1,4 @@
-import type { Allocations, HeapArray } from './heap.js';
+import { Allocations, type Heap, type HeapArray } from './heap.js';
 
 /**
  * A learnable tensor's memory: its values, the gradient backward accumulates, and
@@ -194,10 +194,41 @@ export abstract class ModuleLayer<TapeState = unknown> implements Layer {
   abstract backwardAt(tape: TapeState, dy: number): number;
   /** Why this layer has no backward (an inference copy), or null if it has one. */
   abstract readonly noBackward: string | null;
+  #disposed = false;
+  #memory: Allocations | null = null;
+
+  /** What errors call the layer once it is disposed ('Linear layer': "this Linear layer was disposed"). */
+  protected abstract readonly lifetimeName: string;
+
+  /** The layer's memory, made once (by the constructor), freed by `dispose()` or when the layer is collected. */
+  protected ownMemory(heap: Heap): Allocations {
+    return (this.#memory ??= new Allocations(heap, this));
+  }
+
   /** Throws, naming `where`, once the layer is disposed. */
-  abstract checkAlive(where: string): void;
+  checkAlive(where: string): void {
+    if (this.#disposed) throw new Error(`${where}: this ${this.lifetimeName} was disposed`);
+  }
+
   /** Whether `dispose()` was called. */
-  abstract isDisposed(): boolean;
+  isDisposed(): boolean {
+    return this.#disposed;
+  }
+
+  /**
+   * Frees the layer's memory; any later use throws. Calling it again does nothing.
+   * A layer that is garbage-collected without it is freed all the same, later.
+   */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#memory?.releaseAll();
+  }
+
+  /** `using layer = …` disposes the layer at the end of the block. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
   /** The tensors whose gradients backward adds to (none for a layer without parameters). */
   gradientTensors(): readonly Tensor[] {
     return [];
@@ -206,6 +237,5 @@ export abstract class ModuleLayer<TapeState = unknown> implements Layer {
   abstract forward(x: Float32Array, batch?: number, out?: Float32Array): Float32Array;
   abstract parameters(): Parameter[];
   abstract zeroGrad(): void;
-  abstract dispose(): void;
   freeze?(): ModuleLayer;
 }

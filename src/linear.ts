@@ -44,8 +44,8 @@ export class Linear extends ModuleLayer<LinearTape> {
   readonly #slope: number;
   /** The tape of `forward`/`backward` called on the layer itself (a model keeps its own). */
   readonly #tape: LinearTape;
-  #disposed = false;
   readonly noBackward = null;
+  protected readonly lifetimeName = 'Linear layer';
 
   constructor(inFeatures: number, outFeatures: number, options: LinearOptions = {}) {
     super();
@@ -72,7 +72,7 @@ export class Linear extends ModuleLayer<LinearTape> {
     const weightBytes = alignUp(weights * 4);
     const biasBytes = bias ? alignUp(outFeatures * 4) : 0;
     const heap = rt.heap;
-    this.#memory = new Allocations(heap, this);
+    this.#memory = this.ownMemory(heap);
     // One block holds W, dW, b and db, so a layer is created whole or not at all.
     const parameters = this.#memory.alloc(2 * weightBytes + 2 * biasBytes, true); // handed out as weight, bias, …
     this.#weight = new Tensor(new HeapArray(heap, parameters, weights), new HeapArray(heap, parameters + weightBytes, weights));
@@ -119,7 +119,7 @@ export class Linear extends ModuleLayer<LinearTape> {
 
   /** The parameters in PyTorch's nn.Linear layout: weight out×in, bias out (or null). */
   toTorch(): { weight: TorchTensor; bias: TorchTensor | null } {
-    this.#check('Linear.toTorch');
+    this.checkAlive('Linear.toTorch');
     const { inFeatures: din, outFeatures: dout } = this;
     const w = this.#weight.values.view;
     const data = new Float32Array(din * dout);
@@ -129,25 +129,25 @@ export class Linear extends ModuleLayer<LinearTape> {
 
   /** W, inFeatures×outFeatures row-major; writable. */
   get weight(): Float32Array {
-    this.#check('weight');
+    this.checkAlive('weight');
     return this.#weight.values.view;
   }
 
   /** b, outFeatures long, or null for a layer without bias; writable. */
   get bias(): Float32Array | null {
-    this.#check('bias');
+    this.checkAlive('bias');
     return this.#bias?.values.view ?? null;
   }
 
   /** dC/dW accumulated by `backward` since the last `zeroGrad`. */
   get weightGrad(): Float32Array {
-    this.#check('weightGrad');
+    this.checkAlive('weightGrad');
     return this.#weight.grads.view;
   }
 
   /** dC/db accumulated by `backward`, or null for a layer without bias. */
   get biasGrad(): Float32Array | null {
-    this.#check('biasGrad');
+    this.checkAlive('biasGrad');
     return this.#bias?.grads.view ?? null;
   }
 
@@ -159,7 +159,7 @@ export class Linear extends ModuleLayer<LinearTape> {
    */
   forward(x: Float32Array, batch?: number, out?: Float32Array): Float32Array {
     const where = 'Linear.forward';
-    this.#check(where);
+    this.checkAlive(where);
     const { batch: rows, y } = forwardArguments(where, this.inFeatures, this.outFeatures, x, batch, out);
     const heap = this.#rt.heap;
     const input = new Operand(heap.memory, x);
@@ -182,7 +182,7 @@ export class Linear extends ModuleLayer<LinearTape> {
    */
   backward(dy: Float32Array, out?: Float32Array): Float32Array {
     const where = 'Linear.backward';
-    this.#check(where);
+    this.checkAlive(where);
     const tape = this.#tape;
     const { batch } = tape;
     const ws = tape.workspace;
@@ -211,7 +211,7 @@ export class Linear extends ModuleLayer<LinearTape> {
   }
 
   forwardAt(tape: LinearTape, input: number, batch: number): number {
-    this.#check('Linear.forward');
+    this.checkAlive('Linear.forward');
     const { inFeatures: din, outFeatures: dout } = this;
     const ws = this.#reserve(tape, batch);
     tape.batch = 0;
@@ -224,7 +224,7 @@ export class Linear extends ModuleLayer<LinearTape> {
   }
 
   backwardAt(tape: LinearTape, dy: number): number {
-    this.#check('Linear.backward');
+    this.checkAlive('Linear.backward');
     const { inFeatures: din, outFeatures: dout } = this;
     const { batch } = tape;
     const ws = tape.workspace!;
@@ -246,14 +246,6 @@ export class Linear extends ModuleLayer<LinearTape> {
     return this.#tensors;
   }
 
-  checkAlive(where: string): void {
-    this.#check(where);
-  }
-
-  isDisposed(): boolean {
-    return this.#disposed;
-  }
-
   /**
    * An inference-only copy of this layer as it is now, with W packed once into the
    * panels the kernels read, so that no call packs W again. Later changes to this
@@ -261,7 +253,7 @@ export class Linear extends ModuleLayer<LinearTape> {
    * freed by its `dispose`.
    */
   freeze(): FrozenLinear {
-    this.#check('Linear.freeze');
+    this.checkAlive('Linear.freeze');
     const { inFeatures, outFeatures, activation } = this;
     return new FrozenLinear(this.#rt, {
       inFeatures, outFeatures, weight: this.#weight.values, bias: this.#bias?.values ?? null, activation, kind: this.#kind, slope: this.#slope,
@@ -270,8 +262,8 @@ export class Linear extends ModuleLayer<LinearTape> {
 
   /** The learnable tensors, named as PyTorch names them: 'weight' (stored in×out here) and 'bias'. */
   parameters(): Parameter[] {
-    this.#check('Linear.parameters');
-    const check = (where: string) => this.#check(where);
+    this.checkAlive('Linear.parameters');
+    const check = (where: string) => this.checkAlive(where);
     const { inFeatures, outFeatures } = this;
     const torch = { shape: [outFeatures, inFeatures], transposed: true }; // nn.Linear's weight is out×in
     const list = [createParameter('weight', [inFeatures, outFeatures], this.#weight, check, torch)];
@@ -281,31 +273,13 @@ export class Linear extends ModuleLayer<LinearTape> {
 
   /** Sets weightGrad and biasGrad to zero (which also makes gradients left incomplete by a failed backward whole again). */
   zeroGrad(): void {
-    this.#check('Linear.zeroGrad');
+    this.checkAlive('Linear.zeroGrad');
     for (const tensor of this.#tensors) {
       tensor.grads.view.fill(0);
       tensor.unfinished = 0;
     }
   }
 
-  /**
-   * Frees the layer's memory; any later use throws. Calling it again does nothing.
-   * A layer that is garbage-collected without it is freed all the same, later.
-   */
-  dispose(): void {
-    if (this.#disposed) return;
-    this.#disposed = true;
-    this.#memory.releaseAll();
-  }
-
-  /** `using layer = new Linear(...)` disposes the layer at the end of the block. */
-  [Symbol.dispose](): void {
-    this.dispose();
-  }
-
-  #check(where: string): void {
-    if (this.#disposed) throw new Error(`${where}: this Linear layer was disposed`);
-  }
 
   /** The tape's activation buffers for `batch` rows, grown (never shrunk) as batches grow. */
   #reserve(tape: LinearTape, batch: number): Workspace {
