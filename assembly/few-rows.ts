@@ -45,7 +45,8 @@ export function gemmRows(
 
 // y0 += Σ_r x0(r)·B(r), y1 += Σ_r x1(r)·B(r) over the four rows r of B far apart
 // (x(r) at x + r·xFar, B(r) at b + r·bFar): each vector of B is loaded once for both rows.
-function twoRowsOfFour(n: i32, x0: usize, x1: usize, xFar: usize, b: usize, bFar: usize, y0: usize, y1: usize): void {
+// @ts-ignore: decorator
+@inline function twoRowsOfFour(n: i32, x0: usize, x1: usize, xFar: usize, b: usize, bFar: usize, y0: usize, y1: usize): void {
   const x00 = v128.load32_splat(x0), x01 = v128.load32_splat(x0 + xFar);
   const x02 = v128.load32_splat(x0 + 2 * xFar), x03 = v128.load32_splat(x0 + 3 * xFar);
   const x10 = v128.load32_splat(x1), x11 = v128.load32_splat(x1 + xFar);
@@ -79,7 +80,8 @@ function twoRowsOfFour(n: i32, x0: usize, x1: usize, xFar: usize, b: usize, bFar
 }
 
 // y += Σ_r x(r)·B(r) over the four rows r of B far apart, for one row.
-function oneRowOfFour(n: i32, x: usize, xFar: usize, b: usize, bFar: usize, y: usize): void {
+// @ts-ignore: decorator
+@inline function oneRowOfFour(n: i32, x: usize, xFar: usize, b: usize, bFar: usize, y: usize): void {
   const x0 = v128.load32_splat(x), x1 = v128.load32_splat(x + xFar);
   const x2 = v128.load32_splat(x + 2 * xFar), x3 = v128.load32_splat(x + 3 * xFar);
   const b0 = b - y, b1 = b0 + bFar, b2 = b1 + bFar, b3 = b2 + bFar;
@@ -105,7 +107,8 @@ function oneRowOfFour(n: i32, x: usize, xFar: usize, b: usize, bFar: usize, y: u
 }
 
 // y += x·B(p) for one row of B.
-function oneRowOfOne(n: i32, x: f32, row: usize, y: usize): void {
+// @ts-ignore: decorator
+@inline function oneRowOfOne(n: i32, x: f32, row: usize, y: usize): void {
   const xv = f32x4.splat(x);
   const b = row - y;
   const end = y + (<usize>n << 2), end4 = y + (<usize>(n & ~3) << 2);

@@ -1,5 +1,6 @@
 // Everything public but `init`, which each entry point (default, /inline) supplies.
-export { backendInfo, memoryStats, shutdown, type InitOptions, type BackendInfo } from './runtime.js';
+export { backendInfo, memoryStats, type BackendInfo } from './runtime.js';
+export { shutdown, type InitOptions } from './startup.js';
 export type { SimdLevel, WasmSource } from './loader.js';
 export { Linear, type LinearOptions, type TorchTensor } from './linear.js';
 export { FrozenLinear } from './frozen-linear.js';

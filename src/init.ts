@@ -1,6 +1,6 @@
 import type { SimdLevel } from './loader.js';
 import { allocatePoolArea, Pool, type WorkerFactory } from './pool.js';
-import { initWith, type InitOptions } from './runtime.js';
+import { initWith, type InitOptions } from './startup.js';
 
 /**
  * Compiles and instantiates the kernels: call once, before anything else, and await

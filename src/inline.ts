@@ -2,7 +2,7 @@
 // hex, compiled asynchronously), for bundlers and hosts that do not serve .wasm files
 // next to the code.
 import type { SimdLevel } from './loader.js';
-import { initWith, type InitOptions } from './runtime.js';
+import { initWith, type InitOptions } from './startup.js';
 import { fixed, relaxed } from './wasm-inline.js';
 
 export * from './api.js';
