@@ -174,11 +174,11 @@ export function gemmDots(
       oneDot(k, x1, b + <usize>j * column, y1 + o, accumulate, bias != 0 ? bias + o : 0);
     }
   }
-  if (i < m) rowOfDots(n, k, a + <usize>i * aRow, b, csB, c + <usize>i * cRow, accumulate, bias, sums);
+  if (i < m) rowOfDots(n, k, a + <usize>i * aRow, b, csB, c + <usize>i * cRow, accumulate, bias);
 }
 
 // y = (accumulate ? y : 0) + bias + x·B for one row, six columns a sixth of n apart.
-function rowOfDots(n: i32, k: i32, x: usize, b: usize, csB: i32, y: usize, accumulate: bool, bias: usize, sums: usize): void {
+function rowOfDots(n: i32, k: i32, x: usize, b: usize, csB: i32, y: usize, accumulate: bool, bias: usize): void {
   const column = <usize>csB << 2;
   const depth4 = <usize>(k & ~3) << 2;
   const sixth = n / 6;
@@ -197,12 +197,16 @@ function rowOfDots(n: i32, k: i32, x: usize, b: usize, csB: i32, y: usize, accum
       acc4 = madd(xv, v128.load(c4 + o), acc4);
       acc5 = madd(xv, v128.load(c5 + o), acc5);
     }
-    v128.store(sums, acc0); v128.store(sums, acc1, 16); v128.store(sums, acc2, 32);
-    v128.store(sums, acc3, 48); v128.store(sums, acc4, 64); v128.store(sums, acc5, 80);
+    // Finished one by one, not through a loop over stored sums as the two-row form does:
+    // at batch 1 the loop cost a third of a 1×64×64 call.
     const o = <usize>j << 2;
-    for (let q: usize = 0; q < 6; q++) {
-      finishDot(v128.load(sums + (q << 4)), k, x, c0 + q * far, y + o + q * yFar, accumulate, bias != 0 ? bias + o + q * yFar : 0);
-    }
+    const b0 = bias != 0 ? bias + o : 0;
+    finishDot(acc0, k, x, c0, y + o, accumulate, b0);
+    finishDot(acc1, k, x, c1, y + o + yFar, accumulate, b0 != 0 ? b0 + yFar : 0);
+    finishDot(acc2, k, x, c2, y + o + 2 * yFar, accumulate, b0 != 0 ? b0 + 2 * yFar : 0);
+    finishDot(acc3, k, x, c3, y + o + 3 * yFar, accumulate, b0 != 0 ? b0 + 3 * yFar : 0);
+    finishDot(acc4, k, x, c4, y + o + 4 * yFar, accumulate, b0 != 0 ? b0 + 4 * yFar : 0);
+    finishDot(acc5, k, x, c5, y + o + 5 * yFar, accumulate, b0 != 0 ? b0 + 5 * yFar : 0);
   }
   for (let j = 6 * sixth; j < n; j++) {
     const o = <usize>j << 2;
