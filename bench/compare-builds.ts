@@ -6,8 +6,8 @@
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
-import { defaultWasmUrl, compileKernels, hasRelaxedSimd, Runtime, type Kernels } from '../dist/internal.js';
-import { kernelCalls, packedForward, type KernelBuild } from './kernels.js';
+import { defaultWasmUrl, hasRelaxedSimd } from '../dist/internal.js';
+import { kernelCalls, loadKernelBuild, packedForward, type KernelBuild } from './kernels.js';
 import { makeOperands } from './operands.js';
 import type { Build } from './peak.js';
 import { createTfjsWasm } from './peers/tfjs.js';
@@ -24,19 +24,12 @@ const { values: args } = parseArgs({
 });
 if (!args.baseline) throw new Error('--baseline <dir>: a folder holding the .wasm files of the build to compare against');
 
-async function load(build: Build, url: URL): Promise<KernelBuild> {
-  const module = await compileKernels(url);
-  const memory = new WebAssembly.Memory({ initial: 1 });
-  const instance = await WebAssembly.instantiate(module, { env: { memory } });
-  return { build, rt: new Runtime(instance.exports as unknown as Kernels, memory) };
-}
-
 const builds: Build[] = hasRelaxedSimd() ? ['fixed', 'relaxed'] : ['fixed'];
 const contenders: { name: string; kb: KernelBuild }[] = [];
 for (const build of builds) {
   const file = defaultWasmUrl(build).pathname.split('/').pop()!;
-  contenders.push({ name: `${build} before`, kb: await load(build, pathToFileURL(join(args.baseline, file))) });
-  contenders.push({ name: `${build} now`, kb: await load(build, defaultWasmUrl(build)) });
+  contenders.push({ name: `${build} before`, kb: await loadKernelBuild(build, pathToFileURL(join(args.baseline, file))) });
+  contenders.push({ name: `${build} now`, kb: await loadKernelBuild(build, defaultWasmUrl(build)) });
 }
 const tfjs = await createTfjsWasm();
 const plan = args.quick ? plans.quick : plans.full;

@@ -14,12 +14,7 @@ export interface KernelBuild { build: Build; rt: Runtime }
  * calls init() first, which refuses a .wasm from another build of the wrapper.
  */
 export async function loadKernelBuilds(): Promise<{ builds: KernelBuild[]; note?: string }> {
-  const load = async (build: Build): Promise<KernelBuild> => {
-    const module = await compileKernels(defaultWasmUrl(build));
-    const memory = new WebAssembly.Memory({ initial: 1 });
-    const instance = await WebAssembly.instantiate(module, { env: { memory } });
-    return { build, rt: new Runtime(instance.exports as unknown as Kernels, memory) };
-  };
+  const load = (build: Build) => loadKernelBuild(build, defaultWasmUrl(build));
   if (!hasRelaxedSimd()) {
     return {
       builds: [await load('fixed')],
@@ -27,6 +22,14 @@ export async function loadKernelBuilds(): Promise<{ builds: KernelBuild[]; note?
     };
   }
   return { builds: [await load('fixed'), await load('relaxed')] };
+}
+
+/** One build, from `url`, in a memory of its own. */
+export async function loadKernelBuild(build: Build, url: URL): Promise<KernelBuild> {
+  const module = await compileKernels(url);
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  const instance = await WebAssembly.instantiate(module, { env: { memory } });
+  return { build, rt: new Runtime(instance.exports as unknown as Kernels, memory) };
 }
 
 /** Copies the operands into the build's heap; `call` gives the gemm of a product, `dispose` frees them. */

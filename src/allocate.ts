@@ -1,6 +1,6 @@
 // Arrays in the module's memory, for operands that the kernels then read in place.
 import { checkSize } from './errors.js';
-import { Allocations, type Heap } from './heap.js';
+import { Allocations, HeapArray, type Heap } from './heap.js';
 import { runtime } from './runtime.js';
 
 let constructing = false;
@@ -16,11 +16,9 @@ let constructing = false;
  * the floats directly should take `current` after other calls.
  */
 export class ModuleArray extends Float32Array {
-  readonly #heap: Heap;
   readonly #memory: Allocations;
-  readonly #start: number;
-  readonly #length: number;
-  #view: Float32Array = this;
+  /** Its floats, viewed afresh after the memory grows. */
+  readonly #values: HeapArray;
   #disposed = false;
 
   /** Arrays made from it (`map`, `slice`, `subarray`, …) are plain Float32Arrays. */
@@ -32,18 +30,15 @@ export class ModuleArray extends Float32Array {
   constructor(heap: Heap, start: number, length: number) {
     if (!constructing) throw new TypeError('ModuleArray: made by allocate(length), not constructed');
     super(heap.memory.buffer, start, length);
-    this.#heap = heap;
     this.#memory = new Allocations(heap, this);
     this.#memory.adopt(start);
-    this.#start = start;
-    this.#length = length;
+    this.#values = new HeapArray(heap, start, length);
   }
 
-  /** The floats of this array as the module's memory holds them now: this array until the memory grows. */
+  /** The floats of this array as the module's memory holds them now (one view until the memory grows). */
   get current(): Float32Array {
     if (this.#disposed) throw new Error('ModuleArray.current: this array was disposed');
-    if (this.#view.buffer !== this.#heap.memory.buffer) this.#view = this.#heap.f32(this.#start, this.#length);
-    return this.#view;
+    return this.#values.view;
   }
 
   get disposed(): boolean {
@@ -64,7 +59,7 @@ export class ModuleArray extends Float32Array {
 
   /** @internal The current view of `value` if it is a ModuleArray (refusing a disposed one), else `value` itself. */
   static follow(where: string, name: string, value: unknown): unknown {
-    if (typeof value !== 'object' || value === null || !(#start in value)) return value;
+    if (typeof value !== 'object' || value === null || !(#values in value)) return value;
     if (value.#disposed) throw new Error(`${where}: ${name} is a ModuleArray that was disposed`);
     return value.current;
   }

@@ -3,7 +3,7 @@
 import { beforeAll, expect, test } from 'vitest';
 import { allocate, init, Linear, matmul, memoryStats, ModuleArray } from '../dist/index.js';
 import { runtime } from '../dist/internal.js';
-import { expectProduct, expectSameBits, initOptions, randomArray } from './support.js';
+import { expectProduct, expectSameBits, growing, initOptions, randomArray } from './support.js';
 
 beforeAll(() => init(initOptions));
 
@@ -64,6 +64,17 @@ test('after the memory grows, `current` views the same floats and matmul follows
   const y = matmul(x, b, m, k, n, { out });
   expect([y.buffer, y.byteOffset, y.length]).toEqual([out.current.buffer, out.current.byteOffset, m * n]); // out, viewed now
   expectProduct(out.current, a, b, m, k, n);
+  x.dispose();
+  out.dispose();
+});
+
+test('operands and out from allocate while the call itself grows the memory', () => {
+  const [m, k, n] = [3, 20, 33];
+  const a = randomArray(m * k, 7), b = randomArray(k * n, 8);
+  const x = allocated(a), out = allocate(m * n);
+  const y = growing(() => matmul(x, b, m, k, n, { out }));
+  expectProduct(out.current, a, b, m, k, n);
+  expect([y.buffer, y.byteOffset]).toEqual([out.current.buffer, out.current.byteOffset]);
   x.dispose();
   out.dispose();
 });

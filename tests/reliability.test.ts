@@ -8,7 +8,7 @@ import {
 } from '../dist/index.js';
 import { runtime } from '../dist/internal.js';
 import { referenceMatmul } from '../dist/reference.js';
-import { expectSameBits, expectWithin, initOptions, productBound, randomArray } from './support.js';
+import { expectSameBits, expectWithin, growing, initOptions, productBound, randomArray } from './support.js';
 
 beforeAll(() => init(initOptions));
 afterEach(() => { vi.restoreAllMocks(); });
@@ -33,29 +33,6 @@ function exhaustMemory(after = 0): void {
     if (calls++ < after) return alloc(bytes);
     throw new RangeError(`simd-linear: cannot allocate ${bytes} bytes (exhausted, in a test)`);
   });
-}
-
-/**
- * Runs `call` so that its first allocation grows the module's memory, as a call whose
- * buffers do not fit does (whatever the heap has free): every view taken before it is
- * detached from then on.
- */
-function growing<T>(call: () => T): T {
-  const heap = runtime('test').heap;
-  const alloc = heap.alloc.bind(heap);
-  let grown = false;
-  const spy = vi.spyOn(heap, 'alloc').mockImplementation((bytes: number) => {
-    if (!grown) heap.memory.grow(1);
-    grown = true;
-    return alloc(bytes);
-  });
-  try {
-    const result = call();
-    expect(grown, 'the call allocated, and so grew the memory').toBe(true);
-    return result;
-  } finally {
-    spy.mockRestore();
-  }
 }
 
 /** A fresh layer of `n` weights, 16 to a row, to take views of. */

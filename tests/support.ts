@@ -1,7 +1,7 @@
 // Shared by the tests: seeded data and the error bound every result is held to.
-import { expect, inject } from 'vitest';
+import { expect, inject, vi } from 'vitest';
 import type { InitOptions } from '../dist/index.js';
-import { type SimdLevel, uniformGenerator } from '../dist/internal.js';
+import { runtime, type SimdLevel, uniformGenerator } from '../dist/internal.js';
 import { referenceMatmul, type TransposeOptions } from '../dist/reference.js';
 
 declare module 'vitest' {
@@ -99,4 +99,27 @@ export function expectSameBits(got: Float32Array, want: Float32Array, label = ''
   let first = -1;
   for (let i = 0; i < a.length && first < 0; i++) if (a[i] !== b[i]) first = i;
   expect(first < 0 ? 'the same bits' : `[${first}] ${got[first]} vs ${want[first]}`, label).toBe('the same bits');
+}
+
+/**
+ * Runs `call` so that its first allocation grows the module's memory, as a call whose
+ * buffers do not fit does (whatever the heap has free): every view taken before it is
+ * detached from then on.
+ */
+export function growing<T>(call: () => T): T {
+  const heap = runtime('test').heap;
+  const alloc = heap.alloc.bind(heap);
+  let grown = false;
+  const spy = vi.spyOn(heap, 'alloc').mockImplementation((bytes: number) => {
+    if (!grown) heap.memory.grow(1);
+    grown = true;
+    return alloc(bytes);
+  });
+  try {
+    const result = call();
+    expect(grown, 'the call allocated, and so grew the memory').toBe(true);
+    return result;
+  } finally {
+    spy.mockRestore();
+  }
 }
