@@ -2,8 +2,8 @@ import { NR } from "./blocking";
 import { f32GemmTile4x8 } from "./gemm-tile";
 
 // C (m×n) = (accumulate ? C : 0) + bias + A·B for a few rows of output (2 to ROWS_MAX,
-// kernels.ts), B given packed (packB): panels of NR columns, each k rows of NR floats,
-// one after another. Bound by reading B, which is read once, as one sequential stream:
+// kernels.ts), B given packed (packB, or packBf16 with W = u16): panels of NR columns,
+// each k rows of NR weights, one after another. Bound by reading B, which is read once, as one sequential stream:
 // each panel, whole, against all the rows of A four at a time (it is in L1 for the
 // next four). The blocked product instead cuts each panel into KC-deep pieces a panel
 // apart, which the prefetchers follow poorly, and spends its 5- or 6-row tile on two.
@@ -11,12 +11,12 @@ import { f32GemmTile4x8 } from "./gemm-tile";
 // Each element is computed by the same operations wherever its panel lies, so threads
 // may cut C on panels. A(i, p) = a[i·rsA + p·csA]; bias: n floats, or 0;
 // scratch: 4·NR floats, for a tile of fewer rows or columns than 4×NR.
-export function gemmPackedRows(
+export function gemmPackedRows<W>(
   m: i32, n: i32, k: i32, a: usize, rsA: i32, csA: i32, panels: usize,
   c: usize, ldc: i32, accumulate: bool, bias: usize, scratch: usize,
 ): void {
   const aRow = <usize>rsA << 2, aStep = <usize>csA << 2, cRow = <usize>ldc << 2;
-  const panelBytes = <usize>k * NR << 2;
+  const panelBytes = <usize>k * NR * sizeof<W>(), panelRow = NR * sizeof<W>();
   const tileRow: usize = NR << 2;
   for (let j = 0; j < n; j += NR) {
     const width = min(NR, n - j);
@@ -26,7 +26,7 @@ export function gemmPackedRows(
       const rows = min(4, m - i);
       const ai = a + <usize>i * aRow, ci = cj + <usize>i * cRow;
       if (rows == 4 && width == NR) {
-        f32GemmTile4x8(k, ai, ai + aRow, ai + 2 * aRow, ai + 3 * aRow, aStep, panels, NR << 2, ci, cRow, accumulate, biasj);
+        f32GemmTile4x8<W>(k, ai, ai + aRow, ai + 2 * aRow, ai + 3 * aRow, aStep, panels, panelRow, ci, cRow, accumulate, biasj);
         continue;
       }
       // A part tile: computed whole in scratch from (accumulate ? C : 0) + bias, rows
@@ -40,7 +40,7 @@ export function gemmPackedRows(
         }
       }
       const last = ai + <usize>(rows - 1) * aRow;
-      f32GemmTile4x8(k, ai, min(ai + aRow, last), min(ai + 2 * aRow, last), last, aStep, panels, NR << 2, scratch, tileRow, true, 0);
+      f32GemmTile4x8<W>(k, ai, min(ai + aRow, last), min(ai + 2 * aRow, last), last, aStep, panels, panelRow, scratch, tileRow, true, 0);
       for (let r = 0; r < rows; r++) {
         for (let q = 0; q < width; q++) {
           store<f32>(ci + <usize>r * cRow + (<usize>q << 2), load<f32>(scratch + <usize>r * tileRow + (<usize>q << 2)));

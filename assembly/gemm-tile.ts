@@ -4,6 +4,7 @@
 // (f32_gemm_5x8__simd, f32_gemm_6x8__relaxed), named by their tile.
 import { MR } from "./blocking";
 import { madd } from "./simd";
+import { panelHigh, panelLow } from "./bf16";
 
 // C[MR×8] = (accumulate ? C : 0) + bias[8] + Σ_p a[p][0..MR] ⊗ b[p][0..8]
 //
@@ -134,12 +135,12 @@ export function f32GemmTileMRx4(
 
 // C[4×8] = (accumulate ? C : 0) + bias[8] + Σ_p A(·, p) ⊗ B(p) over the whole depth k,
 // A and B in place: rows of A at a0…a3 (a row may repeat, for a part tile), depths
-// aStep bytes apart; 8 floats of B per depth, bStep bytes apart (a packed panel: 32;
-// rows of B in place: their stride); C's rows cRow apart. The tile of the streaming
+// aStep bytes apart; 8 weights of B per depth, bStep bytes apart (a packed panel: 32,
+// or 16 of bfloat16 with W = u16; rows of B in place: their stride); C's rows cRow apart. The tile of the streaming
 // kernels (rank-k.ts, gemm-packed-rows.ts), where B, not arithmetic, is the bound: 8
 // accumulators, latency-bound in the blocked product, keep up with a stream of B.
 // Each element is (C or 0), then + bias, then its products in depth order.
-export function f32GemmTile4x8(
+export function f32GemmTile4x8<W>(
   k: i32, a0: usize, a1: usize, a2: usize, a3: usize, aStep: usize,
   b: usize, bStep: usize, c: usize, cRow: usize, accumulate: bool, bias: usize,
 ): void {
@@ -158,7 +159,7 @@ export function f32GemmTile4x8(
     v3 = f32x4.add(v3, bv); u3 = f32x4.add(u3, bu);
   }
   for (let p = 0, at: usize = 0; p < k; p++, at += aStep) {
-    const w = v128.load(b), x = v128.load(b, 16);
+    const w = panelLow<W>(b), x = panelHigh<W>(b);
     const s0 = v128.load32_splat(a0 + at);
     v0 = madd(s0, w, v0);
     u0 = madd(s0, x, u0);

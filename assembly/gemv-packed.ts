@@ -1,9 +1,10 @@
 import { madd } from "./simd";
 import { NR } from "./blocking";
 import { startRow } from "./few-rows";
+import { panelHigh, panelLow } from "./bf16";
 
 // y = (accumulate ? y : 0) + bias + x·B for one row of output, B given packed
-// (packB): panels of NR columns, each k rows of NR floats. B is read as three
+// (packB, or packBf16 with W = u16): panels of NR columns, each k rows of NR weights. B is read as three
 // sequential streams, a third of the panels each, far apart as gemmRows reads its
 // rows, and six accumulators hide the multiply-add's latency: one stream with two
 // chains per column ran 50–54 GB/s at 1×1024×1024 from L3 and 25–34 from memory,
@@ -13,12 +14,12 @@ import { startRow } from "./few-rows";
 // panels it is read beside, so any split of the columns gives the same results.
 //
 // x(p) = x[p·incX]; y and bias: n contiguous floats; scratch: 3·NR floats.
-export function gemvPacked(
+export function gemvPacked<W>(
   n: i32, k: i32, x: usize, incX: i32, panels: usize, y: usize, accumulate: bool, bias: usize, scratch: usize,
 ): void {
   startRow(n, y, accumulate, bias);
   const xStep = <usize>incX << 2;
-  const panelBytes = <usize>k * NR << 2;
+  const panelBytes = <usize>k * NR * sizeof<W>();
   const panelFloats = <usize>NR << 2;
   const count = (n + NR - 1) / NR;
   const third = count / 3;
@@ -29,7 +30,7 @@ export function gemvPacked(
   for (let q = 0; q < third; q++) {
     const yq = y + <usize>q * panelFloats;
     const width = q == third - 1 && count == 3 * third ? lastWidth : NR;
-    addThreePanels(k, x, xStep, panels, stream, yq, yq + streamColumns, yq + 2 * streamColumns, width, scratch);
+    addThreePanels<W>(k, x, xStep, panels, stream, yq, yq + streamColumns, yq + 2 * streamColumns, width, scratch);
     panels += panelBytes;
   }
   // One or two panels left over: read beside themselves, the extra sums going to scratch.
@@ -38,14 +39,14 @@ export function gemvPacked(
   const first = panels + 2 * stream;
   const yFirst = y + <usize>(3 * third) * panelFloats;
   const spare = scratch + panelFloats;
-  if (left == 1) addThreePanels(k, x, xStep, first, 0, spare, spare + panelFloats, yFirst, lastWidth, scratch);
-  else addThreePanels(k, x, xStep, first, panelBytes >> 1, yFirst, spare, yFirst + panelFloats, lastWidth, scratch);
+  if (left == 1) addThreePanels<W>(k, x, xStep, first, 0, spare, spare + panelFloats, yFirst, lastWidth, scratch);
+  else addThreePanels<W>(k, x, xStep, first, panelBytes >> 1, yFirst, spare, yFirst + panelFloats, lastWidth, scratch);
 }
 
 // y1, y2 (NR floats each) and y3 (width ≤ NR floats) += x·panel, x·panel2, x·panel3,
 // where panel2 is `step` bytes past panel and panel3 2·step (NR floats a depth step,
 // zero-padded past width in panel3). tile: NR floats of scratch.
-function addThreePanels(
+function addThreePanels<W>(
   k: i32, x: usize, xStep: usize, panel: usize, step: usize, y1: usize, y2: usize, y3: usize, width: i32, tile: usize,
 ): void {
   let a0 = v128.load(y1), a1 = v128.load(y1, 16);
@@ -64,13 +65,13 @@ function addThreePanels(
   let p = panel;
   for (; x < xEnd; x += xStep) {
     const xv = v128.load32_splat(x);
-    a0 = madd(xv, v128.load(p), a0);
-    a1 = madd(xv, v128.load(p, 16), a1);
-    b0 = madd(xv, v128.load(p + step), b0);
-    b1 = madd(xv, v128.load(p + step, 16), b1);
-    c0 = madd(xv, v128.load(p + step2), c0);
-    c1 = madd(xv, v128.load(p + step2, 16), c1);
-    p += NR << 2;
+    a0 = madd(xv, panelLow<W>(p), a0);
+    a1 = madd(xv, panelHigh<W>(p), a1);
+    b0 = madd(xv, panelLow<W>(p + step), b0);
+    b1 = madd(xv, panelHigh<W>(p + step), b1);
+    c0 = madd(xv, panelLow<W>(p + step2), c0);
+    c1 = madd(xv, panelHigh<W>(p + step2), c1);
+    p += NR * sizeof<W>();
   }
   v128.store(y1, a0);
   v128.store(y1, a1, 16);

@@ -50,6 +50,10 @@ export function gemm_kernel(call: usize): i32 {
 // Packed B (a frozen layer's weights): packed_b_floats(k, n) floats, written by
 // pack_b(k, n, b, rsB, csB, dst), read by gemm when the call says packedB.
 export { packedBFloats as packed_b_floats, packB as pack_b } from "./gemm";
+// The same for bfloat16 (bf16.ts) and int8 weights (int8.ts: pack_b_int8 also writes
+// each column's scale; quantize_rows quantizes A for each call).
+export { packedBf16Bytes as packed_b_bf16_bytes, packBf16 as pack_b_bf16 } from "./bf16";
+export { packedInt8Bytes as packed_b_int8_bytes, packInt8 as pack_b_int8, quantizeRows as quantize_rows } from "./int8";
 
 export function add_column_sums(m: usize, rows: i32, cols: i32, out: usize): void {
   addColumnSums(m, rows, cols, out);

@@ -7,7 +7,7 @@
 // of C is computed by the same operations as in the undivided call, which is what makes
 // results bitwise identical whatever the number of threads. Kernels are picked from the
 // whole call, once: each block runs the kernel of the whole.
-import { NONE, GemmCall } from "./abi.generated";
+import { NONE, GemmCall, PACKED_BF16, PACKED_INT8 } from "./abi.generated";
 import { MR, NR } from "./blocking";
 import { activate, activateTile } from "./activations";
 import { blocked, thinProduct, THIN_COLUMNS } from "./gemm";
@@ -15,6 +15,7 @@ import { gemmDots, gemmRows } from "./few-rows";
 import { gemvPacked } from "./gemv-packed";
 import { gemmPackedRows } from "./gemm-packed-rows";
 import { rankUpdate } from "./rank-k";
+import { int8GemmPacked } from "./int8";
 
 // The table, named as XNNPACK names kernels (operation, then what is special about it).
 // The register tile of the blocked entries is MR×NR (blocking.ts: 5×8 SIMD, 6×8 relaxed).
@@ -34,6 +35,12 @@ export const F32_GEMV_PACKED: i32 = 5;
 export const F32_GEMM_PACKED: i32 = 6;
 /** At most ROWS_MAX rows over B packed by pack_b: its panels streamed once, 4×8 tiles (gemm-packed-rows.ts). */
 export const F32_GEMM_PACKED_ROWS: i32 = 7;
+/** Batch 1 over bfloat16 panels (pack_b_bf16): gemv-packed.ts on u16 weights. */
+export const BF16_GEMV_PACKED: i32 = 8;
+/** Any other batch over bfloat16 panels: gemm-packed-rows.ts on u16 weights. */
+export const BF16_GEMM_PACKED_ROWS: i32 = 9;
+/** Quantized rows of A over int8 panels (pack_b_int8), int32 sums (int8.ts). */
+export const QD8_F32_QC8W_GEMM: i32 = 10;
 
 // Up to this many rows of C, B is streamed once for all of them: rows of B
 // (few-rows.ts, gemm-packed-rows.ts), or columns (dot products, few-rows.ts); up to
@@ -51,6 +58,8 @@ export function kernelFor(call: GemmCall): i32 {
   // B (n), columns of B (k), rows of C (n). Shorter, the blocked product's tiles win,
   // except at batch 1, where there is nothing to tile.
   const wideRows = m == 1 || n >= STREAM_MIN, longColumns = m == 1 || k >= 2 * STREAM_MIN;
+  if (call.packedB == PACKED_INT8) return QD8_F32_QC8W_GEMM;
+  if (call.packedB == PACKED_BF16) return m == 1 ? BF16_GEMV_PACKED : BF16_GEMM_PACKED_ROWS;
   if (call.packedB != 0) {
     if (m == 1) return F32_GEMV_PACKED;
     return m <= ROWS_MAX && k >= STREAM_MIN ? F32_GEMM_PACKED_ROWS : F32_GEMM_PACKED;
@@ -76,6 +85,8 @@ export function splitUnit(kernel: i32, m: i32, n: i32): i32 {
   // Few rows: each column of C is summed alone, in the same order wherever it lies,
   // except that the last n % 4 are summed without vectors: panels keep them last.
   if (kernel == F32_GEMM_ROWS || kernel == F32_GEMM_DOTS || kernel == F32_GEMV_PACKED || kernel == F32_GEMM_PACKED_ROWS) return NR;
+  // Panels of low-precision weights, each column computed alone.
+  if (kernel >= BF16_GEMV_PACKED) return NR;
   // Each row of C alone, the same way: rows, on multiples of 4 (the rows taken together).
   if (kernel == F32_GEMM_RANK_K) return m >= n ? -4 : NR;
   // Rows of C are the columns of the Cᵀ computed: whole panels of Cᵀ.
@@ -87,19 +98,26 @@ export function splitUnit(kernel: i32, m: i32, n: i32): i32 {
 
 /**
  * Runs `kernel` on the block of `call` whose operands and outputs are given (m×n of
- * C, from rows or columns of the whole); scratch: GEMM_SCRATCH_BYTES of this thread's.
+ * C, from rows or columns of the whole; scaleB: the block's column scales, int8); scratch: GEMM_SCRATCH_BYTES of this thread's.
  */
 export function runKernel(
-  kernel: i32, call: GemmCall, m: i32, n: i32, a: usize, b: usize, c: usize, bias: usize, y: usize, scratch: usize,
+  kernel: i32, call: GemmCall, m: i32, n: i32, a: usize, b: usize, scaleB: usize, c: usize, bias: usize, y: usize, scratch: usize,
 ): void {
   const k = call.k, accumulate = call.accumulate != 0, epilogue = call.epilogue, slope = call.slope;
   switch (kernel) {
     case F32_GEMM_ROWS: gemmRows(m, n, k, a, call.rsA, call.csA, b, call.rsB, c, call.ldc, accumulate, bias); break;
     case F32_GEMM_DOTS: gemmDots(m, n, k, a, call.rsA, b, call.csB, c, call.ldc, accumulate, bias, scratch); break;
     case F32_GEMM_RANK_K: rankUpdate(m, n, k, a, call.rsA, call.csA, b, call.rsB, c, call.ldc, accumulate, bias); break;
-    case F32_GEMM_PACKED_ROWS: gemmPackedRows(m, n, k, a, call.rsA, call.csA, b, c, call.ldc, accumulate, bias, scratch); break;
-    case F32_GEMV_PACKED: {
-      gemvPacked(n, k, a, call.csA, b, c, accumulate, bias, scratch);
+    case F32_GEMM_PACKED_ROWS: gemmPackedRows<f32>(m, n, k, a, call.rsA, call.csA, b, c, call.ldc, accumulate, bias, scratch); break;
+    case BF16_GEMM_PACKED_ROWS: gemmPackedRows<u16>(m, n, k, a, call.rsA, call.csA, b, c, call.ldc, accumulate, bias, scratch); break;
+    case QD8_F32_QC8W_GEMM: {
+      int8GemmPacked(m, n, k, a, call.rsA, call.scaleA, b, scaleB, c, call.ldc, accumulate, bias, scratch);
+      break;
+    }
+    case F32_GEMV_PACKED:
+    case BF16_GEMV_PACKED: {
+      if (kernel == F32_GEMV_PACKED) gemvPacked<f32>(n, k, a, call.csA, b, c, accumulate, bias, scratch);
+      else gemvPacked<u16>(n, k, a, call.csA, b, c, accumulate, bias, scratch);
       if (epilogue != NONE) activate(epilogue, slope, c, y, n);
       return;
     }

@@ -58,7 +58,7 @@ function fourRows(
   const c1 = c + cRow, c2 = c1 + cRow, c3 = c2 + cRow;
   let o: usize = 0;
   for (; o < width8; o += 32) {
-    f32GemmTile4x8(k, a, a1, a2, a3, aStep, b + o, bStep, c + o, cRow, accumulate, bias != 0 ? bias + o : 0);
+    f32GemmTile4x8<f32>(k, a, a1, a2, a3, aStep, b + o, bStep, c + o, cRow, accumulate, bias != 0 ? bias + o : 0);
   }
   // The last n % 8 columns, row by row.
   if (o < width) {

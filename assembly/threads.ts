@@ -2,7 +2,8 @@
 // (as BLIS derives a thread's range from its thread info), never along k. The kernel
 // is picked from the whole call and its table entry says where blocks may be cut
 // (kernels.ts), so every block computes its elements exactly as one thread would.
-import { GemmCall } from "./abi.generated";
+import { GemmCall, PACKED_BF16, PACKED_F32, PACKED_INT8 } from "./abi.generated";
+import { pairedDepth } from "./int8";
 import { kernelFor, runKernel, splitUnit } from "./kernels";
 
 // The cut of the last call looked at: blocks `step` long along columns or rows.
@@ -36,12 +37,19 @@ export function gemmBlock(call: GemmCall, part: i32, scratch: usize): void {
   const start = part * splitStep;
   if (start >= splitLength && part > 0) return;
   const size = min(splitStep, splitLength - start);
-  let m = call.m, n = call.n, a = call.a, b = call.b, c = call.c, bias = call.bias, y = call.y;
+  let m = call.m, n = call.n, a = call.a, b = call.b, c = call.c, bias = call.bias, y = call.y, scaleB = call.scaleB;
   if (splitColumns) {
     const offset = <usize>start << 2;
     n = size;
-    // Packed B is panels of NR columns, k deep: a block starting on a panel starts at b + start·k floats.
-    b += call.packedB != 0 ? offset * <usize>call.k : offset * <usize>call.csB;
+    // Packed B is panels of NR columns, k deep: a block starting on a panel starts
+    // start·k weights in (int8: depth in pairs).
+    const format = call.packedB;
+    if (format == PACKED_F32) b += offset * <usize>call.k;
+    else if (format == PACKED_BF16) b += (offset >> 1) * <usize>call.k;
+    else if (format == PACKED_INT8) b += <usize>start * <usize>pairedDepth(call.k);
+    else b += offset * <usize>call.csB;
+    if (scaleB != 0) scaleB += offset;
+
     c += offset;
     if (bias != 0) bias += offset;
     if (y != 0) y += offset;
@@ -52,5 +60,5 @@ export function gemmBlock(call: GemmCall, part: i32, scratch: usize): void {
     c += rows;
     if (y != 0) y += rows;
   }
-  runKernel(kernel, call, m, n, a, b, c, bias, y, scratch);
+  runKernel(kernel, call, m, n, a, b, scaleB, c, bias, y, scratch);
 }

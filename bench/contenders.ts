@@ -5,7 +5,7 @@ import { kernelCalls, loadKernelBuilds, packedForward } from './kernels.js';
 import type { Operands } from './operands.js';
 import type { Build } from './peak.js';
 import { createMlMatrix } from './peers/mlmatrix.js';
-import { createOnnxRuntime } from './peers/onnxruntime.js';
+import { createOnnxRuntime, createOnnxRuntimeNode } from './peers/onnxruntime.js';
 import { createTfjsWasm } from './peers/tfjs.js';
 import type { Peer } from './peers/types.js';
 import type { Product } from './shapes.js';
@@ -67,6 +67,7 @@ export async function createContenders(): Promise<{ contenders: Contender[]; not
   const { builds, note } = await loadKernelBuilds();
   const tfjs = await createTfjsWasm();
   const ort = await createOnnxRuntime(1);
+  const native = await createOnnxRuntimeNode(1);
   const contenders: Contender[] = [
     ...builds.map((kb): Contender => ({
       name: `simd-linear ${kb.build}`,
@@ -84,6 +85,7 @@ export async function createContenders(): Promise<{ contenders: Contender[]; not
     peerContender('tfjs', `tfjs-wasm ${tfjs.tf.version_core} (${tfjs.build}, 1 thread): matMul with its own transpose flags, then dataSync`, tfjs.transposed),
     peerContender('tfjs pre-T', 'tfjs-wasm: plain matMul on an operand transposed once beforehand (outside timing), then dataSync', tfjs.pretransposed),
     peerContender('ORT', `${ort.name}, 1 thread: a one-node MatMul or Gemm (transA / transB) model, W as initializer; async run`, ort),
+    peerContender('ORT-node', `${native.name} (native MLAS, CPU provider), 1 thread: the same one-node models; async run`, native),
     peerContender('ml-matrix', 'ml-matrix mmul (float64), with transposes inside the call as a user writes them',
       createMlMatrix(), { seconds: 1, fastestGflops: FASTEST_JS_GFLOPS }),
     {

@@ -1,5 +1,5 @@
 // `npm run bench:threads`: one thread against two on the same runtime (its worker pool
-// switched off and on, call by call), and against onnxruntime-web on two threads, for
+// switched off and on, call by call), and against onnxruntime-web and onnxruntime-node (native) on two threads, for
 // forward, dX and dW; then small products, to place the size below which a call
 // stays on one thread (PARALLEL_THRESHOLD in src/pool.ts).
 import { writeFileSync } from 'node:fs';
@@ -7,7 +7,7 @@ import { Bench } from 'tinybench';
 import { init, backendInfo, shutdown } from '../dist/index.js';
 import { PARALLEL_THRESHOLD, runtime, type Runtime } from '../dist/internal.js';
 import { random } from './operands.js';
-import { createOnnxRuntime } from './peers/onnxruntime.js';
+import { createOnnxRuntime, createOnnxRuntimeNode } from './peers/onnxruntime.js';
 
 const shapes: [number, number, number][] = [[32, 784, 128], [64, 512, 512], [256, 1024, 1024], [1024, 1024, 1024], [128, 4096, 1024]];
 const small: [number, number, number][] = [[8, 64, 64], [16, 64, 128], [32, 128, 128], [32, 256, 256], [64, 256, 256]];
@@ -40,24 +40,27 @@ const rt = runtime('bench');
 const pool = rt.pool!;
 const onThreads = (count: 1 | 2, call: () => void) => () => { rt.pool = count === 2 ? pool : null; call(); };
 const ort = await createOnnxRuntime(2);
-console.log(`simd-linear ${backendInfo().simd} SIMD, 1 vs 2 threads, and onnxruntime-web on 2 threads; GFLOP/s (median)`);
+const native = await createOnnxRuntimeNode(2);
+console.log(`simd-linear ${backendInfo().simd} SIMD, 1 vs 2 threads, onnxruntime-web and onnxruntime-node on 2 threads; GFLOP/s (median)`);
 
 const rows = [];
 for (const [m, k, n] of shapes) {
   const calls = products(rt, m, k, n);
   const a = random(m * k), b = random(k * n), bT = random(n * k), aT = random(k * m), dyData = random(m * n);
-  const ortCalls: Record<string, () => unknown> = {
-    forward: ort.matmul(a, b, m, k, n),
-    dX: ort.matmulTransB(dyData, bT, m, n, k),
-    dW: ort.matmulTransA(aT, dyData, k, m, n),
-  };
+  const peerCalls = (peer: typeof ort): Record<string, () => unknown> => ({
+    forward: peer.matmul(a, b, m, k, n),
+    dX: peer.matmulTransB(dyData, bT, m, n, k),
+    dW: peer.matmulTransA(aT, dyData, k, m, n),
+  });
+  const ortCalls = peerCalls(ort), nativeCalls = peerCalls(native);
   for (const pass of ['forward', 'dX', 'dW'] as const) {
-    const t = await medians({ one: onThreads(1, calls[pass]), two: onThreads(2, calls[pass]), ort: ortCalls[pass] }, 400);
+    const t = await medians({ one: onThreads(1, calls[pass]), two: onThreads(2, calls[pass]), ort: ortCalls[pass]!, native: nativeCalls[pass]! }, 400);
     const gflops = (ms: number) => (2 * m * k * n) / ms / 1e6;
     rows.push({
       shape: `${m}×${k}×${n}`, pass,
       '1 thread': gflops(t.one).toFixed(1), '2 threads': gflops(t.two).toFixed(1), speedup: `${(t.one / t.two).toFixed(2)}×`,
       'ORT 2 threads': gflops(t.ort).toFixed(1), 'vs ORT': `${(t.ort / t.two).toFixed(2)}×`,
+      'ORT-node 2 threads': gflops(t.native).toFixed(1), 'vs ORT-node': `${(t.native / t.two).toFixed(2)}×`,
     });
   }
 }
@@ -80,4 +83,5 @@ const out = new URL('./results/threads.json', import.meta.url);
 writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), node: process.versions.node, build: backendInfo().simd, products: rows, small: threshold }, null, 1)}\n`);
 console.log(`wrote ${out.pathname}`);
 ort.dispose();
+native.dispose();
 shutdown();

@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 
 /** Bumped whenever the exports change meaning; the host refuses a .wasm of another version. */
-const ABI_VERSION = 5;
+const ABI_VERSION = 6;
 
 /** Elementwise functions, applied alone (activate) or as the GEMM's epilogue: Y = f(C). The
  *  host names each in camelCase (LEAKY_RELU: leakyRelu), as the API does. */
@@ -17,6 +17,14 @@ const ACTIVATIONS = [
   ['GELU', "exact: z·Φ(z), Φ the standard normal CDF (PyTorch's default)"],
   ['TANH', 'tanh(z)'],
   ['SIGMOID', '1 / (1 + e^−z)'],
+];
+
+/** How B is laid out for a call: in place by its strides, or as one of the packers left it. */
+const WEIGHT_FORMATS = [
+  ['IN_PLACE', 'B read in place through rsB and csB'],
+  ['PACKED_F32', 'pack_b: panels of NR columns, k deep, NR floats a depth'],
+  ['PACKED_BF16', 'pack_b_bf16: the same panels of bfloat16 (bf16.ts)'],
+  ['PACKED_INT8', 'pack_b_int8: panels of int8 in depth pairs, scaled per column by scaleB (int8.ts)'],
 ];
 
 /**
@@ -31,10 +39,12 @@ const GEMM_CALL = [
   ['a', 'ptr', 'op(A)(i, p) = a[i·rsA + p·csA] (strides in floats)'],
   ['rsA', 'i32', ''],
   ['csA', 'i32', ''],
-  ['b', 'ptr', 'op(B)(p, j) = b[p·rsB + j·csB], or B as pack_b left it when packedB'],
-  ['rsB', 'i32', 'ignored when packedB'],
-  ['csB', 'i32', 'ignored when packedB'],
-  ['packedB', 'i32', '1: b is packed by pack_b (panels of NR columns, k deep)'],
+  ['b', 'ptr', 'op(B)(p, j) = b[p·rsB + j·csB], or B as a packer left it'],
+  ['rsB', 'i32', 'ignored when packed'],
+  ['csB', 'i32', 'ignored when packed'],
+  ['packedB', 'i32', "B's layout, a weight format (0: in place)"],
+  ['scaleA', 'ptr', 'PACKED_INT8: m floats, the scale of each row of A, which then holds int16 rows of quantize_rows (rsA in int16s)'],
+  ['scaleB', 'ptr', 'PACKED_INT8: n floats, the scale of each column of B'],
   ['c', 'ptr', 'C, m rows ldc floats apart'],
   ['ldc', 'i32', ''],
   ['accumulate', 'i32', '0: C is only written, never read (it may hold NaN)'],
@@ -54,6 +64,8 @@ function assemblyFile() {
     `export const ABI_VERSION: i32 = ${ABI_VERSION};`,
     '',
     ...ACTIVATIONS.map(([name, what], kind) => `export const ${name}: i32 = ${kind}; // ${what}`),
+    '',
+    ...WEIGHT_FORMATS.map(([name, what], format) => `export const ${name}: i32 = ${format}; // ${what}`),
     '',
     '// The GEMM call descriptor, laid over memory the host wrote: changetype<GemmCall>(address).',
     '// Its fields are all 4 bytes, so an unmanaged class lays them out 4 bytes apart, in order.',
@@ -75,6 +87,11 @@ function sourceFile() {
     '/** Activation kinds as the kernels number them (0: none). */',
     'export const ActivationKind = {',
     ...ACTIVATIONS.map(([name, what], kind) => `  /** ${what} */\n  ${camel(name)}: ${kind},`),
+    '} as const;',
+    '',
+    '/** How B is laid out for a GEMM call (GemmCall.packedB). */',
+    'export const WeightFormat = {',
+    ...WEIGHT_FORMATS.map(([name, what], format) => `  /** ${what} */\n  ${camel(name)}: ${format},`),
     '} as const;',
     '',
     '/** One GEMM call as the kernels read it: addresses in bytes, strides in floats, flags 0 or 1. */',

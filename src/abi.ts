@@ -21,6 +21,13 @@ export interface Kernels {
   gemm_kernel(call: number): number;
   packed_b_floats(k: number, n: number): number;
   pack_b(k: number, n: number, b: number, rsB: number, csB: number, dst: number): void;
+  packed_b_bf16_bytes(k: number, n: number): number;
+  pack_b_bf16(k: number, n: number, b: number, rsB: number, csB: number, dst: number): void;
+  packed_b_int8_bytes(k: number, n: number): number;
+  /** Also writes each column's scale, n floats at `scales`. */
+  pack_b_int8(k: number, n: number, b: number, rsB: number, csB: number, dst: number, scales: number): void;
+  /** The m rows of A as int16 rows of k rounded up to even, and each row's scale. */
+  quantize_rows(m: number, k: number, a: number, rsA: number, csA: number, dst: number, scales: number): void;
   add_column_sums(m: number, rows: number, cols: number, out: number): void;
   activate(kind: number, slope: number, z: number, y: number, count: number): void;
   activate_backward(kind: number, slope: number, z: number, y: number, dy: number, dz: number, count: number): void;

@@ -1,4 +1,5 @@
 import { Allocations, type Heap, type HeapArray } from './heap.js';
+import type { FreezeOptions } from './frozen-linear.js';
 
 /**
  * A learnable tensor's memory: its values, the gradient backward accumulates, and
@@ -160,7 +161,8 @@ export interface Layer {
   backward?(dy: Float32Array): Float32Array;
   parameters?(): Parameter[];
   zeroGrad?(): void;
-  freeze?(): Layer;
+  /** An inference copy; `Sequential.freeze(options)` passes its options on. */
+  freeze?(options?: FreezeOptions): Layer;
   dispose?(): void;
 }
 
@@ -237,5 +239,5 @@ export abstract class ModuleLayer<TapeState = unknown> implements Layer {
   abstract forward(x: Float32Array, batch?: number, out?: Float32Array): Float32Array;
   abstract parameters(): Parameter[];
   abstract zeroGrad(): void;
-  freeze?(): ModuleLayer;
+  freeze?(options?: FreezeOptions): ModuleLayer;
 }

@@ -1,7 +1,7 @@
 import { activationKind, checkSlope, type Activation } from './activations.js';
 import { copyInto, lengthOf, Operand } from './arrays.js';
 import { checkFloat32Array, checkInputWidth, checkSize, describe, forwardArguments, outputArray } from './errors.js';
-import { FrozenLinear } from './frozen-linear.js';
+import { FrozenLinear, weightsFormat, type FreezeOptions } from './frozen-linear.js';
 import { alignUp, Allocations, HeapArray } from './heap.js';
 import { beginGradients, createParameter, endGradients, ModuleLayer, Tensor, type Parameter } from './layer.js';
 import { fillUniform, uniformGenerator } from './random.js';
@@ -248,16 +248,20 @@ export class Linear extends ModuleLayer<LinearTape> {
 
   /**
    * An inference-only copy of this layer as it is now, with W packed once into the
-   * panels the kernels read, so that no call packs W again. Later changes to this
-   * layer do not reach the copy (freeze again to take them); it has its own memory,
-   * freed by its `dispose`.
+   * panels the kernels read, so that no call packs W again: as float32, or with
+   * `{ weights: 'bf16' }` or `'int8'` in half or a quarter of the bytes, and faster
+   * where reading W is the bound (README: "Low-precision weights"). Later changes to
+   * this layer do not reach the copy (freeze again to take them); it has its own
+   * memory, freed by its `dispose`.
    */
-  freeze(): FrozenLinear {
-    this.checkAlive('Linear.freeze');
+  freeze(options?: FreezeOptions): FrozenLinear {
+    const where = 'Linear.freeze';
+    this.checkAlive(where);
+    const weights = weightsFormat(where, options);
     const { inFeatures, outFeatures, activation } = this;
     return new FrozenLinear(this.#rt, {
       inFeatures, outFeatures, weight: this.#weight.values, bias: this.#bias?.values ?? null, activation, kind: this.#kind, slope: this.#slope,
-    });
+    }, weights);
   }
 
   /** The learnable tensors, named as PyTorch names them: 'weight' (stored in×out here) and 'bias'. */

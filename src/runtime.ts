@@ -2,8 +2,8 @@
 // (the GEMM descriptor, the workers sharing a call): one per page or process, made by
 // `init()` (startup.ts), reached by everything else through `runtime()`.
 import type { Epilogue, Kernels } from './abi.js';
-import { GEMM_CALL_BYTES, writeGemmCall, type GemmCall } from './abi.generated.js';
-import { Heap } from './heap.js';
+import { GEMM_CALL_BYTES, WeightFormat, writeGemmCall, type GemmCall } from './abi.generated.js';
+import { alignUp, Heap } from './heap.js';
 import type { Pool, PoolArea, ThreadSupport } from './pool.js';
 import { PARALLEL_THRESHOLD } from './pool-protocol.js';
 import type { SimdLevel } from './loader.js';
@@ -31,6 +31,20 @@ export interface WorkerPlan {
   module: WebAssembly.Module;
   support: ThreadSupport;
 }
+
+/** B as a packer left it (`packWeights`): its layout (a WeightFormat), where it is, and int8's column scales. */
+export interface PackedB {
+  format: number;
+  at: number;
+  /** int8: n floats (readable to a whole panel), else 0. */
+  scales: number;
+}
+
+/** The width of the panels weights are packed in (NR); int8 column scales are padded to it. */
+const PANEL = 8;
+
+/** int8 products take depth in pairs: quantized rows are k rounded up to even long. */
+export const pairedDepth = (k: number) => k + (k & 1);
 
 export class Runtime {
   readonly heap: Heap;
@@ -76,7 +90,7 @@ export class Runtime {
     c: number, ldc: number, accumulate: boolean, bias = 0, epilogue?: Epilogue,
   ): void {
     this.#run({
-      m, n, k, a, rsA, csA, b, rsB, csB, packedB: 0, c, ldc, accumulate: accumulate ? 1 : 0, bias,
+      m, n, k, a, rsA, csA, b, rsB, csB, packedB: 0, scaleA: 0, scaleB: 0, c, ldc, accumulate: accumulate ? 1 : 0, bias,
       epilogue: epilogue?.kind ?? 0, slope: epilogue?.slope ?? 0, y: epilogue?.y ?? 0, parts: 1,
     });
   }
@@ -91,14 +105,57 @@ export class Runtime {
     this.kernels.pack_b(k, n, b, rsB, csB, dst);
   }
 
-  /** `gemm` with B packed by `packB`: nothing of B is packed per call. */
+  /** Bytes `packWeights` writes for a k×n B in `format` (int8: its scales too). */
+  packedWeightBytes(format: number, k: number, n: number): number {
+    const { kernels } = this;
+    if (format === WeightFormat.packedBf16) return kernels.packed_b_bf16_bytes(k, n);
+    if (format === WeightFormat.packedInt8) return alignUp(kernels.packed_b_int8_bytes(k, n)) + 4 * Math.ceil(n / PANEL) * PANEL;
+    return this.packedBBytes(k, n);
+  }
+
+  /** Packs op(B) as `packB` does, in `format`, into packedWeightBytes(format, k, n) at `dst`. */
+  packWeights(format: number, k: number, n: number, b: number, rsB: number, csB: number, dst: number): PackedB {
+    const { kernels } = this;
+    if (format === WeightFormat.packedBf16) kernels.pack_b_bf16(k, n, b, rsB, csB, dst);
+    else if (format === WeightFormat.packedInt8) {
+      const scales = dst + alignUp(kernels.packed_b_int8_bytes(k, n));
+      this.heap.f32(scales, Math.ceil(n / PANEL) * PANEL).fill(0); // the padding is read, never used
+      kernels.pack_b_int8(k, n, b, rsB, csB, dst, scales);
+      return { format, at: dst, scales };
+    } else kernels.pack_b(k, n, b, rsB, csB, dst);
+    return { format, at: dst, scales: 0 };
+  }
+
+  /** Bytes `quantizeRows` writes for m rows of depth k: int16 rows of even length, then m scales. */
+  quantizedRowsBytes(m: number, k: number): number {
+    return alignUp(2 * m * pairedDepth(k)) + 4 * m;
+  }
+
+  /**
+   * Quantizes op(A) (m×k) at `dst` for an int8 `gemmPackedB`, as rows of
+   * pairedDepth(k) int16s; returns where the rows' scales are.
+   */
+  quantizeRows(m: number, k: number, a: number, rsA: number, csA: number, dst: number): number {
+    const scales = dst + alignUp(2 * m * pairedDepth(k));
+    this.kernels.quantize_rows(m, k, a, rsA, csA, dst, scales);
+    return scales;
+  }
+
+  /**
+   * `gemm` with B packed by `packB` (an address) or `packWeights`: nothing of B is
+   * packed per call. int8 B takes A as `quantizeRows` left it (rsA its stride, csA 1)
+   * and its scales at scaleA.
+   */
   gemmPackedB(
     m: number, n: number, k: number,
-    a: number, rsA: number, csA: number, b: number,
-    c: number, ldc: number, accumulate: boolean, bias = 0, epilogue?: Epilogue,
+    a: number, rsA: number, csA: number, b: number | PackedB,
+    c: number, ldc: number, accumulate: boolean, bias = 0, epilogue?: Epilogue, scaleA = 0,
   ): void {
+    const packed = typeof b === 'number' ? null : b;
     this.#run({
-      m, n, k, a, rsA, csA, b, rsB: 0, csB: 0, packedB: 1, c, ldc, accumulate: accumulate ? 1 : 0, bias,
+      m, n, k, a, rsA, csA, b: packed ? packed.at : (b as number), rsB: 0, csB: 0,
+      packedB: packed ? packed.format : WeightFormat.packedF32, scaleA, scaleB: packed ? packed.scales : 0,
+      c, ldc, accumulate: accumulate ? 1 : 0, bias,
       epilogue: epilogue?.kind ?? 0, slope: epilogue?.slope ?? 0, y: epilogue?.y ?? 0, parts: 1,
     });
   }

@@ -2,6 +2,7 @@ import { copyInto, isDetached, lengthOf, Operand } from './arrays.js';
 import { batchOf, checkFloat32Array, describe, isFloat32Array, outputArray } from './errors.js';
 import { Allocations, StagingBuffer } from './heap.js';
 import { beginGradients, endGradients, ModuleLayer, Parameter, parameterTensor, type Layer, type Tensor } from './layer.js';
+import { weightsFormat, type FreezeOptions } from './frozen-linear.js';
 import { runtime, type Runtime } from './runtime.js';
 import { loadStateDict, stateDict, type StateDict } from './serialization.js';
 
@@ -225,18 +226,20 @@ export class Sequential {
 
   /**
    * An inference-only copy of the model as it is now: a Sequential of every layer's
-   * frozen copy (a Linear's W packed once: Linear.freeze()), with memory of its own.
-   * Later changes to this model do not reach it; it refuses backward.
+   * frozen copy (a Linear's W packed once, as `options.weights` says: Linear.freeze()),
+   * with memory of its own. Later changes to this model do not reach it; it refuses
+   * backward.
    */
-  freeze(): Sequential {
+  freeze(options?: FreezeOptions): Sequential {
     const where = 'Sequential.freeze';
     this.#checkUsable(where);
+    const weights = weightsFormat(where, options);
     // A layer used twice is frozen once: its copy is used twice too.
     const copies = new Map<Layer, Layer>();
     try {
       const layers = this.layers.map((layer, i) => {
         if (typeof layer.freeze !== 'function') throw new TypeError(`${where}: layers[${i}] has no freeze(), so it cannot be copied`);
-        if (!copies.has(layer)) copies.set(layer, layer.freeze());
+        if (!copies.has(layer)) copies.set(layer, layer.freeze({ weights }));
         return copies.get(layer)!;
       });
       return new Sequential(layers);

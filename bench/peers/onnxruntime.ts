@@ -36,27 +36,52 @@ async function initWasm(threads: number): Promise<number> {
  */
 export async function createOnnxRuntime(threads = 1): Promise<Peer> {
   const actual = await initWasm(threads);
+  return sessionPeer(actual === 1 ? 'onnxruntime-web' : `onnxruntime-web (${actual} threads)`, ort, { executionProviders: ['wasm'] });
+}
+
+/**
+ * onnxruntime-node 1.30, native MLAS on the CPU execution provider (AVX-512 where the CPU has it), the
+ * library a Node user would pick instead. Its postinstall would download a CUDA provider; the project's
+ * .npmrc skips it, and the CPU binaries it ships run as they are. Loaded only when asked for, so a bench
+ * in a browser or without the package still runs.
+ */
+export async function createOnnxRuntimeNode(threads = 1): Promise<Peer> {
+  const native = await import('onnxruntime-node');
+  return sessionPeer(threads === 1 ? 'onnxruntime-node' : `onnxruntime-node (${threads} threads)`, native, {
+    executionProviders: ['cpu'],
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+  });
+}
+
+/** The two packages' shared API (onnxruntime-common), as far as the peer uses it. */
+interface OnnxRuntime {
+  InferenceSession: { create(model: Uint8Array, options: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> };
+  Tensor: new (type: 'float32', data: Float32Array, dims: readonly number[]) => ort.Tensor;
+}
+
+function sessionPeer(name: string, runtime: OnnxRuntime, options: ort.InferenceSession.SessionOptions): Peer {
   const sessions: ort.InferenceSession[] = [];
 
   // Peer methods return their call synchronously but sessions are created asynchronously: creation starts
   // here, outside timing, and the call awaits that (by then settled) promise, which costs one microtask.
   // The first warm-up call is where a failed session would surface.
   const product = (node: OnnxNode, a: Float32Array, aDims: number[], b: Float32Array, bDims: number[], cDims: number[]) => {
-    const ready = ort.InferenceSession.create(onnxModel(node, aDims, b, bDims, cDims), { executionProviders: ['wasm'] });
+    const ready = runtime.InferenceSession.create(onnxModel(node, aDims, b, bDims, cDims), options);
     void ready.then((s) => sessions.push(s), () => {});
-    const input = new ort.Tensor('float32', a, aDims);
-    // run() resolves once C has been copied out of the wasm heap.
-    return async () => (await (await ready).run({ A: input })).C.data as Float32Array;
+    const input = new runtime.Tensor('float32', a, aDims);
+    // run() resolves once C has been copied out of the runtime's memory.
+    return async () => (await (await ready).run({ A: input })).C!.data as Float32Array;
   };
 
   return {
-    name: actual === 1 ? 'onnxruntime-web' : `onnxruntime-web (${actual} threads)`,
+    name,
     matmul: (a, b, m, k, n) => product({ opType: 'MatMul' }, a, [m, k], b, [k, n], [m, n]),
     matmulTransB: (a, b, m, k, n) =>
       product({ opType: 'Gemm', attributes: { transB: 1 } }, a, [m, k], b, [n, k], [m, n]),
     matmulTransA: (a, b, m, k, n) =>
       product({ opType: 'Gemm', attributes: { transA: 1 } }, a, [k, m], b, [k, n], [m, n]),
-    // release() is async and Peer.dispose is not; a failed release only leaks wasm memory.
+    // release() is async and Peer.dispose is not; a failed release only leaks memory.
     dispose: () => void Promise.all(sessions.splice(0).map((s) => s.release())).catch(() => {}),
   };
 }
