@@ -8,7 +8,7 @@ import { NR } from "./blocking";
 
 // Within a depth, i32 lane t holds columns t (low half) and t + 4 (high half), so
 // that one load gives all eight and a shift or a mask gives either four.
-const HIGH_HALF: i32 = 0xffff0000;
+export const HIGH_HALF: i32 = 0xffff0000;
 
 // Columns 0–3 and 4–7 of the depth at p, as f32x4, of panels of W: f32 or u16 (bf16).
 // @ts-ignore: decorator
@@ -16,9 +16,10 @@ const HIGH_HALF: i32 = 0xffff0000;
   return sizeof<W>() == 4 ? v128.load(p) : i32x4.shl(v128.load(p), 16);
 }
 
+// highHalf: i32x4.splat(HIGH_HALF), made once outside the loop.
 // @ts-ignore: decorator
-@inline export function panelHigh<W>(p: usize): v128 {
-  return sizeof<W>() == 4 ? v128.load(p, 16) : v128.and(v128.load(p), i32x4.splat(HIGH_HALF));
+@inline export function panelHigh<W>(p: usize, highHalf: v128): v128 {
+  return sizeof<W>() == 4 ? v128.load(p, 16) : v128.and(v128.load(p), highHalf);
 }
 
 /** Bytes of a k×n B packed as bfloat16 panels. */

@@ -4,7 +4,7 @@
 // (f32_gemm_5x8__simd, f32_gemm_6x8__relaxed), named by their tile.
 import { MR } from "./blocking";
 import { madd } from "./simd";
-import { panelHigh, panelLow } from "./bf16";
+import { HIGH_HALF, panelHigh, panelLow } from "./bf16";
 
 // C[MR×8] = (accumulate ? C : 0) + bias[8] + Σ_p a[p][0..MR] ⊗ b[p][0..8]
 //
@@ -158,8 +158,9 @@ export function f32GemmTile4x8<W>(
     v2 = f32x4.add(v2, bv); u2 = f32x4.add(u2, bu);
     v3 = f32x4.add(v3, bv); u3 = f32x4.add(u3, bu);
   }
+  const highHalf = i32x4.splat(HIGH_HALF);
   for (let p = 0, at: usize = 0; p < k; p++, at += aStep) {
-    const w = panelLow<W>(b), x = panelHigh<W>(b);
+    const w = panelLow<W>(b), x = panelHigh<W>(b, highHalf);
     const s0 = v128.load32_splat(a0 + at);
     v0 = madd(s0, w, v0);
     u0 = madd(s0, x, u0);

@@ -1,7 +1,7 @@
 import { madd } from "./simd";
 import { NR } from "./blocking";
 import { startRow } from "./few-rows";
-import { panelHigh, panelLow } from "./bf16";
+import { HIGH_HALF, panelHigh, panelLow } from "./bf16";
 
 // y = (accumulate ? y : 0) + bias + x·B for one row of output, B given packed
 // (packB, or packBf16 with W = u16): panels of NR columns, each k rows of NR weights. B is read as three
@@ -61,16 +61,17 @@ function addThreePanels<W>(
     c1 = v128.load(tile, 16);
   }
   const step2 = step << 1;
+  const highHalf = i32x4.splat(HIGH_HALF);
   const xEnd = x + <usize>k * xStep;
   let p = panel;
   for (; x < xEnd; x += xStep) {
     const xv = v128.load32_splat(x);
     a0 = madd(xv, panelLow<W>(p), a0);
-    a1 = madd(xv, panelHigh<W>(p), a1);
+    a1 = madd(xv, panelHigh<W>(p, highHalf), a1);
     b0 = madd(xv, panelLow<W>(p + step), b0);
-    b1 = madd(xv, panelHigh<W>(p + step), b1);
+    b1 = madd(xv, panelHigh<W>(p + step, highHalf), b1);
     c0 = madd(xv, panelLow<W>(p + step2), c0);
-    c1 = madd(xv, panelHigh<W>(p + step2), c1);
+    c1 = madd(xv, panelHigh<W>(p + step2, highHalf), c1);
     p += NR * sizeof<W>();
   }
   v128.store(y1, a0);

@@ -48,6 +48,12 @@ function workload(api: Api): Float32Array[] {
   const wideLayer = new api.Linear(1024, 1027, { seed: 6 });
   const wide = wideLayer.freeze();
   out.push(wide.forward(randomArray(1024, 7)), wide.forward(randomArray(3 * 1024, 8)), wide.forward(randomArray(12 * 1024, 9)));
+  // Low-precision panels, split by columns the same way (int8's column scales with them).
+  for (const weights of ['bf16', 'int8'] as const) {
+    const low = wideLayer.freeze({ weights });
+    out.push(low.forward(randomArray(1024, 10)), low.forward(randomArray(5 * 1024, 11)), low.forward(randomArray(130 * 1024, 12)));
+    low.dispose();
+  }
   wide.dispose();
   wideLayer.dispose();
   frozen.dispose();
