@@ -41,3 +41,28 @@ export function peak(iterations: i32, m: f32, c: f32): f32 {
   );
   return f32x4.extract_lane(sum, 0) + f32x4.extract_lane(sum, 1) + f32x4.extract_lane(sum, 2) + f32x4.extract_lane(sum, 3);
 }
+
+/** Grows this module's memory by at least `bytes` and returns where they start: room for `read`. */
+export function reserve(bytes: i32): usize {
+  const start = <usize>memory.size() << 16;
+  memory.grow((bytes + 0xffff) >>> 16);
+  return start;
+}
+
+/**
+ * The plain read loop the GEMVs are held against: every 16 bytes of [at, at + bytes)
+ * loaded once, in order, into four independent xor chains (so the loop is bound by
+ * the loads, not by a chain), folded into an i32 so nothing is dead.
+ */
+export function read(at: usize, bytes: i32): i32 {
+  let a = i32x4.splat(0), b = a, c = a, d = a;
+  const end = at + <usize>bytes;
+  for (let p = at; p < end; p += 64) {
+    a = v128.xor(a, v128.load(p));
+    b = v128.xor(b, v128.load(p, 16));
+    c = v128.xor(c, v128.load(p, 32));
+    d = v128.xor(d, v128.load(p, 48));
+  }
+  const all = v128.xor(v128.xor(a, b), v128.xor(c, d));
+  return i32x4.extract_lane(all, 0) ^ i32x4.extract_lane(all, 3);
+}

@@ -35,18 +35,38 @@ function compile(build: Build): string {
   return out;
 }
 
-/** One call of the peak kernel and its flops, instantiated once per build (it stays tiered up). */
-const instances = new Map<Build, { call: () => number; flops: number }>();
+interface PeakExports {
+  peak(n: number, m: number, c: number): number;
+  CHAINS: WebAssembly.Global;
+  reserve(bytes: number): number;
+  read(at: number, bytes: number): number;
+  memory: WebAssembly.Memory;
+}
 
-async function instance(build: Build): Promise<{ call: () => number; flops: number }> {
+/** One call of the peak kernel and its flops, instantiated once per build (it stays tiered up). */
+const instances = new Map<Build, { call: () => number; flops: number; exports: PeakExports }>();
+
+async function instance(build: Build): Promise<{ call: () => number; flops: number; exports: PeakExports }> {
   let kernel = instances.get(build);
   if (!kernel) {
     const { instance } = await WebAssembly.instantiate(readFileSync(compile(build)), { env: { abort() {} } });
-    const { peak, CHAINS } = instance.exports as { peak(n: number, m: number, c: number): number; CHAINS: WebAssembly.Global };
-    kernel = { call: () => peak(ITERATIONS, 0.999, 0.001), flops: ITERATIONS * (CHAINS.value as number) * 8 };
+    const exports = instance.exports as unknown as PeakExports;
+    kernel = { call: () => exports.peak(ITERATIONS, 0.999, 0.001), flops: ITERATIONS * (exports.CHAINS.value as number) * 8, exports };
     instances.set(build, kernel);
   }
   return kernel;
+}
+
+/**
+ * A plain read loop over `bytes` bytes of its own (as many as a product streams of W),
+ * in the peak module's memory: the rate a kernel streaming W is held against.
+ */
+export async function readLoop(bytes: number): Promise<() => number> {
+  const { exports } = await instance('fixed');
+  const at = exports.reserve(bytes);
+  // Written first: pages never written all map to one zero page, which stays in cache.
+  new Uint8Array(exports.memory.buffer, at, bytes).fill(1);
+  return () => exports.read(at, bytes);
 }
 
 async function measure(build: Build, plan: Plan): Promise<number> {

@@ -1,10 +1,10 @@
 // What the tests and the bench reach below the public API: the runtime, its heap, the
 // loader and the descriptor's writer. Not exported from package.json; bundled as an
 // entry of its own so that it shares the one runtime with the public entry.
-export { Runtime, runtime, type Kernels } from './runtime.js';
+export { Runtime, runtime, pairedDepth, type Kernels } from './runtime.js';
 export { Heap } from './heap.js';
 export { compileKernels, hasRelaxedSimd, type SimdLevel } from './loader.js';
 export { defaultWasmUrl } from './init.js';
 export { PARALLEL_THRESHOLD } from './pool.js';
 export { uniformGenerator } from './random.js';
-export { GEMM_CALL_BYTES, writeGemmCall, type GemmCall } from './abi.generated.js';
+export { GEMM_CALL_BYTES, WeightFormat, writeGemmCall, type GemmCall } from './abi.generated.js';

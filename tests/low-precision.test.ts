@@ -167,7 +167,7 @@ describe.each(Object.entries(formats))('%s weights', (format, expectFormat) => {
     const model = new Sequential([new Linear(20, 16, { seed: 1 }), new ReLU(), new Linear(16, 10, { seed: 2 })]);
     const frozen = model.freeze({ weights: format as 'int8' | 'bf16' });
     const x = randomArray(3 * 20, 5);
-    const layers = frozen.layers as { weights?: string }[];
+    const layers = frozen.layers as readonly { weights?: string }[];
     expect([layers[0].weights, layers[2].weights]).toEqual([format, format]);
     const byLayer = (frozen.layers[2].forward(frozen.layers[1].forward(frozen.layers[0].forward(x, 3), 3), 3));
     expectSameBits(frozen.forward(x, 3), byLayer.slice());
