@@ -3,13 +3,16 @@
 // side by side, round by round, as FrozenLinear calls the kernels (int8: the input rows
 // quantized in every call). Reports µs, the speed-up over the f32 frozen forward of the
 // same build, and, where W is streamed once (batch ≤ WEIGHT_BOUND_BATCH), the GB/s of
-// weights read against a plain read loop over as many bytes.
+// weights read against a plain read loop over as many bytes. Beside them, onnxruntime-web
+// (one thread) on the same layer as f32, as a dynamically quantized int8 model and as
+// 4-bit MatMulNBits (bench/peers/onnx-quantized.ts).
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { pairedDepth, WeightFormat } from '../dist/internal.js';
 import { loadKernelBuilds, type KernelBuild } from './kernels.js';
 import { random } from './operands.js';
 import { readLoop } from './peak.js';
+import { createOnnxRuntime, createOnnxRuntimeQuantized } from './peers/onnxruntime.js';
 import { WEIGHT_BOUND_BATCH } from './results.js';
 import { plans, Timer, type Call } from './timing.js';
 
@@ -40,6 +43,15 @@ function frozenForward({ rt }: KernelBuild, format: Format, m: number, k: number
 }
 
 const { builds } = await loadKernelBuilds();
+const ortF32 = await createOnnxRuntime(1);
+const ortQuantized = await createOnnxRuntimeQuantized();
+const peers = {
+  'ORT f32': (x: Float32Array, w: Float32Array, m: number, k: number, n: number) => ortF32.matmul(x, w, m, k, n),
+  'ORT int8': ortQuantized.int8,
+  'ORT int4': ortQuantized.int4,
+};
+type PeerName = keyof typeof peers;
+let warm = false;
 const bytesPerWeight: Record<Format, number> = { f32: 4, bf16: 2, int8: 1 };
 const rows: Record<string, string>[] = [];
 const results = [];
@@ -49,11 +61,20 @@ for (const [m, k, n] of shapes) {
   const calls = builds.flatMap((kb) => (Object.keys(formats) as Format[]).map((format) => ({ build: kb.build, format, ...frozenForward(kb, format, m, k, n, x, w, bias) })));
   const streamed = m <= WEIGHT_BOUND_BATCH;
   const loops = streamed ? await Promise.all((Object.keys(formats) as Format[]).map(async (format) => ({ format, call: await readLoop(k * n * bytesPerWeight[format]) }))) : [];
+  const peerCalls = (Object.keys(peers) as PeerName[]).map((name) => ({ name, call: peers[name](x, w, m, k, n) }));
+  if (!warm) {
+    // V8 tiers ORT's large wasm up over about two seconds of calls: before that it reads low.
+    for (const start = performance.now(); performance.now() - start < (plan === plans.quick ? 500 : 2500);) {
+      for (const { call } of peerCalls) await call();
+    }
+    warm = true;
+  }
   const timers: Timer[] = [];
-  for (const c of [...calls, ...loops]) timers.push((await Timer.start(c.call, plan)) as Timer);
+  for (const c of [...calls, ...loops, ...peerCalls]) timers.push((await Timer.start(c.call, plan)) as Timer);
   for (let round = 0; round < plan.rounds; round++) for (const t of timers) await t.round();
   const ms = timers.map((t) => t.result().p50Ms);
   const readGBps = Object.fromEntries(loops.map((l, i) => [l.format, (k * n * bytesPerWeight[l.format]) / (ms[calls.length + i] * 1e6)]));
+  const peerMs = Object.fromEntries(peerCalls.map((p, i) => [p.name, ms[calls.length + loops.length + i]!])) as Record<PeerName, number>;
   for (const kb of builds) {
     const at = (format: Format) => calls.findIndex((c) => c.build === kb.build && c.format === format);
     const f32Ms = ms[at('f32')];
@@ -67,12 +88,17 @@ for (const [m, k, n] of shapes) {
       if (gbps !== undefined) row[`${format} W GB/s (read loop)`] = `${gbps.toFixed(1)} (${readGBps[format]!.toFixed(1)})`;
       entry[format] = { ms: t, speedup: f32Ms / t, weightGBps: gbps, readLoopGBps: readGBps[format] };
     }
+    // Our int8 against each of ORT's forms of the same layer.
+    for (const name of Object.keys(peers) as PeerName[]) row[`int8 vs ${name}`] = `${(peerMs[name] / ms[at('int8')]).toFixed(2)}×`;
+    entry.peers = peerMs;
     rows.push(row);
     results.push(entry);
   }
   calls.forEach((c) => c.dispose());
 }
 console.table(rows);
+ortF32.dispose();
+ortQuantized.dispose();
 const out = new URL('./results/low-precision.json', import.meta.url);
 writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), node: process.versions.node, quick: plan === plans.quick, results }, null, 1)}\n`);
 console.log(`wrote ${out.pathname}`);

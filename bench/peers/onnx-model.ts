@@ -34,22 +34,51 @@ const valueInfo = (field: number, name: string, dims: number[]) =>
   message(field, str(1, name), message(2, message(1, int(1, FLOAT), message(2, ...dims.map((d) => message(1, int(1, d)))))));
 
 export interface OnnxNode {
-  opType: 'MatMul' | 'Gemm';
+  opType: string;
   /** Integer attributes, e.g. { transA: 1 } for Gemm. */
   attributes?: Record<string, number>;
 }
 
+/** TensorProto.DataType of the initializers used here. */
+export const DataType = { float: 1, uint8: 2, int8: 3 } as const;
+
+/** A constant of the graph (a weight, a scale, a zero point). */
+export interface Initializer {
+  name: string;
+  type: number;
+  dims: number[];
+  data: ArrayBufferView;
+}
+
+/** One node: its inputs and outputs by name, and its operator's domain ('' the default, 'com.microsoft' ORT's contrib ops). */
+export interface GraphNode extends OnnxNode {
+  inputs: string[];
+  outputs: string[];
+  domain?: string;
+}
+
+/**
+ * A model of `nodes` with one float input A and one float output C, weights as
+ * initializers (as in a deployed model). ir_version 8, default-domain opset 13, and
+ * com.microsoft 1 when a node uses it.
+ */
+export function onnxGraph(nodes: GraphNode[], initializers: Initializer[], aDims: number[], cDims: number[]): Uint8Array {
+  // raw_data is little-endian, like the typed arrays on every platform Node runs on.
+  const tensors = initializers.map(({ name, type, dims, data }) =>
+    message(5, ...dims.map((d) => int(1, d)), int(2, type), str(8, name), bytes(9, new Uint8Array(data.buffer, data.byteOffset, data.byteLength))));
+  const nodeProtos = nodes.map((node, i) => message(1,
+    ...node.inputs.map((name) => str(1, name)), ...node.outputs.map((name) => str(2, name)), str(3, `node${i}`), str(4, node.opType),
+    ...Object.entries(node.attributes ?? {}).map(([name, value]) => message(5, str(1, name), int(3, value), int(20, ATTRIBUTE_INT))),
+    ...(node.domain ? [str(7, node.domain)] : [])));
+  const graph = message(7, ...nodeProtos, str(2, 'product'), ...tensors, valueInfo(11, 'A', aDims), valueInfo(12, 'C', cDims));
+  const opsets = [message(8, int(2, 13)), ...(nodes.some((n) => n.domain === 'com.microsoft') ? [message(8, str(1, 'com.microsoft'), int(2, 1))] : [])];
+  return concat([int(1, 8), str(2, 'simd-linear bench'), graph, ...opsets]);
+}
+
 /**
  * A model computing C = op(A, B) with A a graph input and B an initializer holding `b`
- * (a weight, as in a real model). ir_version 8, default-domain opset 13.
+ * (a weight, as in a real model).
  */
 export function onnxModel(node: OnnxNode, aDims: number[], b: Float32Array, bDims: number[], cDims: number[]): Uint8Array {
-  // raw_data is little-endian, like Float32Array on every platform Node runs on.
-  const raw = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-  const initializer = message(5, ...bDims.map((d) => int(1, d)), int(2, FLOAT), str(8, 'B'), bytes(9, raw));
-  const attributes = Object.entries(node.attributes ?? {}).map(([name, value]) =>
-    message(5, str(1, name), int(3, value), int(20, ATTRIBUTE_INT)));
-  const nodeProto = message(1, str(1, 'A'), str(1, 'B'), str(2, 'C'), str(3, 'product'), str(4, node.opType), ...attributes);
-  const graph = message(7, nodeProto, str(2, 'product'), initializer, valueInfo(11, 'A', aDims), valueInfo(12, 'C', cDims));
-  return concat([int(1, 8), str(2, 'simd-linear bench'), graph, message(8, int(2, 13))]);
+  return onnxGraph([{ ...node, inputs: ['A', 'B'], outputs: ['C'] }], [{ name: 'B', type: DataType.float, dims: bDims, data: b }], aDims, cDims);
 }

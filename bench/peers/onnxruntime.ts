@@ -3,6 +3,7 @@
 // ort-wasm-simd-threaded.{mjs,wasm} from its own dist folder (next to import.meta.url): no network.
 import * as ort from 'onnxruntime-web';
 import { onnxModel, type OnnxNode } from './onnx-model.js';
+import { dynamicInt8Model, int4Model } from './onnx-quantized.js';
 import type { Peer } from './types.js';
 
 let initialised: { requested: number; actual: number } | undefined;
@@ -52,6 +53,29 @@ export async function createOnnxRuntimeNode(threads = 1): Promise<Peer> {
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
   });
+}
+
+/** A one-layer forward, C = A·W, of a model made by `model(w, m, k, n)`. */
+export type ModelForward = (a: Float32Array, w: Float32Array, m: number, k: number, n: number) => () => Promise<unknown>;
+
+/**
+ * onnxruntime-web, one thread, running the layer as quantized models: int8 as
+ * quantize_dynamic writes it (fused into DynamicQuantizeMatMul) and 4-bit MatMulNBits.
+ */
+export async function createOnnxRuntimeQuantized(): Promise<{ int8: ModelForward; int4: ModelForward; dispose(): void }> {
+  await initWasm(1);
+  const sessions: ort.InferenceSession[] = [];
+  const forward = (model: typeof int4Model): ModelForward => (a, w, m, k, n) => {
+    const ready = ort.InferenceSession.create(model(w, m, k, n), { executionProviders: ['wasm'] });
+    void ready.then((s) => sessions.push(s), () => {});
+    const input = new ort.Tensor('float32', a, [m, k]);
+    return async () => (await (await ready).run({ A: input })).C!.data as Float32Array;
+  };
+  return {
+    int8: forward(dynamicInt8Model),
+    int4: forward(int4Model),
+    dispose: () => void Promise.all(sessions.splice(0).map((s) => s.release())).catch(() => {}),
+  };
 }
 
 /** The two packages' shared API (onnxruntime-common), as far as the peer uses it. */
