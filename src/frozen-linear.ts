@@ -19,14 +19,23 @@ export interface FreezeOptions {
   weights?: WeightsFormat;
 }
 
+/**
+ * int8 products are summed exactly in int32: k products of at most 127·127 each fit
+ * below 2³¹ up to this depth.
+ */
+export const INT8_MAX_IN_FEATURES = Math.floor((2 ** 31 - 1) / (127 * 127));
+
 const FORMATS: Record<WeightsFormat, number> = {
   f32: WeightFormat.packedF32,
   bf16: WeightFormat.packedBf16,
   int8: WeightFormat.packedInt8,
 };
 
-/** The weights format `options` asks for, checked: a clear TypeError naming what is wrong. */
-export function weightsFormat(where: string, options: unknown): WeightsFormat {
+/**
+ * The weights format `options` asks for a layer of `inFeatures` (all layers of a model
+ * when undefined), checked: a clear error naming what is wrong.
+ */
+export function weightsFormat(where: string, options: unknown, inFeatures?: number): WeightsFormat {
   if (options === undefined) return 'f32';
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`${where}: options must be an object; got ${describe(options)}`);
@@ -35,6 +44,9 @@ export function weightsFormat(where: string, options: unknown): WeightsFormat {
   const weights = given === undefined ? 'f32' : given;
   if (typeof weights !== 'string' || !Object.hasOwn(FORMATS, weights)) {
     throw new TypeError(`${where}: options.weights must be 'f32', 'bf16' or 'int8'; got ${describe(weights)}`);
+  }
+  if (weights === 'int8' && inFeatures !== undefined && inFeatures > INT8_MAX_IN_FEATURES) {
+    throw new RangeError(`${where}: int8 weights need inFeatures ≤ ${INT8_MAX_IN_FEATURES} (their products are summed exactly in int32); got ${inFeatures}`);
   }
   return weights as WeightsFormat;
 }

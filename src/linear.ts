@@ -257,8 +257,8 @@ export class Linear extends ModuleLayer<LinearTape> {
   freeze(options?: FreezeOptions): FrozenLinear {
     const where = 'Linear.freeze';
     this.checkAlive(where);
-    const weights = weightsFormat(where, options);
     const { inFeatures, outFeatures, activation } = this;
+    const weights = weightsFormat(where, options, inFeatures);
     return new FrozenLinear(this.#rt, {
       inFeatures, outFeatures, weight: this.#weight.values, bias: this.#bias?.values ?? null, activation, kind: this.#kind, slope: this.#slope,
     }, weights);

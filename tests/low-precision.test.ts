@@ -220,3 +220,24 @@ describe('bad options', () => {
     model.dispose();
   });
 });
+
+test('int8 refuses a depth whose exact int32 sums could overflow, naming inFeatures', () => {
+  const limit = Math.floor((2 ** 31 - 1) / (127 * 127));
+  const layer = new Linear(limit + 1, 1, { bias: false });
+  const before = memoryStats().liveBytes;
+  expect(() => layer.freeze({ weights: 'int8' })).toThrow(`Linear.freeze: int8 weights need inFeatures ≤ ${limit} (their products are summed exactly in int32); got ${limit + 1}`);
+  expect(memoryStats().liveBytes).toBe(before);
+  const bf16 = layer.freeze({ weights: 'bf16' });
+  const x = new Float32Array(limit + 1).fill(1);
+  expect(bf16.forward(x)[0]).toBeCloseTo(layer.forward(x)[0], 0);
+  bf16.dispose();
+  layer.dispose();
+  // At the limit, the largest sum there can be (every product 127·127) is still exact.
+  const deepest = new Linear(limit, 1, { bias: false });
+  deepest.weight.fill(-1);
+  const int8 = deepest.freeze({ weights: 'int8' });
+  const y = int8.forward(new Float32Array(limit).fill(2));
+  expect(Math.abs(y[0] + 2 * limit) / (2 * limit)).toBeLessThan(1e-6);
+  int8.dispose();
+  deepest.dispose();
+});
