@@ -13,11 +13,11 @@ const PANELS = [
 const BAR = 14, GAP = 26, LEFT = 56, RIGHT = 16, TOP = 66, PANEL = 190, TITLE = 24, LABELS = 30, MIN_WIDTH = 900;
 const COLOURS = ['#1f5fa8', '#e8812a', '#f4c28f', '#3a9a4a'];
 
-const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
-const text = (x: number, y: number, s: string, attrs = '') => `<text x="${x}" y="${y}"${attrs}>${escape(s)}</text>`;
+export const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+export const text = (x: number, y: number, s: string, attrs = '') => `<text x="${x}" y="${y}"${attrs}>${escape(s)}</text>`;
 
 /** A round gridline step giving about six lines up to `v`: 1, 2, 2.5 or 5 × a power of ten. */
-function niceStep(v: number): number {
+export function niceStep(v: number): number {
   const p = 10 ** Math.floor(Math.log10(v / 6));
   return [1, 2, 2.5, 5, 10].map((f) => f * p).find((x) => x >= v / 6) ?? 10 * p;
 }

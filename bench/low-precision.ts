@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { pairedDepth, WeightFormat } from '../dist/internal.js';
 import { loadKernelBuilds, type KernelBuild } from './kernels.js';
 import { random } from './operands.js';
+import { writeLowPrecisionChart, type LowPrecisionEntry } from './low-precision-chart.js';
 import { readLoop } from './peak.js';
 import { createOnnxRuntime, createOnnxRuntimeQuantized } from './peers/onnxruntime.js';
 import { WEIGHT_BOUND_BATCH } from './results.js';
@@ -101,4 +102,7 @@ ortF32.dispose();
 ortQuantized.dispose();
 const out = new URL('./results/low-precision.json', import.meta.url);
 writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), node: process.versions.node, quick: plan === plans.quick, results }, null, 1)}\n`);
-console.log(`wrote ${out.pathname}`);
+const chart = new URL('./results/low-precision.svg', import.meta.url);
+writeLowPrecisionChart(chart.pathname, results as unknown as LowPrecisionEntry[],
+  `Frozen forward by weights format, and onnxruntime-web — node ${process.versions.node}, ${new Date().toISOString().slice(0, 10)}`);
+console.log(`wrote ${out.pathname} and ${chart.pathname}`);
