@@ -54,6 +54,8 @@ export { packedBFloats as packed_b_floats, packB as pack_b } from "./gemm";
 // each column's scale; quantize_rows quantizes A for each call).
 export { packedBf16Bytes as packed_b_bf16_bytes, packBf16 as pack_b_bf16 } from "./bf16";
 export { packedInt8Bytes as packed_b_int8_bytes, packInt8 as pack_b_int8, quantizeRows as quantize_rows } from "./int8";
+// Any of them back to float32 columns (unpack.ts): a frozen layer's backward.
+export { unpackColumns as unpack_b } from "./unpack";
 
 export function add_column_sums(m: usize, rows: i32, cols: i32, out: usize): void {
   addColumnSums(m, rows, cols, out);

@@ -26,6 +26,8 @@ export interface Kernels {
   packed_b_int8_bytes(k: number, n: number): number;
   /** Also writes each column's scale, n floats at `scales`. */
   pack_b_int8(k: number, n: number, b: number, rsB: number, csB: number, dst: number, scales: number): void;
+  /** Columns j0 … j0 + width − 1 of a B packed in `format` as a k×width float32 block (int8: q·scale). */
+  unpack_b(format: number, k: number, b: number, scales: number, j0: number, width: number, dst: number): void;
   /** The m rows of A as int16 rows of k rounded up to even, and each row's scale. */
   quantize_rows(m: number, k: number, a: number, rsA: number, csA: number, dst: number, scales: number): void;
   add_column_sums(m: number, rows: number, cols: number, out: number): void;

@@ -1,7 +1,7 @@
 import type { Activation } from './activations.js';
 import { copyInto, lengthOf, Operand } from './arrays.js';
 import { WeightFormat } from './abi.generated.js';
-import { checkInputWidth, describe, forwardArguments } from './errors.js';
+import { checkFloat32Array, checkInputWidth, describe, forwardArguments, outputArray } from './errors.js';
 import { alignUp, Allocations, StagingBuffer, type HeapArray } from './heap.js';
 import { ModuleLayer, type Parameter } from './layer.js';
 import { pairedDepth, type Epilogue, type PackedB, type Runtime } from './runtime.js';
@@ -63,14 +63,29 @@ export interface FrozenSource {
   slope: number;
 }
 
-/** A frozen layer keeps nothing for a backward: its tape is where its output goes. */
-type FrozenTape = StagingBuffer;
+/**
+ * What a frozen layer's forward keeps for its backward, at one place of use: Z and Y,
+ * not the input (there is no weight gradient). The backward's buffers are made by the
+ * first backward, so a layer used only for inference never holds them.
+ */
+interface FrozenTape {
+  memory: Allocations;
+  /** Z = X·W + b and Y = f(Z) (Z itself without an activation). */
+  forward: { start: number; capacity: number; z: number; y: number } | null;
+  /** The incoming dY (of a call on the layer itself), dZ = dY ⊙ f′(Z) (dY itself without an activation), and dX. */
+  backward: { start: number; capacity: number; dy: number; dz: number; dx: number } | null;
+  /** Batch of the last forward; 0 before any, and while (or after) one fails. */
+  batch: number;
+}
+
+/** Columns of W unpacked at a time for dZ·Wᵀ: the GEMM's depth block, so the blocks add no pass over dX. */
+const UNPACKED_COLUMNS = 256;
 
 /**
- * A Linear layer frozen for inference by `Linear.freeze()`: Y = f(X·W + b) with the
- * W and b the layer had then, W packed once for the kernels (as f32, bf16 or int8:
- * `weights`). Forward only: no gradients, and nothing of a call is kept for the next.
- * A layer of Sequential too (Sequential.freeze()), which then refuses backward.
+ * A Linear layer frozen by `Linear.freeze()`: Y = f(X·W + b) with the W and b the
+ * layer had then, W packed once for the kernels (as f32, bf16 or int8: `weights`).
+ * No parameters and no gradients; `backward` gives dX through the frozen weights, so
+ * a frozen backbone under a trainable head (or LoRA adapters) trains in a Sequential.
  */
 export class FrozenLinear extends ModuleLayer<FrozenTape> {
   readonly inFeatures: number;
@@ -91,9 +106,11 @@ export class FrozenLinear extends ModuleLayer<FrozenTape> {
   readonly #input: StagingBuffer;
   /** int8: the input rows quantized for the call at hand. */
   readonly #quantized: StagingBuffer;
+  /** Columns of W unpacked to float32 for the backward at hand. */
+  readonly #unpacked: StagingBuffer;
   /** The tape of `forward` called on the layer itself (a model keeps its own). */
   readonly #tape: FrozenTape;
-  readonly noBackward = 'is frozen (an inference copy)';
+  readonly noBackward = null;
   protected readonly lifetimeName = 'FrozenLinear';
 
   /** Made by `Linear.freeze()`, from the layer's parameters as they are at the call. */
@@ -117,6 +134,7 @@ export class FrozenLinear extends ModuleLayer<FrozenTape> {
     if (bias) rt.heap.f32(this.#bias, outFeatures).set(bias.view);
     this.#input = new StagingBuffer(this.#memory);
     this.#quantized = new StagingBuffer(this.#memory);
+    this.#unpacked = new StagingBuffer(this.#memory);
     this.#tape = this.createTape(this.#memory);
   }
 
@@ -141,36 +159,137 @@ export class FrozenLinear extends ModuleLayer<FrozenTape> {
     return target;
   }
 
+  /**
+   * dX = (dY ⊙ f′(Z))·Wᵀ for dY (batch×outFeatures) of the last forward, through the
+   * frozen weights (bf16 and int8 as the forward used them); nothing is learned.
+   * Returns the batch×inFeatures dX in `out` or a new array.
+   */
+  backward(dy: Float32Array, out?: Float32Array): Float32Array {
+    const where = 'FrozenLinear.backward';
+    this.checkAlive(where);
+    const tape = this.#tape;
+    const { batch } = tape;
+    if (batch === 0) throw new Error(`${where}: called before forward, or after a forward that failed; run forward(x) first`);
+    const { inFeatures: din, outFeatures: dout } = this;
+    checkFloat32Array(where, 'dy', dy, batch * dout, `batch·outFeatures = ${batch}·${dout}, from the last forward`);
+    const dx = outputArray(where, 'out', out, batch * din, `batch·inFeatures = ${batch}·${din}`);
+    // Reserved before dY is copied in: from there on nothing allocates, so views of the module's memory stay attached.
+    const buffers = this.#reserveBackward(tape);
+    this.#unpacked.reserve(din * Math.min(UNPACKED_COLUMNS, dout));
+    const heap = this.#rt.heap;
+    copyInto(heap.f32(buffers.dy, batch * dout), dy);
+    copyInto(dx, heap.f32(this.backwardAt(tape, buffers.dy), batch * din));
+    return dx;
+  }
+
   outputWidth(inputWidth: number, where: string): number {
     checkInputWidth(where, 'a FrozenLinear layer', this.inFeatures, inputWidth);
     return this.outFeatures;
   }
 
   createTape(memory: Allocations): FrozenTape {
-    return new StagingBuffer(memory);
+    return { memory, forward: null, backward: null, batch: 0 };
   }
 
   forwardAt(tape: FrozenTape, input: number, batch: number): number {
     this.checkAlive('FrozenLinear.forward');
+    const buffers = this.#reserveForward(tape, batch);
+    tape.batch = 0;
+    const epilogue: Epilogue | undefined = this.#kind ? { kind: this.#kind, slope: this.#slope, y: buffers.y } : undefined;
+    this.productAt(input, batch, buffers.z, epilogue);
+    tape.batch = batch;
+    return buffers.y;
+  }
+
+  backwardAt(tape: FrozenTape, dy: number): number {
+    this.checkAlive('FrozenLinear.backward');
+    const { batch } = tape;
+    const { z, y } = tape.forward!;
+    const buffers = this.#reserveBackward(tape);
+    let dz = dy;
+    if (this.#kind) {
+      this.#rt.kernels.activate_backward(this.#kind, this.#slope, z, y, dy, buffers.dz, batch * this.outFeatures);
+      dz = buffers.dz;
+    }
+    this.inputGradientAt(dz, batch, buffers.dx);
+    return buffers.dx;
+  }
+
+  /**
+   * @internal Z = X·W + b for `batch` rows at `input`, written to z, then Y = f(Z) if
+   * an epilogue is given (LoRA adds its product to Z before the activation).
+   */
+  productAt(input: number, batch: number, z: number, epilogue?: Epilogue): void {
     const { inFeatures: din, outFeatures: dout } = this;
-    const output = tape.reserve(batch * dout);
-    // The activation, if any, is applied in place: nothing needs the value before it.
-    const epilogue: Epilogue | undefined = this.#kind ? { kind: this.#kind, slope: this.#slope, y: output } : undefined;
     const rt = this.#rt;
     if (this.weights === 'int8') {
       // Each row quantized with its own scale, into a buffer no other call is using.
       const rows = this.#quantized.reserve(rt.quantizedRowsBytes(batch, din) / 4);
       const scales = rt.quantizeRows(batch, din, input, din, 1, rows);
-      rt.gemmPackedB(batch, dout, din, rows, pairedDepth(din), 1, this.#weight, output, dout, false, this.#bias, epilogue, scales);
+      rt.gemmPackedB(batch, dout, din, rows, pairedDepth(din), 1, this.#weight, z, dout, false, this.#bias, epilogue, scales);
     } else {
-      rt.gemmPackedB(batch, dout, din, input, din, 1, this.#weight, output, dout, false, this.#bias, epilogue);
+      rt.gemmPackedB(batch, dout, din, input, din, 1, this.#weight, z, dout, false, this.#bias, epilogue);
     }
-    return output;
   }
 
-  backwardAt(): number {
-    throw new Error('FrozenLinear: a frozen layer has no backward; train the Linear it was frozen from');
+  /**
+   * @internal dX = dZ·Wᵀ (batch×inFeatures, written to dx) through the packed W, unpacked
+   * to float32 a block of UNPACKED_COLUMNS columns at a time.
+   */
+  inputGradientAt(dz: number, batch: number, dx: number): void {
+    const { inFeatures: din, outFeatures: dout } = this;
+    const rt = this.#rt;
+    const block = Math.min(UNPACKED_COLUMNS, dout);
+    const unpacked = this.#unpacked.reserve(din * block);
+    const { format, at, scales } = this.#weight;
+    for (let j0 = 0; j0 < dout; j0 += block) {
+      const width = Math.min(block, dout - j0);
+      rt.kernels.unpack_b(format, din, at, scales, j0, width, unpacked);
+      // The block is din×width row-major: Wᵀ read through swapped strides; blocks after the first accumulate.
+      rt.gemm(batch, din, width, dz + 4 * j0, dout, 1, unpacked, 1, width, dx, din, j0 > 0);
+    }
   }
+
+  /** @internal W as float32 (in×out row-major), as the kernels use it: bf16 expanded, int8 as q·s. */
+  weightValues(): Float32Array {
+    const { inFeatures: din, outFeatures: dout } = this;
+    const rt = this.#rt;
+    const scratch = rt.heap.alloc(4 * din * dout);
+    try {
+      const { format, at, scales } = this.#weight;
+      rt.kernels.unpack_b(format, din, at, scales, 0, dout, scratch);
+      return rt.heap.f32(scratch, din * dout).slice();
+    } finally {
+      rt.heap.release(scratch);
+    }
+  }
+
+  /** @internal The activation as the kernels number it, and its slope. */
+  get epilogueKind(): { kind: number; slope: number } {
+    return { kind: this.#kind, slope: this.#slope };
+  }
+
+  #reserveForward(tape: FrozenTape, batch: number) {
+    const current = tape.forward;
+    if (current && current.capacity >= batch) return current;
+    const bytes = alignUp(batch * this.outFeatures * 4);
+    const start = tape.memory.alloc(this.#kind ? 2 * bytes : bytes);
+    if (current) tape.memory.release(current.start);
+    return (tape.forward = { start, capacity: batch, z: start, y: this.#kind ? start + bytes : start });
+  }
+
+  /** The backward's buffers for the tape's last batch (made, or grown, here: the only allocation of a backward). */
+  #reserveBackward(tape: FrozenTape) {
+    const { batch } = tape;
+    const current = tape.backward;
+    if (current && current.capacity >= batch) return current;
+    const outputBytes = alignUp(batch * this.outFeatures * 4);
+    const start = tape.memory.alloc((this.#kind ? 2 : 1) * outputBytes + alignUp(batch * this.inFeatures * 4));
+    if (current) tape.memory.release(current.start);
+    const dz = this.#kind ? start + outputBytes : start;
+    return (tape.backward = { start, capacity: batch, dy: start, dz, dx: dz + outputBytes });
+  }
+
 
   /** None to learn: the copy's W and b are fixed. */
   parameters(): Parameter[] {
