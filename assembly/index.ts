@@ -7,6 +7,7 @@ import { GEMM_SCRATCH_BYTES } from "./gemm";
 import { kernelFor } from "./kernels";
 import { gemmBlock, gemmBlocks } from "./threads";
 import { addColumnSums } from "./columns";
+import { scaleInPlace } from "./scale";
 import { activate as activateKernel, activateBackward } from "./activations";
 import { meanSquaredError, softmaxCrossEntropy } from "./losses";
 import { adamwStep, sgdStep } from "./optimizers";
@@ -59,6 +60,10 @@ export { unpackColumns as unpack_b } from "./unpack";
 
 export function add_column_sums(m: usize, rows: i32, cols: i32, out: usize): void {
   addColumnSums(m, rows, cols, out);
+}
+
+export function scale(x: usize, count: i32, factor: f32): void {
+  scaleInPlace(x, count, factor);
 }
 
 export function activate(kind: i32, slope: f32, z: usize, y: usize, count: i32): void {

@@ -31,6 +31,8 @@ export interface Kernels {
   /** The m rows of A as int16 rows of k rounded up to even, and each row's scale. */
   quantize_rows(m: number, k: number, a: number, rsA: number, csA: number, dst: number, scales: number): void;
   add_column_sums(m: number, rows: number, cols: number, out: number): void;
+  /** x *= factor over count floats. */
+  scale(x: number, count: number, factor: number): void;
   activate(kind: number, slope: number, z: number, y: number, count: number): void;
   activate_backward(kind: number, slope: number, z: number, y: number, dy: number, dz: number, count: number): void;
   softmax_cross_entropy(logits: number, labels: number, batch: number, classes: number, grad: number): number;

@@ -264,9 +264,19 @@ export class FrozenLinear extends ModuleLayer<FrozenTape> {
     }
   }
 
-  /** @internal The activation as the kernels number it, and its slope. */
-  get epilogueKind(): { kind: number; slope: number } {
-    return { kind: this.#kind, slope: this.#slope };
+  /** @internal A copy of b, or null. */
+  biasValues(): Float32Array | null {
+    return this.#bias ? this.#rt.heap.f32(this.#bias, this.outFeatures).slice() : null;
+  }
+
+  /** @internal The activation as the kernels number it (0: none). */
+  get kernelActivation(): number {
+    return this.#kind;
+  }
+
+  /** @internal The leaky ReLU's slope. */
+  get kernelSlope(): number {
+    return this.#slope;
   }
 
   #reserveForward(tape: FrozenTape, batch: number) {

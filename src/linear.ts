@@ -246,6 +246,38 @@ export class Linear extends ModuleLayer<LinearTape> {
     return this.#tensors;
   }
 
+  /** @internal Z = X·W + b for `batch` rows at `input`, written to z, then Y = f(Z) if an epilogue is given. */
+  productAt(input: number, batch: number, z: number, epilogue?: Epilogue): void {
+    const { inFeatures: din, outFeatures: dout } = this;
+    this.#rt.gemm(batch, dout, din, input, din, 1, this.#weight.values.start, dout, 1, z, dout, false, this.#bias?.values.start ?? 0, epilogue);
+  }
+
+  /** @internal dX = dZ·Wᵀ (batch×inFeatures) written to dx: W read through swapped strides. */
+  inputGradientAt(dz: number, batch: number, dx: number): void {
+    const { inFeatures: din, outFeatures: dout } = this;
+    this.#rt.gemm(batch, din, dout, dz, dout, 1, this.#weight.values.start, 1, dout, dx, din, false);
+  }
+
+  /** @internal A copy of W (in×out row-major). */
+  weightValues(): Float32Array {
+    return this.#weight.values.view.slice();
+  }
+
+  /** @internal A copy of b, or null. */
+  biasValues(): Float32Array | null {
+    return this.#bias?.values.view.slice() ?? null;
+  }
+
+  /** @internal The activation as the kernels number it (0: none). */
+  get kernelActivation(): number {
+    return this.#kind;
+  }
+
+  /** @internal The leaky ReLU's slope. */
+  get kernelSlope(): number {
+    return this.#slope;
+  }
+
   /**
    * An inference-only copy of this layer as it is now, with W packed once into the
    * panels the kernels read, so that no call packs W again: as float32, or with
