@@ -5,6 +5,7 @@ export type { SimdLevel, WasmSource } from './loader.js';
 export { Linear, type LinearOptions, type TorchTensor } from './linear.js';
 export { FrozenLinear, type FreezeOptions, type WeightsFormat } from './frozen-linear.js';
 export { LoRA, type LoRAOptions } from './lora.js';
+export { saveAdapters, loadAdapters, adapterConfig, type AdapterConfig } from './adapters.js';
 export { matmul, type MatmulOptions } from './matmul.js';
 export { allocate, ModuleArray } from './allocate.js';
 export { ReLU, LeakyReLU, GELU, Tanh, Sigmoid, type Activation } from './activations.js';

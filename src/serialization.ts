@@ -19,10 +19,12 @@ const MAX_HEADER_BYTES = 100_000_000;
  */
 const QUOTED_NAMES = 5;
 const QUOTED_CHARS = 32;
+// A name quoted alone may be longer: PEFT's keys of a nested module run to 60–90 characters.
+const QUOTED_NAME_CHARS = 96;
 const QUOTED_DIMS = 8;
 
-/** A parameter of the model with the shape PyTorch gives it. */
-interface Slot {
+/** A parameter of the model, under the name a file gives it, with the shape PyTorch gives it. */
+export interface Slot {
   name: string;
   parameter: Parameter;
   shape: number[];
@@ -63,7 +65,11 @@ export function loadStateDict(model: Sequential, state: StateDict): void {
  */
 export function saveSafetensors(model: Sequential, metadata?: Record<string, string>): Uint8Array {
   const where = 'saveSafetensors';
-  const slots = slotsOf(where, model);
+  return writeSafetensors(where, slotsOf(where, model), metadata);
+}
+
+/** The safetensors file of `slots` (saveSafetensors, and saveAdapters for a model's adapters). */
+export function writeSafetensors(where: string, slots: Slot[], metadata?: Record<string, string>): Uint8Array {
   if (metadata !== undefined && !isStringMap(metadata)) {
     throw new TypeError(`${where}: metadata must be an object whose values are strings; got ${describe(metadata)}`);
   }
@@ -104,7 +110,11 @@ export function saveSafetensors(model: Sequential, metadata?: Record<string, str
  */
 export function loadSafetensors(model: Sequential, bytes: Uint8Array | ArrayBuffer): void {
   const where = 'loadSafetensors';
-  const slots = slotsOf(where, model);
+  readSafetensorsInto(where, slotsOf(where, model), bytes);
+}
+
+/** Sets `slots` from a safetensors file holding exactly their names and shapes, atomically (loadSafetensors, loadAdapters). */
+export function readSafetensorsInto(where: string, slots: Slot[], bytes: Uint8Array | ArrayBuffer): void {
   assign(where, slots, readSafetensors(where, bytes, slots.length));
 }
 
@@ -452,14 +462,16 @@ function bitCopy(values: Float32Array, matrix?: readonly number[]): Float32Array
 const clipped = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
 
 /** A name as a JSON string, a long one cut short (its length said). Cut after escaping, which may lengthen it. */
-function quoted(name: string): string {
+/** A name as JSON, cut in the middle when long: the end of a name (its index, `.weight`) tells names apart. */
+function quoted(name: string, chars = QUOTED_NAME_CHARS): string {
   const json = JSON.stringify(name);
-  return json.length <= QUOTED_CHARS ? json : `${json.slice(0, QUOTED_CHARS)}… (${name.length} characters)`;
+  const head = 21; // the quote and 20 characters: enough for "base_model.model.12."
+  return json.length <= chars ? json : `${json.slice(0, head)}…${json.slice(json.length - (chars - head - 1))} (${name.length} characters)`;
 }
 
 /** The first few of `names` quoted; `total` of them in all (more than listed when only the first were kept). */
 function quotedList(names: readonly string[], total = names.length): string {
-  const listed = names.slice(0, QUOTED_NAMES).map(quoted).join(', ');
+  const listed = names.slice(0, QUOTED_NAMES).map((name) => quoted(name, QUOTED_CHARS)).join(', ');
   return total > QUOTED_NAMES ? `${listed}, … and ${total - QUOTED_NAMES} more` : listed;
 }
 

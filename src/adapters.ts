@@ -1,0 +1,110 @@
+// A model's LoRA adapters as PEFT saves them for an nn.Sequential: adapter_model.safetensors
+// holding only the adapters, keyed base_model.model.<index>.lora_A.weight / lora_B.weight,
+// and the adapter_config.json that PeftModel.from_pretrained reads beside it.
+import { describe } from './errors.js';
+import { LoRA } from './lora.js';
+import type { Sequential } from './sequential.js';
+import { readSafetensorsInto, writeSafetensors, type Slot } from './serialization.js';
+
+/** The adapters of `model` with the index of the layer each is (a layer used twice counts once, at its first place). */
+function adaptersOf(where: string, model: Sequential): { index: number; lora: LoRA }[] {
+  const layers: unknown = (model as { layers?: unknown } | null)?.layers;
+  if (!Array.isArray(layers) || typeof (model as { namedParameters?: unknown }).namedParameters !== 'function') {
+    throw new TypeError(`${where}: model must be a Sequential; got ${describe(model)}`);
+  }
+  const seen = new Set<LoRA>();
+  const adapters = layers.flatMap((layer: unknown, index) => {
+    if (!(layer instanceof LoRA) || seen.has(layer)) return [];
+    seen.add(layer);
+    return [{ index, lora: layer }];
+  });
+  if (adapters.length === 0) throw new Error(`${where}: the model has no LoRA adapters`);
+  return adapters;
+}
+
+function adapterSlots(where: string, model: Sequential): Slot[] {
+  return adaptersOf(where, model).flatMap(({ index, lora }) => lora.parameters().map((parameter) => ({
+    name: `base_model.model.${index}.${parameter.name}`, parameter, shape: [...parameter.torchShape],
+  })));
+}
+
+/**
+ * The model's adapters, and nothing else, as a safetensors file: float32 tensors named
+ * as PEFT names them for an nn.Sequential (`base_model.model.<index>.lora_A.weight`,
+ * rank×in; `….lora_B.weight`, out×rank), the bytes PEFT's save_pretrained writes.
+ */
+export function saveAdapters(model: Sequential, metadata?: Record<string, string>): Uint8Array {
+  const where = 'saveAdapters';
+  return writeSafetensors(where, adapterSlots(where, model), metadata);
+}
+
+/**
+ * Sets the model's adapters from a file `saveAdapters` (or PEFT) wrote: exactly their
+ * keys and shapes, in F32, F16 or BF16. The whole file is checked before anything is
+ * written, so on an error no adapter changes.
+ */
+export function loadAdapters(model: Sequential, bytes: Uint8Array | ArrayBuffer): void {
+  const where = 'loadAdapters';
+  readSafetensorsInto(where, adapterSlots(where, model), bytes);
+}
+
+/** The adapter_config.json object of a LoRA model, as PEFT's LoraConfig reads it. */
+export interface AdapterConfig {
+  peft_type: 'LORA';
+  task_type: null;
+  base_model_name_or_path: null;
+  revision: null;
+  inference_mode: boolean;
+  r: number;
+  lora_alpha: number;
+  lora_dropout: number;
+  /** The adapted layers' indices in the nn.Sequential, as PEFT names its modules. */
+  target_modules: string[];
+  bias: 'none';
+  fan_in_fan_out: boolean;
+  modules_to_save: null;
+  init_lora_weights: boolean;
+  layers_to_transform: null;
+  layers_pattern: null;
+  /** Layers whose rank (alpha) is not r (lora_alpha), by index. */
+  rank_pattern: Record<string, number>;
+  alpha_pattern: Record<string, number>;
+  use_rslora: boolean;
+  use_dora: boolean;
+}
+
+/**
+ * What PEFT needs beside `saveAdapters`' file to load it onto the matching
+ * nn.Sequential (`PeftModel.from_pretrained(model, folder)`): r and lora_alpha of the
+ * first adapter, the others' where they differ, and the adapted layers' indices.
+ */
+export function adapterConfig(model: Sequential): AdapterConfig {
+  const adapters = adaptersOf('adapterConfig', model);
+  const { rank, alpha } = adapters[0]!.lora;
+  const rankPattern: Record<string, number> = {}, alphaPattern: Record<string, number> = {};
+  for (const { index, lora } of adapters) {
+    if (lora.rank !== rank) rankPattern[String(index)] = lora.rank;
+    if (lora.alpha !== alpha) alphaPattern[String(index)] = lora.alpha;
+  }
+  return {
+    peft_type: 'LORA',
+    task_type: null,
+    base_model_name_or_path: null,
+    revision: null,
+    inference_mode: true,
+    r: rank,
+    lora_alpha: alpha,
+    lora_dropout: 0,
+    target_modules: adapters.map(({ index }) => String(index)),
+    bias: 'none',
+    fan_in_fan_out: false,
+    modules_to_save: null,
+    init_lora_weights: true,
+    layers_to_transform: null,
+    layers_pattern: null,
+    rank_pattern: rankPattern,
+    alpha_pattern: alphaPattern,
+    use_rslora: false,
+    use_dora: false,
+  };
+}

@@ -1,0 +1,107 @@
+// saveAdapters / loadAdapters / adapterConfig: the adapters alone, in the bytes PEFT writes
+// for an nn.Sequential (golden bytes built here from the safetensors format's description),
+// round trips, and strict, atomic loading.
+import { beforeAll, expect, test } from 'vitest';
+import { adapterConfig, init, Linear, loadAdapters, LoRA, ReLU, saveAdapters, Sequential } from '../dist/index.js';
+import { initOptions, randomArray } from './support.js';
+
+beforeAll(() => init(initOptions));
+
+/** Linear(3, 2) with an adapter of rank 1 at index 0, ReLU, and Linear(2, 4) with an adapter of rank 2 (alpha 4) at index 2. */
+function model(seed: number) {
+  const first = new Linear(3, 2, { seed }), last = new Linear(2, 4, { seed: seed + 1 });
+  const a0 = new LoRA(first, { rank: 1, seed }), a2 = new LoRA(last, { rank: 2, alpha: 4, seed: seed + 1 });
+  a0.loraB.set(randomArray(2, seed + 2));
+  a2.loraB.set(randomArray(8, seed + 3));
+  return { net: new Sequential([a0, new ReLU(), a2]), a0, a2, bases: [first, last] };
+}
+
+/** A safetensors file by hand: u64 header length, the JSON header padded with spaces to 8 bytes, then little-endian F32 data. */
+function golden(tensors: [string, number[], Float32Array][]): Uint8Array {
+  let offset = 0;
+  const header: Record<string, unknown> = {};
+  for (const [name, shape, data] of tensors) {
+    header[name] = { dtype: 'F32', shape, data_offsets: [offset, offset + 4 * data.length] };
+    offset += 4 * data.length;
+  }
+  const json = JSON.stringify(header);
+  const padded = json + ' '.repeat((8 - (json.length % 8)) % 8);
+  const file = new Uint8Array(8 + padded.length + offset);
+  const view = new DataView(file.buffer);
+  view.setBigUint64(0, BigInt(padded.length), true);
+  file.set(new TextEncoder().encode(padded), 8);
+  let at = 8 + padded.length;
+  for (const [, , data] of tensors) for (const v of data) { view.setFloat32(at, v, true); at += 4; }
+  return file;
+}
+
+test('saveAdapters writes only the adapters, keyed and shaped as PEFT writes them, byte for byte', () => {
+  const { net, a0, a2, bases } = model(1);
+  const bytes = saveAdapters(net);
+  expect(Array.from(bytes)).toEqual(Array.from(golden([
+    ['base_model.model.0.lora_A.weight', [1, 3], a0.loraA.slice()],
+    ['base_model.model.0.lora_B.weight', [2, 1], a0.loraB.slice()],
+    ['base_model.model.2.lora_A.weight', [2, 2], a2.loraA.slice()],
+    ['base_model.model.2.lora_B.weight', [4, 2], a2.loraB.slice()],
+  ])));
+  net.dispose();
+  bases.forEach((b) => b.dispose());
+});
+
+test('adapterConfig gives the adapter_config.json PEFT reads: r, lora_alpha, the indices, patterns where layers differ', () => {
+  const { net, bases } = model(2);
+  expect(adapterConfig(net)).toMatchObject({
+    peft_type: 'LORA', r: 1, lora_alpha: 1, target_modules: ['0', '2'], bias: 'none',
+    rank_pattern: { 2: 2 }, alpha_pattern: { 2: 4 }, lora_dropout: 0, fan_in_fan_out: false, use_dora: false,
+  });
+  expect(JSON.parse(JSON.stringify(adapterConfig(net)))).toEqual(adapterConfig(net));
+  net.dispose();
+  bases.forEach((b) => b.dispose());
+});
+
+test('a round trip restores every adapter; the bases are not in the file and do not change', () => {
+  const saved = model(3), fresh = model(4);
+  const x = randomArray(5 * 3, 9);
+  const want = saved.net.forward(x, 5).slice();
+  const baseWeights = fresh.bases.map((b) => b.weight.slice());
+  loadAdapters(fresh.net, saveAdapters(saved.net));
+  expect(Array.from(fresh.a0.loraA)).toEqual(Array.from(saved.a0.loraA));
+  expect(Array.from(fresh.a2.loraB)).toEqual(Array.from(saved.a2.loraB));
+  fresh.bases.forEach((b, i) => expect(Array.from(b.weight)).toEqual(Array.from(baseWeights[i])));
+  // Same adapters but other bases (seed 4): the output differs by the bases only.
+  expect(fresh.net.forward(x, 5)).toHaveLength(want.length);
+  for (const m of [saved, fresh]) { m.net.dispose(); m.bases.forEach((b) => b.dispose()); }
+});
+
+test('loading is strict and atomic: a wrong shape, a missing or extra key, a corrupt header change nothing', () => {
+  const { net, a0, a2, bases } = model(5);
+  const before = [a0.loraA.slice(), a0.loraB.slice(), a2.loraA.slice(), a2.loraB.slice()];
+  const good = [
+    ['base_model.model.0.lora_A.weight', [1, 3], new Float32Array(3).fill(7)],
+    ['base_model.model.0.lora_B.weight', [2, 1], new Float32Array(2).fill(7)],
+    ['base_model.model.2.lora_A.weight', [2, 2], new Float32Array(4).fill(7)],
+    ['base_model.model.2.lora_B.weight', [4, 2], new Float32Array(8).fill(7)],
+  ] as [string, number[], Float32Array][];
+  const cases: [Uint8Array, RegExp][] = [
+    [golden(good.map(([n, s, d], i) => (i === 3 ? [n, [2, 4], d] : [n, s, d]))), /loadAdapters: .*base_model\.model\.2\.lora_B\.weight.*shape/],
+    [golden(good.slice(0, 3)), /loadAdapters: .*; missing "base_model\.model\.2\.l…_B\.weight" \(32 characters\)$/],
+    [golden([...good, ['base_model.model.0.base_layer.weight', [2, 3], new Float32Array(6)]]), /loadAdapters: .*; unexpected "base_model\.model\.0\.b…er\.weight" \(36 characters\)$/],
+    [golden(good).slice(0, 20), /loadAdapters: /],
+  ];
+  for (const [bytes, message] of cases) {
+    expect(() => loadAdapters(net, bytes)).toThrow(message);
+    expect([a0.loraA, a0.loraB, a2.loraA, a2.loraB].map((t) => Array.from(t))).toEqual(before.map((t) => Array.from(t)));
+  }
+  loadAdapters(net, golden(good));
+  expect(Array.from(a2.loraB)).toEqual(new Array(8).fill(7));
+  net.dispose();
+  bases.forEach((b) => b.dispose());
+});
+
+test('a model without adapters, or not a model: clear errors', () => {
+  const plain = new Sequential([new Linear(2, 2)]);
+  expect(() => saveAdapters(plain)).toThrow('saveAdapters: the model has no LoRA adapters');
+  expect(() => adapterConfig(plain)).toThrow('adapterConfig: the model has no LoRA adapters');
+  expect(() => loadAdapters({} as never, new Uint8Array(8))).toThrow(/loadAdapters: model must be a Sequential; got an object/);
+  plain.dispose();
+});
