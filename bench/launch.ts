@@ -1,7 +1,7 @@
 // `npm run bench [-- <run.ts options>]`: bench/run.ts in a Node that can run simd-linear's
 // relaxed-SIMD build, then, for a full run (no --set, or --set all), bench/threads.ts and
-// bench/low-precision.ts (alone with --set lowprecision); all with garbage collection kept
-// off helper threads.
+// bench/low-precision.ts and bench/lora.ts (alone with --set lowprecision or --set lora); all
+// with garbage collection kept off helper threads.
 // Node 20 (V8 11.3) validates relaxed SIMD only with --experimental-wasm-relaxed-simd, a flag
 // NODE_OPTIONS refuses and a running process cannot turn on reliably; Node 21+ has it on by
 // default and rejects the flag.
@@ -25,9 +25,11 @@ function run(script: string, nodeFlags: string[], scriptArgs: string[]): void {
   if (child.status !== 0) process.exit(child.status ?? 1);
 }
 
-if (values.set === 'lowprecision') run('./low-precision.ts', [...relaxed, ...gc], args);
-else run('./run.ts', [...relaxed, ...gc], args);
+// Sets with a script of their own; a full run runs them after the suite.
+const scripts: Record<string, string> = { lowprecision: './low-precision.ts', lora: './lora.ts' };
+const own = typeof values.set === 'string' ? scripts[values.set] : undefined;
+run(own ?? './run.ts', [...relaxed, ...gc], args);
 if (!values.help && (values.set === undefined || values.set === 'all')) {
   run('./threads.ts', gc, []);
-  run('./low-precision.ts', [...relaxed, ...gc], args);
+  for (const script of Object.values(scripts)) run(script, [...relaxed, ...gc], args);
 }
