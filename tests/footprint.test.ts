@@ -7,7 +7,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { expect, test } from 'vitest';
 
-const BUDGET_BYTES = 30 * 1024;
+// 30 KB until int8 and bf16 weights (issue 15 allows up to 36 KB for kernels: they took 2.6 KB)
+// and fine-tuning (FrozenLinear.backward, LoRA, adapter files: 2.5 KB) came in.
+const BUDGET_BYTES = 33 * 1024;
 const dist = new URL('../dist/', import.meta.url);
 
 /** `import … from './x.js'`, `export … from './x.js'` and `import './x.js'`: the static edges. */
