@@ -31,9 +31,10 @@ function adapterSlots(where: string, model: Sequential): Slot[] {
 /**
  * The model's adapters, and nothing else, as a safetensors file: float32 tensors named
  * as PEFT names them for an nn.Sequential (`base_model.model.<index>.lora_A.weight`,
- * rank×in; `….lora_B.weight`, out×rank), the bytes PEFT's save_pretrained writes.
+ * rank×in; `….lora_B.weight`, out×rank), with PEFT's metadata `{ format: 'pt' }`: the
+ * bytes PEFT's save_pretrained writes for the same adapters.
  */
-export function saveAdapters(model: Sequential, metadata?: Record<string, string>): Uint8Array {
+export function saveAdapters(model: Sequential, metadata: Record<string, string> = { format: 'pt' }): Uint8Array {
   const where = 'saveAdapters';
   return writeSafetensors(where, adapterSlots(where, model), metadata);
 }

@@ -1,9 +1,10 @@
 // saveAdapters / loadAdapters / adapterConfig: the adapters alone, in the bytes PEFT writes
 // for an nn.Sequential (golden bytes built here from the safetensors format's description),
 // round trips, and strict, atomic loading.
+import { readFileSync } from 'node:fs';
 import { beforeAll, expect, test } from 'vitest';
-import { adapterConfig, init, Linear, loadAdapters, LoRA, ReLU, saveAdapters, Sequential } from '../dist/index.js';
-import { initOptions, randomArray } from './support.js';
+import { adapterConfig, init, Linear, loadAdapters, loadSafetensors, LoRA, ReLU, saveAdapters, Sequential } from '../dist/index.js';
+import { expectWithin, initOptions, randomArray } from './support.js';
 
 beforeAll(() => init(initOptions));
 
@@ -17,9 +18,9 @@ function model(seed: number) {
 }
 
 /** A safetensors file by hand: u64 header length, the JSON header padded with spaces to 8 bytes, then little-endian F32 data. */
-function golden(tensors: [string, number[], Float32Array][]): Uint8Array {
+function golden(tensors: [string, number[], Float32Array][], metadata: Record<string, string> | null = { format: 'pt' }): Uint8Array {
   let offset = 0;
-  const header: Record<string, unknown> = {};
+  const header: Record<string, unknown> = metadata ? { __metadata__: metadata } : {};
   for (const [name, shape, data] of tensors) {
     header[name] = { dtype: 'F32', shape, data_offsets: [offset, offset + 4 * data.length] };
     offset += 4 * data.length;
@@ -85,7 +86,8 @@ test('loading is strict and atomic: a wrong shape, a missing or extra key, a cor
   const cases: [Uint8Array, RegExp][] = [
     [golden(good.map(([n, s, d], i) => (i === 3 ? [n, [2, 4], d] : [n, s, d]))), /loadAdapters: .*base_model\.model\.2\.lora_B\.weight.*shape/],
     [golden(good.slice(0, 3)), /loadAdapters: .*; missing "base_model\.model\.2\.l…_B\.weight" \(32 characters\)$/],
-    [golden([...good, ['base_model.model.0.base_layer.weight', [2, 3], new Float32Array(6)]]), /loadAdapters: .*; unexpected "base_model\.model\.0\.b…er\.weight" \(36 characters\)$/],
+    [golden([...good, ['base_model.model.0.base_layer.weight', [2, 3], new Float32Array(6)]], null), /loadAdapters: .*; unexpected "base_model\.model\.0\.b…er\.weight" \(36 characters\)$/],
+    [golden([...good, ['base_model.model.0.base_layer.weight', [2, 3], new Float32Array(6)]]), /loadAdapters: the header lists 6 entries, more than the model's 4 parameters and __metadata__/],
     [golden(good).slice(0, 20), /loadAdapters: /],
   ];
   for (const [bytes, message] of cases) {
@@ -104,4 +106,23 @@ test('a model without adapters, or not a model: clear errors', () => {
   expect(() => adapterConfig(plain)).toThrow('adapterConfig: the model has no LoRA adapters');
   expect(() => loadAdapters({} as never, new Uint8Array(8))).toThrow(/loadAdapters: model must be a Sequential; got an object/);
   plain.dispose();
+});
+
+test("PEFT's own files (tests/fixtures/peft, written by PEFT 0.21): loaded here they give PEFT's output, and saved again they are the same bytes", () => {
+  const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`./fixtures/peft/${name}`, import.meta.url)));
+  const config = JSON.parse(new TextDecoder().decode(fixture('adapter_config.json')));
+  const { x, y } = JSON.parse(new TextDecoder().decode(fixture('io.json'))) as { x: number[]; y: number[] };
+  const base = new Sequential([new Linear(6, 5), new ReLU(), new Linear(5, 3)]);
+  loadSafetensors(base, fixture('base.safetensors'));
+  const layers = base.layers.map((layer, i) => (config.target_modules.includes(String(i))
+    ? new LoRA(layer as Linear, { rank: config.r, alpha: config.lora_alpha }) : layer));
+  const model = new Sequential(layers);
+  const file = fixture('adapter_model.safetensors');
+  loadAdapters(model, file);
+  const got = model.forward(Float32Array.from(x), 4);
+  expectWithin(got, y, y.map((v) => 1e-6 * Math.max(1, Math.abs(v))), 'PEFT output');
+  expect(Array.from(saveAdapters(model))).toEqual(Array.from(file));
+  expect(adapterConfig(model)).toMatchObject({ peft_type: 'LORA', r: config.r, lora_alpha: config.lora_alpha, bias: config.bias });
+  expect([...adapterConfig(model).target_modules].sort()).toEqual([...config.target_modules].sort());
+  model.dispose();
 });
