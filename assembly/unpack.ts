@@ -19,14 +19,11 @@ export function unpackColumns(format: i32, k: i32, panels: usize, scales: usize,
     const panel = panels + <usize>((j0 + c0) / NR) * panelBytes;
     const cols = min(NR, width - c0);
     let out = dst + (<usize>c0 << 2);
+    if (format == PACKED_INT8) {
+      unpackInt8Panel(k, panel, scales + (<usize>(j0 + c0) << 2), cols, out, row);
+      continue;
+    }
     for (let p = 0; p < k; p++, out += row) {
-      if (format == PACKED_INT8) {
-        const at = panel + (<usize>(p >> 1) << 4) + <usize>(p & 1);
-        for (let c = 0; c < cols; c++) {
-          store<f32>(out + (<usize>c << 2), <f32>load<i8>(at + (<usize>c << 1)) * load<f32>(scales + (<usize>(j0 + c0 + c) << 2)));
-        }
-        continue;
-      }
       const at = panel + <usize>p * NR * weight;
       const low = format == PACKED_BF16 ? panelLow<u16>(at) : panelLow<f32>(at);
       const high = format == PACKED_BF16 ? panelHigh<u16>(at, highHalf) : panelHigh<f32>(at, highHalf);
@@ -41,6 +38,36 @@ export function unpackColumns(format: i32, k: i32, panels: usize, scales: usize,
       }
     }
   }
+}
+
+// One int8 panel (depth pairs: column c's two depths at bytes 2c, 2c + 1) as q·s in
+// rows of dst: a shuffle splits each pair of depths into two rows of eight bytes, which
+// widen to int32 and convert exactly (|q| ≤ 127). A part panel (cols < NR) goes column
+// by column. scales: the panel's first column's scale.
+function unpackInt8Panel(k: i32, panel: usize, scales: usize, cols: i32, out: usize, row: usize): void {
+  if (cols < NR) {
+    for (let p = 0; p < k; p++, out += row) {
+      const at = panel + (<usize>(p >> 1) << 4) + <usize>(p & 1);
+      for (let c = 0; c < cols; c++) store<f32>(out + (<usize>c << 2), <f32>load<i8>(at + (<usize>c << 1)) * load<f32>(scales + (<usize>c << 2)));
+    }
+    return;
+  }
+  const sLow = v128.load(scales), sHigh = v128.load(scales, 16);
+  for (let p = 0; p < k; p += 2, panel += 16) {
+    const pair = i8x16.shuffle(v128.load(panel), v128.load(panel), 0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+    const even = i16x8.extend_low_i8x16_s(pair), odd = i16x8.extend_high_i8x16_s(pair);
+    storeRow(even, sLow, sHigh, out);
+    out += row;
+    if (p + 1 < k) storeRow(odd, sLow, sHigh, out);
+    out += row;
+  }
+}
+
+// Eight int16 weights of one depth, scaled, as eight floats at out.
+// @ts-ignore: decorator
+@inline function storeRow(q: v128, sLow: v128, sHigh: v128, out: usize): void {
+  v128.store(out, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(q)), sLow));
+  v128.store(out, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(q)), sHigh), 16);
 }
 
 // Lane `i` (0–3, not a constant) of v.
