@@ -66,12 +66,12 @@ export function scale(x: usize, count: i32, factor: f32): void {
   scaleInPlace(x, count, factor);
 }
 
-export function activate(kind: i32, slope: f32, z: usize, y: usize, count: i32): void {
-  activateKernel(kind, slope, z, y, count);
+export function activate(kind: i32, slope: f32, threshold: f32, z: usize, y: usize, count: i32): void {
+  activateKernel(kind, slope, threshold, z, y, count);
 }
 
-export function activate_backward(kind: i32, slope: f32, z: usize, y: usize, dy: usize, dz: usize, count: i32): void {
-  activateBackward(kind, slope, z, y, dy, dz, count);
+export function activate_backward(kind: i32, slope: f32, threshold: f32, z: usize, y: usize, dy: usize, dz: usize, count: i32): void {
+  activateBackward(kind, slope, threshold, z, y, dy, dz, count);
 }
 
 export function softmax_cross_entropy(logits: usize, labels: usize, batch: i32, classes: i32, grad: usize): f64 {

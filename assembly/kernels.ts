@@ -9,7 +9,7 @@
 // whole call, once: each block runs the kernel of the whole.
 import { NONE, GemmCall, PACKED_BF16, PACKED_INT8 } from "./abi.generated";
 import { MR, NR } from "./blocking";
-import { activate, activateTile } from "./activations";
+import { activateTile } from "./activations";
 import { blocked, thinProduct, THIN_COLUMNS } from "./gemm";
 import { gemmDots, gemmRows } from "./few-rows";
 import { gemvPacked } from "./gemv-packed";
@@ -118,7 +118,7 @@ export function runKernel(
     case BF16_GEMV_PACKED: {
       if (kernel == F32_GEMV_PACKED) gemvPacked<f32>(n, k, a, call.csA, b, c, accumulate, bias, scratch);
       else gemvPacked<u16>(n, k, a, call.csA, b, c, accumulate, bias, scratch);
-      if (epilogue != NONE) activate(epilogue, slope, c, y, n);
+      if (epilogue != NONE) activateTile(epilogue, slope, c, y, 1, n, n);
       return;
     }
     case F32_GEMM_THIN: {

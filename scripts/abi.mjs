@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 
 /** Bumped whenever the exports change meaning; the host refuses a .wasm of another version. */
-const ABI_VERSION = 6;
+const ABI_VERSION = 7;
 
 /** Elementwise functions, applied alone (activate) or as the GEMM's epilogue: Y = f(C). The
  *  host names each in camelCase (LEAKY_RELU: leakyRelu), as the API does. */
@@ -17,6 +17,11 @@ const ACTIVATIONS = [
   ['GELU', "exact: z·Φ(z), Φ the standard normal CDF (PyTorch's default)"],
   ['TANH', 'tanh(z)'],
   ['SIGMOID', '1 / (1 + e^−z)'],
+  ['SILU', 'z·σ(z)'],
+  ['GELU_TANH', "½z·(1 + tanh(√(2/π)·(z + 0.044715·z³))): PyTorch's GELU(approximate='tanh')"],
+  ['ELU', 'z above zero, alpha·(e^z − 1) below (alpha in slope)'],
+  ['RELU6', 'min(max(z, 0), 6)'],
+  ['SOFTPLUS', 'log(1 + e^(βz))/β, z where βz > threshold (β in slope)'],
 ];
 
 /** How B is laid out for a call: in place by its strides, or as one of the packers left it. */

@@ -33,8 +33,9 @@ export interface Kernels {
   add_column_sums(m: number, rows: number, cols: number, out: number): void;
   /** x *= factor over count floats. */
   scale(x: number, count: number, factor: number): void;
-  activate(kind: number, slope: number, z: number, y: number, count: number): void;
-  activate_backward(kind: number, slope: number, z: number, y: number, dy: number, dz: number, count: number): void;
+  /** slope: the leaky ReLU's slope, ELU's alpha or Softplus's beta; threshold: Softplus's. */
+  activate(kind: number, slope: number, threshold: number, z: number, y: number, count: number): void;
+  activate_backward(kind: number, slope: number, threshold: number, z: number, y: number, dy: number, dz: number, count: number): void;
   softmax_cross_entropy(logits: number, labels: number, batch: number, classes: number, grad: number): number;
   mean_squared_error(pred: number, target: number, count: number, grad: number): number;
   sgd_step(

@@ -6,12 +6,16 @@ import { ModuleLayer, type Parameter } from './layer.js';
 import { runtime, type Runtime } from './runtime.js';
 
 /**
- * Activation functions, fused into Linear or as layers of their own.
- * 'gelu' is the exact form, z·Φ(z) with Φ the standard normal CDF (PyTorch's default
- * `nn.GELU()`, not the tanh approximation). 'leakyRelu' multiplies negatives by
- * `negativeSlope` (default 0.01, as PyTorch).
+ * Activation functions, fused into Linear or as layers of their own, with PyTorch's
+ * definitions. 'gelu' is the exact form, z·Φ(z) with Φ the standard normal CDF
+ * (`nn.GELU()`); 'geluTanh' is `nn.GELU(approximate='tanh')`. 'leakyRelu' multiplies
+ * negatives by `negativeSlope` (default 0.01). Fused, 'elu' has alpha 1 and 'softplus'
+ * beta 1 and threshold 20 (their layers take other values).
  */
-export type Activation = 'relu' | 'leakyRelu' | 'gelu' | 'tanh' | 'sigmoid';
+export type Activation = 'relu' | 'leakyRelu' | 'gelu' | 'tanh' | 'sigmoid' | 'silu' | 'geluTanh' | 'elu' | 'relu6' | 'softplus';
+
+/** Softplus's threshold, PyTorch's default: fused, and for the layer unless given. */
+export const FUSED_THRESHOLD = 20;
 
 /** The kernels' numbering, from scripts/abi.mjs (its `none` is no activation, not a name users give). */
 const { none, ...KINDS }: Record<Activation | 'none', number> = ActivationKind;
@@ -28,11 +32,19 @@ export function activationKind(where: string, activation: unknown): number {
 }
 
 /** Checks a leaky ReLU slope: a finite number. */
-export function checkSlope(where: string, slope: unknown): number {
+export function checkSlope(where: string, slope: unknown, name = 'options.negativeSlope'): number {
   if (typeof slope !== 'number' || !Number.isFinite(slope)) {
-    throw new TypeError(`${where}: options.negativeSlope must be a finite number; got ${describe(slope)}`);
+    throw new TypeError(`${where}: ${name} must be a finite number; got ${describe(slope)}`);
   }
   return slope;
+}
+
+/**
+ * The number the kernels take beside a fused activation's kind: the leaky ReLU's slope;
+ * ELU's alpha and Softplus's beta, which are 1 when fused.
+ */
+export function fusedSlope(kind: number, negativeSlope: number): number {
+  return kind === KINDS.elu || kind === KINDS.softplus ? 1 : negativeSlope;
 }
 
 /** What an activation's forward keeps for its backward, at one place of use. */
@@ -54,7 +66,10 @@ class ActivationLayer extends ModuleLayer<ActivationTape> {
   readonly #memory: Allocations;
   readonly #activation: Activation;
   readonly #kind: number;
+  /** The leaky ReLU's slope, ELU's alpha or Softplus's beta. */
   readonly #slope: number;
+  /** Softplus's threshold. */
+  readonly #threshold: number;
   /** The tape of `forward`/`backward` called on the layer itself (a model keeps its own). */
   readonly #tape: ActivationTape;
   readonly noBackward = null;
@@ -63,13 +78,14 @@ class ActivationLayer extends ModuleLayer<ActivationTape> {
     return `${this.name} layer`;
   }
 
-  constructor(readonly name: string, activation: Activation, negativeSlope = 0.01) {
+  constructor(readonly name: string, activation: Activation, slope = 0.01, threshold = FUSED_THRESHOLD) {
     super();
     const where = `new ${name}`;
     this.#rt = runtime(where);
     this.#activation = activation;
     this.#kind = KINDS[activation];
-    this.#slope = checkSlope(where, negativeSlope);
+    this.#slope = slope;
+    this.#threshold = threshold;
     this.#memory = this.ownMemory(this.#rt.heap);
     this.#tape = this.createTape(this.#memory);
   }
@@ -129,7 +145,7 @@ class ActivationLayer extends ModuleLayer<ActivationTape> {
     const count = batch * width;
     const buffers = this.#reserve(tape, count);
     tape.count = 0;
-    this.#rt.kernels.activate(this.#kind, this.#slope, input, buffers.y, count);
+    this.#rt.kernels.activate(this.#kind, this.#slope, this.#threshold, input, buffers.y, count);
     tape.input = input;
     tape.count = count;
     return buffers.y;
@@ -138,7 +154,7 @@ class ActivationLayer extends ModuleLayer<ActivationTape> {
   backwardAt(tape: ActivationTape, dy: number): number {
     this.checkAlive(`${this.name}.backward`);
     const buffers = tape.buffers!;
-    this.#rt.kernels.activate_backward(this.#kind, this.#slope, tape.input, buffers.y, dy, buffers.dx, tape.count);
+    this.#rt.kernels.activate_backward(this.#kind, this.#slope, this.#threshold, tape.input, buffers.y, dy, buffers.dx, tape.count);
     return buffers.dx;
   }
 
@@ -151,7 +167,7 @@ class ActivationLayer extends ModuleLayer<ActivationTape> {
   /** A fresh layer of the same activation: there are no parameters to copy. */
   freeze(): ActivationLayer {
     this.checkAlive(`${this.name}.freeze`);
-    return new ActivationLayer(this.name, this.#activation, this.#slope);
+    return new ActivationLayer(this.name, this.#activation, this.#slope, this.#threshold);
   }
 
 
@@ -177,13 +193,54 @@ export class LeakyReLU extends ActivationLayer {
     if (typeof options !== 'object' || options === null) {
       throw new TypeError(`new LeakyReLU: options must be an object ({ negativeSlope }); got ${describe(options)}`);
     }
-    super('LeakyReLU', 'leakyRelu', options.negativeSlope ?? 0.01);
+    super('LeakyReLU', 'leakyRelu', checkSlope('new LeakyReLU', options.negativeSlope ?? 0.01));
   }
 }
 
-/** x·Φ(x), exact (erf) form. */
+/** x·Φ(x), exact (erf) form; `{ approximate: 'tanh' }`: ½x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
 export class GELU extends ActivationLayer {
-  constructor() { super('GELU', 'gelu'); }
+  constructor(options: { approximate?: 'none' | 'tanh' } = {}) {
+    const approximate = optionsOf('GELU', options, '{ approximate }').approximate ?? 'none';
+    if (approximate !== 'none' && approximate !== 'tanh') {
+      throw new TypeError(`new GELU: options.approximate must be 'none' or 'tanh'; got ${describe(approximate)}`);
+    }
+    super('GELU', approximate === 'tanh' ? 'geluTanh' : 'gelu');
+  }
+}
+
+/** x·σ(x) (also called swish). */
+export class SiLU extends ActivationLayer {
+  constructor() { super('SiLU', 'silu'); }
+}
+
+/** x above zero, alpha·(e^x − 1) below (default alpha 1). */
+export class ELU extends ActivationLayer {
+  constructor(options: { alpha?: number } = {}) {
+    super('ELU', 'elu', checkSlope('new ELU', optionsOf('ELU', options, '{ alpha }').alpha ?? 1, 'options.alpha'));
+  }
+}
+
+/** min(max(x, 0), 6) */
+export class ReLU6 extends ActivationLayer {
+  constructor() { super('ReLU6', 'relu6'); }
+}
+
+/** log(1 + e^(βx))/β, and x itself where βx > threshold (defaults β = 1, threshold = 20). */
+export class Softplus extends ActivationLayer {
+  constructor(options: { beta?: number; threshold?: number } = {}) {
+    const { beta = 1, threshold = FUSED_THRESHOLD } = optionsOf('Softplus', options, '{ beta, threshold }');
+    checkSlope('new Softplus', beta, 'options.beta');
+    if (beta <= 0) throw new RangeError(`new Softplus: options.beta must be positive; got ${describe(beta)}`);
+    super('Softplus', 'softplus', beta, checkSlope('new Softplus', threshold, 'options.threshold'));
+  }
+}
+
+/** `options` if it is an object, else a TypeError naming the layer and what it takes. */
+function optionsOf<T extends object>(layer: string, options: T, shape: string): T {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`new ${layer}: options must be an object (${shape}); got ${describe(options)}`);
+  }
+  return options;
 }
 
 export class Tanh extends ActivationLayer {

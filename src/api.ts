@@ -8,7 +8,7 @@ export { LoRA, type LoRAOptions } from './lora.js';
 export { saveAdapters, loadAdapters, adapterConfig, type AdapterConfig } from './adapters.js';
 export { matmul, type MatmulOptions } from './matmul.js';
 export { allocate, ModuleArray } from './allocate.js';
-export { ReLU, LeakyReLU, GELU, Tanh, Sigmoid, type Activation } from './activations.js';
+export { ReLU, LeakyReLU, GELU, Tanh, Sigmoid, SiLU, ELU, ReLU6, Softplus, type Activation } from './activations.js';
 export { Parameter, type Layer } from './layer.js';
 export { Sequential, type NamedParameter } from './sequential.js';
 export { stateDict, loadStateDict, saveSafetensors, loadSafetensors, type StateDict } from './serialization.js';

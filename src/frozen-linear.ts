@@ -1,4 +1,4 @@
-import type { Activation } from './activations.js';
+import { FUSED_THRESHOLD, type Activation } from './activations.js';
 import { copyInto, lengthOf, Operand } from './arrays.js';
 import { WeightFormat } from './abi.generated.js';
 import { checkFloat32Array, checkInputWidth, describe, forwardArguments, outputArray } from './errors.js';
@@ -208,7 +208,7 @@ export class FrozenLinear extends ModuleLayer<FrozenTape> {
     const buffers = this.#reserveBackward(tape);
     let dz = dy;
     if (this.#kind) {
-      this.#rt.kernels.activate_backward(this.#kind, this.#slope, z, y, dy, buffers.dz, batch * this.outFeatures);
+      this.#rt.kernels.activate_backward(this.#kind, this.#slope, FUSED_THRESHOLD, z, y, dy, buffers.dz, batch * this.outFeatures);
       dz = buffers.dz;
     }
     this.inputGradientAt(dz, batch, buffers.dx);

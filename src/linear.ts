@@ -1,4 +1,4 @@
-import { activationKind, checkSlope, type Activation } from './activations.js';
+import { activationKind, checkSlope, FUSED_THRESHOLD, fusedSlope, type Activation } from './activations.js';
 import { copyInto, lengthOf, Operand } from './arrays.js';
 import { checkFloat32Array, checkInputWidth, checkSize, describe, forwardArguments, outputArray } from './errors.js';
 import { FrozenLinear, weightsFormat, type FreezeOptions } from './frozen-linear.js';
@@ -62,7 +62,7 @@ export class Linear extends ModuleLayer<LinearTape> {
       throw new TypeError(`${where}: options.seed must be a finite number; got ${describe(seed)}`);
     }
     this.#kind = activationKind(where, activation);
-    this.#slope = checkSlope(where, negativeSlope);
+    this.#slope = fusedSlope(this.#kind, checkSlope(where, negativeSlope));
     this.#rt = rt;
     this.inFeatures = inFeatures;
     this.outFeatures = outFeatures;
@@ -231,7 +231,7 @@ export class Linear extends ModuleLayer<LinearTape> {
     const rt = this.#rt;
     let dz = dy;
     if (this.#kind) {
-      rt.kernels.activate_backward(this.#kind, this.#slope, ws.z, ws.y, dy, ws.dz, batch * dout);
+      rt.kernels.activate_backward(this.#kind, this.#slope, FUSED_THRESHOLD, ws.z, ws.y, dy, ws.dz, batch * dout);
       dz = ws.dz;
     }
     // dX = dZ·Wᵀ: W read through swapped strides.

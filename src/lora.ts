@@ -1,4 +1,4 @@
-import type { Activation } from './activations.js';
+import { FUSED_THRESHOLD, type Activation } from './activations.js';
 import { copyInto, lengthOf, Operand } from './arrays.js';
 import { checkFloat32Array, checkInputWidth, checkSize, describe, forwardArguments, outputArray } from './errors.js';
 import { FrozenLinear, type FreezeOptions } from './frozen-linear.js';
@@ -219,7 +219,7 @@ export class LoRA extends ModuleLayer<LoRATape> {
     const kind = this.base.kernelActivation;
     let dz = dy;
     if (kind) {
-      rt.kernels.activate_backward(kind, this.base.kernelSlope, forward.z, forward.y, dy, buffers.dz, batch * dout);
+      rt.kernels.activate_backward(kind, this.base.kernelSlope, FUSED_THRESHOLD, forward.z, forward.y, dy, buffers.dz, batch * dout);
       dz = buffers.dz;
     }
     const a = this.#a, b = this.#b;

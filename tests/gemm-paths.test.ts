@@ -86,7 +86,7 @@ function check(c: Case, seed: number): void {
   if (kind) {
     // The fused epilogue must equal the activation kernel on the same C, bit for bit.
     const want = buffer(m * ldc, () => SENTINEL);
-    for (let i = 0; i < m; i++) rt.kernels.activate(kind, 0.125, C.at + 4 * i * ldc, want.at + 4 * i * ldc, n);
+    for (let i = 0; i < m; i++) rt.kernels.activate(kind, 0.125, 20, C.at + 4 * i * ldc, want.at + 4 * i * ldc, n);
     expectSameBits(Y.view(), want.view(), `Y ${label}`);
   } else {
     expect(Y.view().every((v) => v === SENTINEL), `Y untouched ${label}`).toBe(true);

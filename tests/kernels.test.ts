@@ -121,7 +121,7 @@ function check(kernel: string, t: Case): void {
   // Y = f(C), bit for bit as the activate kernel computes it, and its padding untouched.
   if (t.epilogue) {
     const want = place(got);
-    kernels.activate(t.epilogue, SLOPE, want, want, cFloats);
+    kernels.activate(t.epilogue, SLOPE, 20, want, want, cFloats);
     const wantY = rt.heap.f32(want, cFloats).slice();
     for (let i = 0; i < cFloats; i++) if (i % ldc >= n) wantY[i] = SENTINEL;
     expectSameBits(gotY, wantY, `${label}: Y`);

@@ -25,6 +25,22 @@ export const activations = {
   },
   tanh: { f: Math.tanh, df: (z: number) => 1 - Math.tanh(z) ** 2 },
   sigmoid: { f: (z: number) => 1 / (1 + Math.exp(-z)), df: (z: number) => Math.exp(-z) / (1 + Math.exp(-z)) ** 2 },
+  // PyTorch's definitions (torch.nn docs), with the fused parameters: ELU alpha 1, Softplus beta 1, threshold 20.
+  silu: { f: (z: number) => z / (1 + Math.exp(-z)), df: (z: number) => { const s = 1 / (1 + Math.exp(-z)); return s * (1 + z * (1 - s)); } },
+  // ½z·(1 + tanh u) written as z·σ(2u): the same function, without float64's own cancellation where tanh u nears −1.
+  geluTanh: {
+    f: (z: number) => z / (1 + Math.exp(-2 * Math.sqrt(2 / Math.PI) * (z + 0.044715 * z ** 3))),
+    df: (z: number) => {
+      const s = 1 / (1 + Math.exp(-2 * Math.sqrt(2 / Math.PI) * (z + 0.044715 * z ** 3)));
+      return s + z * s * (1 - s) * 2 * Math.sqrt(2 / Math.PI) * (1 + 3 * 0.044715 * z * z);
+    },
+  },
+  elu: { f: (z: number) => (z > 0 ? z : Math.expm1(z)), df: (z: number) => (z > 0 ? 1 : Math.exp(z)) },
+  relu6: { f: (z: number) => Math.min(Math.max(z, 0), 6), df: (z: number) => (z > 0 && z < 6 ? 1 : 0) },
+  softplus: {
+    f: (z: number) => (z > 20 ? z : Math.log1p(Math.exp(z))),
+    df: (z: number) => (z > 20 ? 1 : 1 / (1 + Math.exp(-z))),
+  },
 };
 
 /** Mean cross-entropy of softmax(logits) and its gradient, in float64. */

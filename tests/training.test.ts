@@ -2,7 +2,7 @@
 // losses, optimizer steps, and finite-difference gradients through whole models.
 import { beforeAll, describe, expect, test } from 'vitest';
 import {
-  AdamW, GELU, init, LeakyReLU, Linear, mse, ReLU, SGD, Sequential, Sigmoid, softmaxCrossEntropy, Tanh,
+  AdamW, ELU, ReLU6, SiLU, Softplus, GELU, init, LeakyReLU, Linear, mse, ReLU, SGD, Sequential, Sigmoid, softmaxCrossEntropy, Tanh,
   type Activation, type Layer,
 } from '../dist/index.js';
 import { referenceForward } from '../dist/reference.js';
@@ -15,7 +15,10 @@ beforeAll(() => init(initOptions));
 const close = (got: number, want: number) => Math.abs(got - want) <= 1e-6 * Math.max(1, Math.abs(want));
 
 const kinds = Object.keys(activations) as Activation[];
-const layerOf = { relu: () => new ReLU(), leakyRelu: () => new LeakyReLU(), gelu: () => new GELU(), tanh: () => new Tanh(), sigmoid: () => new Sigmoid() };
+const layerOf = {
+  relu: () => new ReLU(), leakyRelu: () => new LeakyReLU(), gelu: () => new GELU(), tanh: () => new Tanh(), sigmoid: () => new Sigmoid(),
+  silu: () => new SiLU(), geluTanh: () => new GELU({ approximate: 'tanh' }), elu: () => new ELU(), relu6: () => new ReLU6(), softplus: () => new Softplus(),
+};
 
 describe.each(kinds)('activation %s', (kind) => {
   const { f, df } = activations[kind];

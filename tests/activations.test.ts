@@ -1,0 +1,87 @@
+// The activations added for PyTorch parity (SiLU, GELU tanh, ELU, ReLU6, Softplus): values
+// within a stated number of float32 ulps of float64 on a dense grid and across magnitudes,
+// derivatives, non-finite inputs as PyTorch propagates them, the layers' own parameters
+// (ELU alpha, Softplus beta and threshold) and their errors. Fused forms: tests/training.test.ts.
+import { beforeAll, describe, expect, test } from 'vitest';
+import { ELU, GELU, init, Linear, ReLU6, SiLU, Softplus } from '../dist/index.js';
+import { activations } from './reference-nn.js';
+import { initOptions } from './support.js';
+
+beforeAll(() => init(initOptions));
+
+const grid = (() => {
+  const values: number[] = [];
+  for (let i = -40000; i <= 40000; i++) values.push(i / 1000);
+  for (let e = -40; e <= 1; e++) for (const s of [1, -1]) for (const m of [1, 1.37, 3.3]) values.push(s * m * 10 ** e);
+  return Float32Array.from(values);
+})();
+
+/** One float32 ulp at v (the spacing of floats around it; the smallest subnormal at 0). */
+const ulp = (v: number) => (v === 0 ? 2 ** -149 : 2 ** Math.max(Math.floor(Math.log2(Math.abs(Math.fround(v)))) - 23, -149));
+
+// Measured with this grid (README's table): [ulps where |z| ≤ 5, ulps anywhere]. GELU tanh's tail is ill-conditioned:
+// a rounding of the inner cubic in float32 moves e^(2u) by tens of ulps once y is below 1e-6.
+const ULPS = { silu: [3, 3], geluTanh: [40, 160], elu: [2, 2], relu6: [0, 0], softplus: [3, 3] } as const;
+const layers = { silu: () => new SiLU(), geluTanh: () => new GELU({ approximate: 'tanh' }), elu: () => new ELU(), relu6: () => new ReLU6(), softplus: () => new Softplus() };
+
+describe.each(Object.keys(ULPS) as (keyof typeof ULPS)[])('%s', (name) => {
+  const { f, df } = activations[name];
+
+  test('within its stated ulps of float64, and its derivative within 2e-6 (relative above 1)', () => {
+    const layer = layers[name]();
+    const y = layer.forward(grid, 1);
+    const d = layer.backward(new Float32Array(grid.length).fill(1));
+    const [near, anywhere] = ULPS[name];
+    const bad: string[] = [];
+    for (let i = 0; i < grid.length && bad.length < 5; i++) {
+      const z = grid[i], want = f(z);
+      // Below 2⁻¹⁰⁰ float32 keeps few digits: an absolute error there (and 0 for a result that underflows).
+      const error = Math.abs(want) >= 2 ** -100 ? Math.abs(y[i] - want) / ulp(want) : Math.abs(y[i] - want) / 1e-35;
+      if (!(error <= (Math.abs(z) <= 5 ? near : anywhere) + 0.5)) bad.push(`f(${z}) = ${y[i]}, want ${want} (${error.toFixed(1)} ulp)`);
+      const wd = df(z);
+      if (!(Math.abs(d[i] - wd) <= 2e-6 * Math.max(1, Math.abs(wd)))) bad.push(`f'(${z}) = ${d[i]}, want ${wd}`);
+    }
+    expect(bad).toEqual([]);
+    layer.dispose();
+  });
+});
+
+test('non-finite inputs come out as PyTorch gives them', () => {
+  const special = Float32Array.of(-Infinity, Infinity, NaN);
+  const want = { silu: [NaN, Infinity, NaN], geluTanh: [NaN, Infinity, NaN], elu: [-1, Infinity, NaN], relu6: [0, 6, NaN], softplus: [0, Infinity, NaN] };
+  for (const [name, values] of Object.entries(want)) {
+    const layer = layers[name as keyof typeof layers]();
+    expect(Array.from(layer.forward(special, 1)), name).toEqual(values);
+    layer.dispose();
+  }
+});
+
+test("the layers' parameters: ELU alpha, Softplus beta and threshold, GELU's approximate; bad values are clear errors", () => {
+  const z = Float32Array.of(-2, -0.5, 0.5, 3, 30);
+  const elu = new ELU({ alpha: 0.5 });
+  expect(Array.from(elu.forward(z, 1))).toEqual(Array.from(z, (v) => Math.fround(v > 0 ? v : 0.5 * Math.expm1(v))).map((v, i) => (i < 2 ? expect.closeTo(v, 7) : v)));
+  const softplus = new Softplus({ beta: 2, threshold: 5 });
+  const y = softplus.forward(z, 1);
+  Array.from(z).forEach((v, i) => expect(y[i]).toBeCloseTo(2 * v > 5 ? v : Math.log1p(Math.exp(2 * v)) / 2, 6));
+  expect(y[3]).toBe(3); // 2·3 > 5: x itself
+  const dy = softplus.backward(new Float32Array(5).fill(1));
+  Array.from(z).forEach((v, i) => expect(dy[i]).toBeCloseTo(2 * v > 5 ? 1 : 1 / (1 + Math.exp(-2 * v)), 6));
+  expect(() => new ELU({ alpha: NaN })).toThrow('new ELU: options.alpha must be a finite number; got NaN');
+  expect(() => new Softplus({ beta: 0 })).toThrow('new Softplus: options.beta must be positive; got 0');
+  expect(() => new Softplus({ threshold: Infinity })).toThrow('new Softplus: options.threshold must be a finite number; got Infinity');
+  expect(() => new GELU({ approximate: 'erf' as never })).toThrow(`new GELU: options.approximate must be 'none' or 'tanh'; got the string "erf"`);
+  expect(() => new ELU(3 as never)).toThrow('new ELU: options must be an object ({ alpha }); got 3');
+  expect(() => new Linear(2, 2, { activation: 'swish' as never })).toThrow(/options.activation must be one of .*'silu', 'geluTanh', 'elu', 'relu6', 'softplus'; got the string "swish"/);
+  for (const l of [elu, softplus]) l.dispose();
+});
+
+test('fused, ELU has alpha 1 and Softplus beta 1 whatever negativeSlope says', () => {
+  const z = Float32Array.of(-1, 0.5);
+  for (const activation of ['elu', 'softplus'] as const) {
+    const layer = new Linear(1, 2, { bias: false, activation, negativeSlope: 0.2 });
+    layer.weight.set(z);
+    const y = layer.forward(Float32Array.of(1));
+    Array.from(z).forEach((v, i) => expect(y[i]).toBeCloseTo(activations[activation].f(v), 6));
+    layer.dispose();
+  }
+});
