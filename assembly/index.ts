@@ -8,6 +8,7 @@ import { kernelFor } from "./kernels";
 import { gemmBlock, gemmBlocks } from "./threads";
 import { addColumnSums } from "./columns";
 import { scaleInPlace } from "./scale";
+import { sumOfSquares } from "./norms";
 import { activate as activateKernel, activateBackward } from "./activations";
 import { meanSquaredError, softmaxCrossEntropy } from "./losses";
 import { adamwStep, sgdStep } from "./optimizers";
@@ -64,6 +65,10 @@ export function add_column_sums(m: usize, rows: i32, cols: i32, out: usize): voi
 
 export function scale(x: usize, count: i32, factor: f32): void {
   scaleInPlace(x, count, factor);
+}
+
+export function sum_of_squares(x: usize, count: i32): f64 {
+  return sumOfSquares(x, count);
 }
 
 export function activate(kind: i32, slope: f32, threshold: f32, z: usize, y: usize, count: i32): void {

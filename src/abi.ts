@@ -33,6 +33,8 @@ export interface Kernels {
   add_column_sums(m: number, rows: number, cols: number, out: number): void;
   /** x *= factor over count floats. */
   scale(x: number, count: number, factor: number): void;
+  /** Σ x² over count floats, summed in float64. */
+  sum_of_squares(x: number, count: number): number;
   /** slope: the leaky ReLU's slope, ELU's alpha or Softplus's beta; threshold: Softplus's. */
   activate(kind: number, slope: number, threshold: number, z: number, y: number, count: number): void;
   activate_backward(kind: number, slope: number, threshold: number, z: number, y: number, dy: number, dz: number, count: number): void;

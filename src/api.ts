@@ -14,3 +14,4 @@ export { Sequential, type NamedParameter } from './sequential.js';
 export { stateDict, loadStateDict, saveSafetensors, loadSafetensors, type StateDict } from './serialization.js';
 export { softmaxCrossEntropy, mse, type LossResult } from './losses.js';
 export { SGD, AdamW, type SGDOptions, type AdamWOptions } from './optimizers.js';
+export { clipGradNorm } from './clip.js';

@@ -1,0 +1,33 @@
+import { describe } from './errors.js';
+import { Parameter, parameterAddresses, parameterTensor } from './layer.js';
+import { runtime } from './runtime.js';
+
+/**
+ * `torch.nn.utils.clip_grad_norm_(params, maxNorm)`: the L2 norm of all the gradients
+ * taken together; when maxNorm / (norm + 1e-6) < 1, every gradient is scaled by it, in
+ * place. Returns the norm before clipping. `params`: a list of parameters or a model.
+ * A gradient left incomplete by a failed backward is refused, as the optimizers do.
+ */
+export function clipGradNorm(params: Parameter[] | { parameters(): Parameter[] }, maxNorm: number): number {
+  const where = 'clipGradNorm';
+  const rt = runtime(where);
+  const list: unknown = Array.isArray(params) ? params : typeof (params as { parameters?: unknown } | null)?.parameters === 'function'
+    ? (params as { parameters(): Parameter[] }).parameters() : undefined;
+  if (!Array.isArray(list) || !list.every((p) => Parameter.isParameter(p))) {
+    throw new TypeError(`${where}: params must be a list of parameters (model.parameters()) or a model; got ${describe(params)}`);
+  }
+  if (typeof maxNorm !== 'number' || !(maxNorm >= 0)) {
+    throw new TypeError(`${where}: maxNorm must be a number ≥ 0; got ${describe(maxNorm)}`);
+  }
+  // Each tensor once (two handles on one tensor would count and scale it twice); every address checked before any write.
+  const seen = new Set<unknown>();
+  const tensors = (list as Parameter[]).filter((p) => !seen.has(parameterTensor(p)) && seen.add(parameterTensor(p)))
+    .map((p) => ({ grad: parameterAddresses(p, where).grad, count: p.length }));
+  let squares = 0;
+  for (const { grad, count } of tensors) squares += rt.kernels.sum_of_squares(grad, count);
+  const norm = Math.fround(Math.sqrt(squares));
+  const coefficient = Math.fround(maxNorm / (norm + 1e-6));
+  // As PyTorch: a NaN norm makes every gradient NaN, an infinite one scales them by 0.
+  if (!(coefficient >= 1)) for (const { grad, count } of tensors) rt.kernels.scale(grad, count, coefficient);
+  return norm;
+}
