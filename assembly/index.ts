@@ -79,8 +79,10 @@ export function activate_backward(kind: i32, slope: f32, threshold: f32, z: usiz
   activateBackward(kind, slope, threshold, z, y, dy, dz, count);
 }
 
-export function softmax_cross_entropy(logits: usize, labels: usize, batch: i32, classes: i32, grad: usize): f64 {
-  return softmaxCrossEntropy(logits, labels, batch, classes, grad);
+export function softmax_cross_entropy(
+  logits: usize, labels: usize, batch: i32, classes: i32, grad: usize, weights: usize, ignoreIndex: i32, smoothing: f32,
+): f64 {
+  return softmaxCrossEntropy(logits, labels, batch, classes, grad, weights, ignoreIndex, smoothing);
 }
 
 export function mean_squared_error(pred: usize, target: usize, count: i32, grad: usize): f64 {

@@ -38,7 +38,10 @@ export interface Kernels {
   /** slope: the leaky ReLU's slope, ELU's alpha or Softplus's beta; threshold: Softplus's. */
   activate(kind: number, slope: number, threshold: number, z: number, y: number, count: number): void;
   activate_backward(kind: number, slope: number, threshold: number, z: number, y: number, dy: number, dz: number, count: number): void;
-  softmax_cross_entropy(logits: number, labels: number, batch: number, classes: number, grad: number): number;
+  /** weights: classes floats, or 0; labels equal to ignoreIndex are skipped; smoothing: label smoothing ε. */
+  softmax_cross_entropy(
+    logits: number, labels: number, batch: number, classes: number, grad: number, weights: number, ignoreIndex: number, smoothing: number,
+  ): number;
   mean_squared_error(pred: number, target: number, count: number, grad: number): number;
   sgd_step(
     p: number, g: number, buf: number, count: number,

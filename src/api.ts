@@ -12,6 +12,6 @@ export { ReLU, LeakyReLU, GELU, Tanh, Sigmoid, SiLU, ELU, ReLU6, Softplus, type 
 export { Parameter, type Layer } from './layer.js';
 export { Sequential, type NamedParameter } from './sequential.js';
 export { stateDict, loadStateDict, saveSafetensors, loadSafetensors, type StateDict } from './serialization.js';
-export { softmaxCrossEntropy, mse, type LossResult } from './losses.js';
+export { softmaxCrossEntropy, mse, type LossResult, type CrossEntropyOptions } from './losses.js';
 export { SGD, AdamW, type SGDOptions, type AdamWOptions } from './optimizers.js';
 export { clipGradNorm } from './clip.js';

@@ -9,14 +9,29 @@ export interface LossResult {
   grad: Float32Array;
 }
 
+/** Options of `softmaxCrossEntropy`, as torch.nn.CrossEntropyLoss names them. */
+export interface CrossEntropyOptions {
+  /** A weight per class (classes of them, finite, ≥ 0): the loss of a row is scaled by its target's weight. */
+  weight?: Float32Array;
+  /** Rows whose label is this contribute nothing, to the loss or to the mean (default −100). */
+  ignoreIndex?: number;
+  /** ε in [0, 1]: the target becomes (1 − ε)·one-hot + ε/classes (default 0). */
+  labelSmoothing?: number;
+}
+
 /**
  * Mean softmax cross-entropy of `logits` (batch×classes, row-major) against class
- * indices `labels` (batch of them), as PyTorch's nn.CrossEntropyLoss(): the loss is
- * averaged over the batch and `grad` = (softmax(logits) − one-hot) / batch. Each row
- * subtracts its maximum before exponentiating, so large logits do not overflow.
+ * indices `labels` (batch of them), as PyTorch's nn.CrossEntropyLoss(weight,
+ * ignore_index, label_smoothing) with the mean reduction: each row's loss is weighted
+ * by its target class's weight, and the mean divides by the sum of the weights of the
+ * rows kept (their count without weights); rows labelled `ignoreIndex` count for
+ * nothing (their gradient is 0; if every row is ignored the loss is NaN); label
+ * smoothing mixes in the cross-entropy against the uniform target, weighted by class.
+ * `grad` is the gradient of the loss with respect to the logits. Each row subtracts its
+ * maximum before exponentiating, so large logits do not overflow.
  */
 export function softmaxCrossEntropy(
-  logits: Float32Array, labels: Int32Array | Uint8Array, classes: number,
+  logits: Float32Array, labels: Int32Array | Uint8Array, classes: number, options: CrossEntropyOptions = {},
 ): LossResult {
   const where = 'softmaxCrossEntropy';
   const rt = runtime(where);
@@ -34,23 +49,45 @@ export function softmaxCrossEntropy(
   if (lengthOf(labels) !== batch) {
     throw new RangeError(`${where}: labels must hold one class index per row of logits (${batch}); got ${describe(labels)}`);
   }
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`${where}: options must be an object ({ weight, ignoreIndex, labelSmoothing }); got ${describe(options)}`);
+  }
+  const { weight, ignoreIndex = -100, labelSmoothing = 0 } = options; // each read once
+  if (!Number.isSafeInteger(ignoreIndex)) {
+    throw new TypeError(`${where}: options.ignoreIndex must be an integer; got ${describe(ignoreIndex)}`);
+  }
+  if (typeof labelSmoothing !== 'number' || !(labelSmoothing >= 0 && labelSmoothing <= 1)) {
+    throw new RangeError(`${where}: options.labelSmoothing must be a number in [0, 1]; got ${describe(labelSmoothing)}`);
+  }
+  let weights: Float32Array | null = null;
+  if (weight !== undefined) {
+    checkFloat32Array(where, 'options.weight', weight, classes, 'one per class');
+    weights = new Float32Array(classes);
+    copyInto(weights, weight);
+    const bad = weights.findIndex((w) => !(w >= 0 && w <= Number.MAX_VALUE));
+    if (bad >= 0) throw new RangeError(`${where}: options.weight[${bad}] must be a finite number ≥ 0; got ${describe(weights[bad])}`);
+  }
   // Checked on a copy, so the indices the kernel reads are the ones checked.
   const indices = new Int32Array(batch);
   copyInto(indices, labels);
   for (let i = 0; i < batch; i++) {
-    if (!(indices[i] >= 0 && indices[i] < classes)) {
-      throw new RangeError(`${where}: labels[${i}] must be a class index in [0, ${classes}); got ${indices[i]}`);
+    if (indices[i] !== ignoreIndex && !(indices[i] >= 0 && indices[i] < classes)) {
+      throw new RangeError(`${where}: labels[${i}] must be a class index in [0, ${classes}) or ignoreIndex (${ignoreIndex}); got ${indices[i]}`);
     }
   }
 
   const { heap, kernels } = rt;
   const input = new Operand(heap.memory, logits);
-  const bytes = alignUp(count * 4);
-  const start = heap.alloc(2 * bytes + batch * 4);
+  const bytes = alignUp(count * 4), labelBytes = alignUp(batch * 4);
+  const start = heap.alloc(2 * bytes + labelBytes + classes * 4);
   try {
     copyInto(heap.f32(start, count), input.current());
     copyInto(new Int32Array(heap.memory.buffer, start + 2 * bytes, batch), indices);
-    const loss = kernels.softmax_cross_entropy(start, start + 2 * bytes, batch, classes, start + bytes);
+    const weightsAt = weights ? start + 2 * bytes + labelBytes : 0;
+    if (weights) heap.f32(weightsAt, classes).set(weights);
+    // An ignoreIndex outside int32 matches no label; −1, which no checked label is, says so to the kernel.
+    const ignored = ignoreIndex >= -(2 ** 31) && ignoreIndex < 2 ** 31 ? ignoreIndex : -1;
+    const loss = kernels.softmax_cross_entropy(start, start + 2 * bytes, batch, classes, start + bytes, weightsAt, ignored, labelSmoothing);
     return { loss, grad: heap.f32(start + bytes, count).slice() };
   } finally {
     heap.release(start);

@@ -94,7 +94,7 @@ describe('losses', () => {
 
   test('bad labels and shapes are clear errors', () => {
     const logits = new Float32Array(6);
-    expect(() => softmaxCrossEntropy(logits, new Int32Array([0, 3]), 3)).toThrow('softmaxCrossEntropy: labels[1] must be a class index in [0, 3); got 3');
+    expect(() => softmaxCrossEntropy(logits, new Int32Array([0, 3]), 3)).toThrow('softmaxCrossEntropy: labels[1] must be a class index in [0, 3) or ignoreIndex (-100); got 3');
     expect(() => softmaxCrossEntropy(logits, new Int32Array([0]), 3)).toThrow(/labels must hold one class index per row of logits \(2\); got an Int32Array of length 1/);
     expect(() => softmaxCrossEntropy(logits, [0, 1] as unknown as Int32Array, 3)).toThrow(/labels must be an Int32Array or Uint8Array/);
     expect(() => softmaxCrossEntropy(logits, new Int32Array([0, 1]), 4)).toThrow(/logits must hold whole rows of classes = 4; got a Float32Array of length 6/);
