@@ -9,6 +9,7 @@ import { gemmBlock, gemmBlocks } from "./threads";
 import { addColumnSums } from "./columns";
 import { scaleInPlace } from "./scale";
 import { sumOfSquares } from "./norms";
+import { dropout as dropoutKernel, dropoutBackward } from "./dropout";
 import { activate as activateKernel, activateBackward } from "./activations";
 import { meanSquaredError, softmaxCrossEntropy } from "./losses";
 import { adamwStep, sgdStep } from "./optimizers";
@@ -65,6 +66,14 @@ export function add_column_sums(m: usize, rows: i32, cols: i32, out: usize): voi
 
 export function scale(x: usize, count: i32, factor: f32): void {
   scaleInPlace(x, count, factor);
+}
+
+export function dropout(x: usize, y: usize, mask: usize, count: i32, p: f64, scale: f32, seed: u32, offset: u32): void {
+  dropoutKernel(x, y, mask, count, p, scale, seed, offset);
+}
+
+export function dropout_backward(dy: usize, mask: usize, dx: usize, count: i32): void {
+  dropoutBackward(dy, mask, dx, count);
 }
 
 export function sum_of_squares(x: usize, count: i32): f64 {

@@ -33,6 +33,9 @@ export interface Kernels {
   add_column_sums(m: number, rows: number, cols: number, out: number): void;
   /** x *= factor over count floats. */
   scale(x: number, count: number, factor: number): void;
+  /** y = x·mask, mask[i] = scale or 0 by the (offset + i)-th draw of mulberry32(seed) against p. */
+  dropout(x: number, y: number, mask: number, count: number, p: number, scale: number, seed: number, offset: number): void;
+  dropout_backward(dy: number, mask: number, dx: number, count: number): void;
   /** Σ x² over count floats, summed in float64. */
   sum_of_squares(x: number, count: number): number;
   /** slope: the leaky ReLU's slope, ELU's alpha or Softplus's beta; threshold: Softplus's. */

@@ -15,3 +15,4 @@ export { stateDict, loadStateDict, saveSafetensors, loadSafetensors, type StateD
 export { softmaxCrossEntropy, mse, type LossResult, type CrossEntropyOptions } from './losses.js';
 export { SGD, AdamW, type SGDOptions, type AdamWOptions } from './optimizers.js';
 export { clipGradNorm } from './clip.js';
+export { Dropout } from './dropout.js';

@@ -163,6 +163,8 @@ export interface Layer {
   zeroGrad?(): void;
   /** An inference copy; `Sequential.freeze(options)` passes its options on. */
   freeze?(options?: FreezeOptions): Layer;
+  /** Training mode (mode true) or eval mode, as torch.nn.Module.train: `Sequential.train()` / `eval()` call it. */
+  train?(mode?: boolean): unknown;
   dispose?(): void;
 }
 

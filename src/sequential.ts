@@ -60,6 +60,7 @@ export class Sequential {
   /** A forward or backward is running: a layer of the user's own must not re-enter it. */
   #running = false;
   #disposed = false;
+  #training = true;
 
   constructor(layers: Layer[]) {
     const where = 'new Sequential';
@@ -218,6 +219,29 @@ export class Sequential {
     loadStateDict(this, state);
   }
 
+  /** True in training mode (the default, as PyTorch), false after eval(). */
+  get training(): boolean {
+    return this.#training;
+  }
+
+  /**
+   * Training mode, or eval mode with `mode` false, for every layer that has one (Dropout
+   * drops in training mode only), as torch.nn.Module.train(mode). Returns the model.
+   */
+  train(mode = true): this {
+    const where = 'Sequential.train';
+    this.#checkUsable(where);
+    if (typeof mode !== 'boolean') throw new TypeError(`${where}: mode must be a boolean; got ${describe(mode)}`);
+    for (const layer of new Set(this.layers)) if (typeof layer.train === 'function') layer.train(mode);
+    this.#training = mode;
+    return this;
+  }
+
+  /** Eval mode (`train(false)`): Dropout is the identity. Returns the model. */
+  eval(): this {
+    return this.train(false);
+  }
+
   /** Sets every gradient to zero (and makes gradients left incomplete by a failed backward whole again). */
   zeroGrad(): void {
     this.#checkUsable('Sequential.zeroGrad');
@@ -242,7 +266,7 @@ export class Sequential {
         if (!copies.has(layer)) copies.set(layer, layer.freeze({ weights }));
         return copies.get(layer)!;
       });
-      return new Sequential(layers);
+      return new Sequential(layers).eval(); // an inference copy: Dropout is the identity
     } catch (error) {
       for (const copy of copies.values()) copy.dispose?.(); // nothing half-made is left behind
       throw error;
