@@ -46,6 +46,16 @@ function article(word: string): string {
   return /^[AEIO]/.test(word) ? 'an' : 'a';
 }
 
+/** Checks that `value` is a non-negative integer: a matrix dimension, which may be empty. */
+export function checkDimension(where: string, name: string, value: unknown): asserts value is number {
+  if (typeof value !== 'number') {
+    throw new TypeError(`${where}: ${name} must be a non-negative integer; got ${describe(value)}`);
+  }
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(`${where}: ${name} must be a non-negative integer; got ${describe(value)}`);
+  }
+}
+
 /** Checks that `value` is a positive integer, the only valid size or count. */
 export function checkSize(where: string, name: string, value: unknown): asserts value is number {
   if (typeof value !== 'number') {

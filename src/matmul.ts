@@ -1,5 +1,5 @@
 import { copyInto, Operand } from './arrays.js';
-import { checkFloat32Array, checkSize, describe } from './errors.js';
+import { checkDimension, checkFloat32Array, describe } from './errors.js';
 import { ModuleArray } from './allocate.js';
 import { alignUp } from './heap.js';
 import { runtime } from './runtime.js';
@@ -11,13 +11,19 @@ export interface MatmulOptions {
   transposeB?: boolean;
   /** Where to write the m×n result (may be `a` or `b`, or a view of this package's memory); by default a new array. */
   out?: Float32Array;
+  /** C = alpha·op(A)·op(B) + beta·C, as BLAS's sgemm (default 1). */
+  alpha?: number;
+  /** 0 by default, when `out` is only written (it may hold NaN); otherwise `out` is C and is read. */
+  beta?: number;
 }
 
 /**
- * op(A)·op(B) for row-major float32 matrices, where op(A) is m×k and op(B) is k×n.
- * Returns the m×n product in `options.out` or a new Float32Array. Arrays from
- * `allocate` and views of a layer's parameters are read in place; other operands are
- * copied into the module's memory.
+ * C = alpha·op(A)·op(B) + beta·C for row-major float32 matrices, where op(A) is m×k
+ * and op(B) is k×n (BLAS's sgemm; alpha 1 and beta 0 by default: the product). Returns
+ * the m×n C in `options.out` or a new Float32Array; beta ≠ 0 reads C from `out`, beta 0
+ * never does. Empty products are as PyTorch's: m or n = 0 gives an empty C, k = 0 gives
+ * beta·C (zeros). Arrays from `allocate` and views of a layer's parameters are read in
+ * place; other operands are copied into the module's memory.
  */
 export function matmul(
   a: Float32Array, b: Float32Array, m: number, k: number, n: number, options: MatmulOptions = {},
@@ -26,19 +32,23 @@ export function matmul(
   const rt = runtime(where);
   a = ModuleArray.follow(where, 'a', a) as Float32Array;
   b = ModuleArray.follow(where, 'b', b) as Float32Array;
-  checkSize(where, 'm', m);
-  checkSize(where, 'k', k);
-  checkSize(where, 'n', n);
+  checkDimension(where, 'm', m);
+  checkDimension(where, 'k', k);
+  checkDimension(where, 'n', n);
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`${where}: options must be an object; got ${describe(options)}`);
   }
-  const { transposeA = false, transposeB = false } = options; // each option read once
+  const { transposeA = false, transposeB = false, alpha = 1, beta = 0 } = options; // each option read once
   const given = ModuleArray.follow(where, 'options.out', options.out) as Float32Array | undefined;
   if (typeof transposeA !== 'boolean') throw new TypeError(`${where}: options.transposeA must be a boolean; got ${describe(transposeA)}`);
   if (typeof transposeB !== 'boolean') throw new TypeError(`${where}: options.transposeB must be a boolean; got ${describe(transposeB)}`);
+  if (typeof alpha !== 'number' || !Number.isFinite(alpha)) throw new TypeError(`${where}: options.alpha must be a finite number; got ${describe(alpha)}`);
+  if (typeof beta !== 'number' || !Number.isFinite(beta)) throw new TypeError(`${where}: options.beta must be a finite number; got ${describe(beta)}`);
   checkFloat32Array(where, 'a', a, m * k, transposeA ? `k·m = ${k}·${m}, transposed` : `m·k = ${m}·${k}`);
   checkFloat32Array(where, 'b', b, k * n, transposeB ? `n·k = ${n}·${k}, transposed` : `k·n = ${k}·${n}`);
   if (given !== undefined) checkFloat32Array(where, 'options.out', given, m * n, `m·n = ${m}·${n}`);
+  if (beta !== 0 && given === undefined) throw new TypeError(`${where}: options.beta = ${beta} needs options.out, the C it scales`);
+  if (m * n === 0) return given ?? new Float32Array(0);
 
   // Operands that are views of a layer's parameters are read where they are; others are
   // staged in the module's memory, in one block with C, reserved before the result array
@@ -59,7 +69,24 @@ export function matmul(
     const out = target?.current() ?? new Float32Array(m * n);
     if (aInPlace === undefined) copyInto(heap.f32(aAt, m * k), left.current());
     if (bInPlace === undefined) copyInto(heap.f32(bAt, k * n), right.current());
-    rt.gemm(m, n, k, aAt, transposeA ? 1 : k, transposeA ? m : 1, bAt, transposeB ? 1 : n, transposeB ? k : 1, cAt, n, false);
+    const c = heap.f32(cAt, m * n);
+    // beta·C enters as the accumulate flag, C scaled by beta/alpha first; alpha scales the sum after.
+    // alpha = 0 is beta·C alone (and a k = 0 product adds nothing).
+    const accumulate = beta !== 0;
+    if (accumulate) {
+      copyInto(c, out);
+      if (alpha === 0 || k === 0) {
+        rt.kernels.scale(cAt, m * n, beta);
+        copyInto(out, c);
+        return out;
+      }
+      if (beta !== alpha) rt.kernels.scale(cAt, m * n, beta / alpha);
+    } else if (alpha === 0 || k === 0) {
+      out.fill(0);
+      return out;
+    }
+    rt.gemm(m, n, k, aAt, transposeA ? 1 : k, transposeA ? m : 1, bAt, transposeB ? 1 : n, transposeB ? k : 1, cAt, n, accumulate);
+    if (alpha !== 1) rt.kernels.scale(cAt, m * n, alpha);
     copyInto(out, heap.f32(cAt, m * n));
     return out;
   } finally {
