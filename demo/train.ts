@@ -22,6 +22,7 @@ export class Trainer {
   /** Time spent in training steps only (not evaluation or drawing), for the throughput. */
   trainMs = 0;
   readonly #order: Uint32Array;
+  readonly #shuffleState = new Uint32Array(1);
   #cursor: number;
   readonly #x = new Float32Array(BATCH * IMAGE_SIZE);
   readonly #labels = new Int32Array(BATCH);
@@ -35,6 +36,7 @@ export class Trainer {
     ]);
     this.optimizer = new AdamW(this.model.parameters(), { lr: LR, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0 });
     this.#order = Uint32Array.from({ length: train.count }, (_, i) => i);
+    this.#shuffleState[0] = seed * 2654435761 || 1; // any non-zero start
     this.#cursor = train.count; // an epoch "just ended": the first step shuffles
   }
 
@@ -81,7 +83,7 @@ export class Trainer {
   #step(): number {
     // Whole batches only (8,000 digits make 125 of them): every step costs the same, so the rates compare.
     if (this.#cursor + BATCH > this.#order.length) {
-      shuffle(this.#order);
+      shuffle(this.#order, this.#shuffleState);
       this.#cursor = 0;
     }
     const { pixels, labels } = this.train;
@@ -101,10 +103,18 @@ export class Trainer {
   }
 }
 
-/** Fisher–Yates, in place: a new order of the digits each epoch. */
-function shuffle(indices: Uint32Array): void {
+/**
+ * Fisher–Yates, in place: a new order of the digits each epoch, from a xorshift32 stream
+ * seeded by the trainer's seed, so that a run (and its final accuracy) is reproducible.
+ */
+function shuffle(indices: Uint32Array, state: Uint32Array): void {
   for (let i = indices.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [indices[i], indices[j]] = [indices[j], indices[i]];
+    let x = state[0]!;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    state[0] = x;
+    const j = Math.floor((state[0]! / 2 ** 32) * (i + 1));
+    [indices[i], indices[j]] = [indices[j]!, indices[i]!];
   }
 }

@@ -1,6 +1,6 @@
 import { ActivationKind } from './abi.generated.js';
 import { copyInto, lengthOf, Operand } from './arrays.js';
-import { checkFloat32Array, checkSize, describe, outputArray } from './errors.js';
+import { checkDimension, checkFloat32Array, checkSize, describe, outputArray } from './errors.js';
 import { Allocations } from './heap.js';
 import { ModuleLayer, type Parameter } from './layer.js';
 import { runtime, type Runtime } from './runtime.js';
@@ -95,8 +95,10 @@ class ActivationLayer extends ModuleLayer<ActivationTape> {
     const where = `${this.name}.forward`;
     this.checkAlive(where);
     checkFloat32Array(where, 'x', x);
-    checkSize(where, 'batch', batch);
+    checkDimension(where, 'batch', batch);
     const count = lengthOf(x);
+    this.forwardRows(count);
+    if (count === 0 && batch <= 1) return outputArray(where, 'out', out, 0, 'x.length');
     if (count === 0 || count % batch !== 0) {
       throw new RangeError(`${where}: x must hold batch = ${batch} rows of equal width; got ${describe(x)}`);
     }
@@ -119,6 +121,8 @@ class ActivationLayer extends ModuleLayer<ActivationTape> {
   backward(dy: Float32Array, out?: Float32Array): Float32Array {
     const where = `${this.name}.backward`;
     this.checkAlive(where);
+    const empty = this.emptyBackward(where, dy, out);
+    if (empty) return empty;
     const tape = this.#tape;
     const { count, buffers } = tape;
     if (count === 0 || buffers === null) throw new Error(`${where}: called before forward, or after a forward that failed; run forward(x) first`);

@@ -1,5 +1,5 @@
 import { copyInto, lengthOf, Operand } from './arrays.js';
-import { checkFloat32Array, checkSize, describe, outputArray } from './errors.js';
+import { checkDimension, checkFloat32Array, checkSize, describe, outputArray } from './errors.js';
 import { alignUp, Allocations } from './heap.js';
 import { ModuleLayer, type Parameter } from './layer.js';
 import { runtime, type Runtime } from './runtime.js';
@@ -68,8 +68,10 @@ export class Dropout extends ModuleLayer<DropoutTape> {
     const where = 'Dropout.forward';
     this.checkAlive(where);
     checkFloat32Array(where, 'x', x);
-    checkSize(where, 'batch', batch);
+    checkDimension(where, 'batch', batch);
     const count = lengthOf(x);
+    this.forwardRows(count);
+    if (count === 0 && batch <= 1) return outputArray(where, 'out', out, 0, 'x.length');
     if (count === 0 || count % batch !== 0) throw new RangeError(`${where}: x must hold batch = ${batch} rows of equal width; got ${describe(x)}`);
     const y = outputArray(where, 'out', out, count, 'x.length');
     const heap = this.#rt.heap;
@@ -88,6 +90,8 @@ export class Dropout extends ModuleLayer<DropoutTape> {
   backward(dy: Float32Array, out?: Float32Array): Float32Array {
     const where = 'Dropout.backward';
     this.checkAlive(where);
+    const empty = this.emptyBackward(where, dy, out);
+    if (empty) return empty;
     const tape = this.#tape;
     if (tape.count === 0 || tape.buffers === null) throw new Error(`${where}: called before forward, or after a forward that failed; run forward(x) first`);
     checkFloat32Array(where, 'dy', dy, tape.count, 'the length of the last forward input');

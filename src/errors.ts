@@ -113,15 +113,16 @@ export function batchOf(where: string, x: Float32Array, inFeatures: number | und
   const length = lengthOf(x);
   if (batch === undefined) {
     if (inFeatures === undefined) return 1;
-    if (length === 0 || length % inFeatures !== 0) {
+    // An empty x is a batch of 0 rows (as PyTorch's empty batches).
+    if (length % inFeatures !== 0) {
       throw new RangeError(`${where}: x must hold whole rows of inFeatures = ${inFeatures} floats; got ${describe(x)}`);
     }
     return length / inFeatures;
   }
-  checkSize(where, 'batch', batch);
+  checkDimension(where, 'batch', batch);
   if (inFeatures !== undefined) checkFloat32Array(where, 'x', x, batch * inFeatures, `batch·inFeatures = ${batch}·${inFeatures}`);
-  else if (length === 0 || length % batch !== 0) {
-    throw new RangeError(`${where}: x must be a Float32Array of length a non-zero multiple of batch = ${batch}; got ${describe(x)}`);
+  else if (batch === 0 ? length !== 0 : length === 0 || length % batch !== 0) {
+    throw new RangeError(`${where}: x must be a Float32Array of length a multiple of batch = ${batch} (non-zero unless batch is 0); got ${describe(x)}`);
   }
   return batch;
 }

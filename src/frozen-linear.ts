@@ -147,6 +147,8 @@ export class FrozenLinear extends ModuleLayer<FrozenTape> {
     const where = 'FrozenLinear.forward';
     this.checkAlive(where);
     const { batch: rows, y } = forwardArguments(where, this.inFeatures, this.outFeatures, x, batch, out);
+    this.forwardRows(rows);
+    if (rows === 0) return y;
     const heap = this.#rt.heap;
     const source = new Operand(heap.memory, x);
     const output = out === undefined ? undefined : new Operand(heap.memory, y); // a new y is not in the module's memory
@@ -167,6 +169,8 @@ export class FrozenLinear extends ModuleLayer<FrozenTape> {
   backward(dy: Float32Array, out?: Float32Array): Float32Array {
     const where = 'FrozenLinear.backward';
     this.checkAlive(where);
+    const empty = this.emptyBackward(where, dy, out);
+    if (empty) return empty;
     const tape = this.#tape;
     const { batch } = tape;
     if (batch === 0) throw new Error(`${where}: called before forward, or after a forward that failed; run forward(x) first`);

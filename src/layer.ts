@@ -1,3 +1,4 @@
+import { checkFloat32Array, outputArray } from './errors.js';
 import { Allocations, type Heap, type HeapArray } from './heap.js';
 import type { FreezeOptions } from './frozen-linear.js';
 
@@ -200,6 +201,8 @@ export abstract class ModuleLayer<TapeState = unknown> implements Layer {
   abstract readonly noBackward: string | null;
   #disposed = false;
   #memory: Allocations | null = null;
+  /** The last forward on the layer itself had no rows: its backward has none either. */
+  #emptyForward = false;
 
   /** What errors call the layer once it is disposed ('Linear layer': "this Linear layer was disposed"). */
   protected abstract readonly lifetimeName: string;
@@ -212,6 +215,21 @@ export abstract class ModuleLayer<TapeState = unknown> implements Layer {
   /** Throws, naming `where`, once the layer is disposed. */
   checkAlive(where: string): void {
     if (this.#disposed) throw new Error(`${where}: this ${this.lifetimeName} was disposed`);
+  }
+
+  /** Records whether the forward now running has rows; an empty one returns `y` (0 floats) at once. */
+  protected forwardRows(rows: number): void {
+    this.#emptyForward = rows === 0;
+  }
+
+  /**
+   * The backward of an empty forward: dy must be empty too, nothing is learned, and the
+   * result is `out` (of length 0) or a new empty array. Null after a forward with rows.
+   */
+  protected emptyBackward(where: string, dy: Float32Array, out: Float32Array | undefined): Float32Array | null {
+    if (!this.#emptyForward) return null;
+    checkFloat32Array(where, 'dy', dy, 0, 'the last forward had no rows');
+    return outputArray(where, 'out', out, 0, 'the last forward had no rows');
   }
 
   /** Whether `dispose()` was called. */

@@ -161,6 +161,8 @@ export class Linear extends ModuleLayer<LinearTape> {
     const where = 'Linear.forward';
     this.checkAlive(where);
     const { batch: rows, y } = forwardArguments(where, this.inFeatures, this.outFeatures, x, batch, out);
+    this.forwardRows(rows);
+    if (rows === 0) return y;
     const heap = this.#rt.heap;
     const input = new Operand(heap.memory, x);
     const output = out === undefined ? undefined : new Operand(heap.memory, y); // a new y is not in the module's memory
@@ -183,6 +185,8 @@ export class Linear extends ModuleLayer<LinearTape> {
   backward(dy: Float32Array, out?: Float32Array): Float32Array {
     const where = 'Linear.backward';
     this.checkAlive(where);
+    const empty = this.emptyBackward(where, dy, out);
+    if (empty) return empty;
     const tape = this.#tape;
     const { batch } = tape;
     const ws = tape.workspace;

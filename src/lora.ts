@@ -143,6 +143,8 @@ export class LoRA extends ModuleLayer<LoRATape> {
     const where = 'LoRA.forward';
     this.#checkUsable(where);
     const { batch: rows, y } = forwardArguments(where, this.inFeatures, this.outFeatures, x, batch, out);
+    this.forwardRows(rows);
+    if (rows === 0) return y;
     const heap = this.#rt.heap;
     const source = new Operand(heap.memory, x);
     const output = out === undefined ? undefined : new Operand(heap.memory, y);
@@ -164,6 +166,8 @@ export class LoRA extends ModuleLayer<LoRATape> {
   backward(dy: Float32Array, out?: Float32Array): Float32Array {
     const where = 'LoRA.backward';
     this.#checkUsable(where);
+    const empty = this.emptyBackward(where, dy, out);
+    if (empty) return empty;
     const tape = this.#tape;
     const { batch } = tape;
     if (batch === 0) throw new Error(`${where}: called before forward, or after a forward that failed; run forward(x) first`);

@@ -61,6 +61,8 @@ export class Sequential {
   #running = false;
   #disposed = false;
   #training = true;
+  /** The last forward had no rows. */
+  #emptyForward = false;
 
   constructor(layers: Layer[]) {
     const where = 'new Sequential';
@@ -104,6 +106,12 @@ export class Sequential {
     this.#checkUsable(where);
     const rows = batchOf(where, x, this.inFeatures, batch);
     const length = lengthOf(x);
+    this.#emptyForward = rows === 0;
+    if (rows === 0) {
+      // No rows: no layer runs, and backward gives no rows either (gradients unchanged).
+      this.#batch = 0;
+      return outputArray(where, 'out', out, 0, 'batch·output width = 0');
+    }
     // Widths are known up front unless a layer of the user's own decides one.
     const planned = this.#plannedWidths(where, length / rows);
     const steps = this.#steps;
@@ -155,6 +163,10 @@ export class Sequential {
   backward(dy: Float32Array, out?: Float32Array): Float32Array {
     const where = 'Sequential.backward';
     this.#checkUsable(where);
+    if (this.#emptyForward) {
+      checkFloat32Array(where, 'dy', dy, 0, 'the last forward had no rows');
+      return outputArray(where, 'out', out, 0, 'the last forward had no rows');
+    }
     const batch = this.#batch;
     if (batch === 0) throw new Error(`${where}: called before forward, or after a forward that failed; run forward(x) first`);
     if (this.#noBackward) throw new Error(`${where}: ${this.#noBackward}: this model has no backward`);

@@ -36,11 +36,12 @@ const cases: Case[] = [
   { name: 'forward x plain array', call: (l) => l.forward([1, 2, 3] as unknown as Float32Array), error: TypeError, message: /x must be a Float32Array; got an Array of length 3/ },
   { name: 'forward x null', call: (l) => l.forward(null as unknown as Float32Array), error: TypeError, message: /x must be a Float32Array; got null/ },
   { name: 'forward x not whole rows', call: (l) => l.forward(f32(7)), error: RangeError, message: /x must hold whole rows of inFeatures = 3 floats; got a Float32Array of length 7/ },
-  { name: 'forward x empty', call: (l) => l.forward(f32(0)), error: RangeError, message: /got a Float32Array of length 0/ },
   { name: 'forward x wrong length for batch', call: (l) => l.forward(f32(9), 2), error: RangeError, message: /x must be a Float32Array of length 6 \(batch·inFeatures = 2·3\); got a Float32Array of length 9/ },
-  ...badSizes.map(([size, got]): Case => ({
+  // A batch may be 0 (an empty batch, tests/empty-batch.test.ts), so x must then be empty.
+  { name: 'forward batch 0 with rows', call: (l) => l.forward(f32(6), 0), error: RangeError, message: /Linear.forward: x must be a Float32Array of length 0 \(batch·inFeatures = 0·3\); got a Float32Array of length 6/ },
+  ...badSizes.filter(([size]) => size !== 0).map(([size, got]): Case => ({
     name: `forward batch ${String(size)}`, call: (l) => l.forward(f32(6), size as number),
-    error: typeof size === 'number' ? RangeError : TypeError, message: new RegExp(`Linear.forward: batch must be a positive integer; ${got.source}`),
+    error: typeof size === 'number' ? RangeError : TypeError, message: new RegExp(`Linear.forward: batch must be a non-negative integer; ${got.source}`),
   })),
   { name: 'forward out wrong length', call: (l) => l.forward(f32(6), 2, f32(5)), error: RangeError, message: /out must be a Float32Array of length 4 \(batch·outFeatures = 2·2\); got a Float32Array of length 5/ },
   { name: 'forward out wrong type', call: (l) => l.forward(f32(6), 2, new Float64Array(4) as unknown as Float32Array), error: TypeError, message: /out must be a Float32Array of length 4 .*got a Float64Array/ },

