@@ -1,8 +1,8 @@
 import { ActivationKind } from './abi.generated.js';
-import { copyInto, lengthOf, Operand } from './arrays.js';
-import { checkDimension, checkFloat32Array, checkSize, describe, outputArray } from './errors.js';
+import { copyInto } from './arrays.js';
+import { checkFloat32Array, describe, elementwiseArguments, outputArray } from './errors.js';
 import { Allocations } from './heap.js';
-import { ModuleLayer, type Parameter } from './layer.js';
+import { ModuleLayer, type Parameter, stagedForward } from './layer.js';
 import { runtime, type Runtime } from './runtime.js';
 
 /**
@@ -94,27 +94,16 @@ class ActivationLayer extends ModuleLayer<ActivationTape> {
   forward(x: Float32Array, batch = 1, out?: Float32Array): Float32Array {
     const where = `${this.name}.forward`;
     this.checkAlive(where);
-    checkFloat32Array(where, 'x', x);
-    checkDimension(where, 'batch', batch);
-    const count = lengthOf(x);
+    const { count, y } = elementwiseArguments(where, x, batch, out);
     this.forwardRows(count);
-    if (count === 0 && batch <= 1) return outputArray(where, 'out', out, 0, 'x.length');
-    if (count === 0 || count % batch !== 0) {
-      throw new RangeError(`${where}: x must hold batch = ${batch} rows of equal width; got ${describe(x)}`);
-    }
-    const y = outputArray(where, 'out', out, count, 'x.length');
-    const heap = this.#rt.heap;
-    const input = new Operand(heap.memory, x);
-    const output = out === undefined ? undefined : new Operand(heap.memory, y); // a new y is not in the module's memory
+    if (count === 0) return y;
     const tape = this.#tape;
-    // A failed allocation changes nothing; from the first write on, until this forward succeeds, there is none to differentiate.
-    const buffers = this.#reserve(tape, count);
-    tape.count = 0;
-    copyInto(heap.f32(buffers.x, count), input.current());
-    const result = heap.f32(this.forwardAt(tape, buffers.x, batch, count / batch), count);
-    const target = output?.current() ?? y;
-    copyInto(target, result);
-    return target;
+    return stagedForward(this.#rt.heap, x, y, out, () => {
+      // A failed allocation changes nothing; from the first write on, until this forward succeeds, there is none to differentiate.
+      const buffers = this.#reserve(tape, count);
+      tape.count = 0;
+      return buffers.x;
+    }, (input) => this.forwardAt(tape, input, batch, count / batch), count);
   }
 
   /** dX = dY ⊙ f'(x) for the last forward; returns `out` or a new array. */

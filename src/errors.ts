@@ -108,6 +108,33 @@ export function forwardArguments(
  * inFeatures, or a whole number of rows when the width is not known), else
  * x.length / inFeatures (1 when the width is not known).
  */
+/**
+ * Checks a layer's backward arguments for the batch of its last forward (0: none ran, or
+ * it failed): dy of batch·outFeatures floats, and returns dX, `out` or a new array of
+ * batch·inFeatures.
+ */
+export function backwardArguments(
+  where: string, batch: number, inFeatures: number, outFeatures: number, dy: Float32Array, out?: Float32Array,
+): Float32Array {
+  if (batch === 0) throw new Error(`${where}: called before forward, or after a forward that failed; run forward(x) first`);
+  checkFloat32Array(where, 'dy', dy, batch * outFeatures, `batch·outFeatures = ${batch}·${outFeatures}, from the last forward`);
+  return outputArray(where, 'out', out, batch * inFeatures, `batch·inFeatures = ${batch}·${inFeatures}`);
+}
+
+/**
+ * The arguments of an elementwise layer's forward (an activation, Dropout): `batch`
+ * rows of equal width in x, which may be empty (no rows); y, `out` or a new array of x's length.
+ */
+export function elementwiseArguments(where: string, x: Float32Array, batch: number, out?: Float32Array): { count: number; y: Float32Array } {
+  checkFloat32Array(where, 'x', x);
+  checkDimension(where, 'batch', batch);
+  const count = lengthOf(x);
+  if (count !== 0 || batch > 1) {
+    if (count === 0 || count % batch !== 0) throw new RangeError(`${where}: x must hold batch = ${batch} rows of equal width; got ${describe(x)}`);
+  }
+  return { count, y: outputArray(where, 'out', out, count, 'x.length') };
+}
+
 export function batchOf(where: string, x: Float32Array, inFeatures: number | undefined, batch?: number): number {
   checkFloat32Array(where, 'x', x);
   const length = lengthOf(x);

@@ -1,9 +1,9 @@
 import { FUSED_THRESHOLD, type Activation } from './activations.js';
-import { copyInto, lengthOf, Operand } from './arrays.js';
+import { copyInto } from './arrays.js';
 import { WeightFormat } from './abi.generated.js';
-import { checkFloat32Array, checkInputWidth, describe, forwardArguments, outputArray } from './errors.js';
+import { backwardArguments, checkInputWidth, describe, forwardArguments } from './errors.js';
 import { alignUp, Allocations, StagingBuffer, type HeapArray } from './heap.js';
-import { ModuleLayer, type Parameter } from './layer.js';
+import { ModuleLayer, type Parameter, stagedForward } from './layer.js';
 import { pairedDepth, type Epilogue, type PackedB, type Runtime } from './runtime.js';
 
 /**
@@ -149,16 +149,8 @@ export class FrozenLinear extends ModuleLayer<FrozenTape> {
     const { batch: rows, y } = forwardArguments(where, this.inFeatures, this.outFeatures, x, batch, out);
     this.forwardRows(rows);
     if (rows === 0) return y;
-    const heap = this.#rt.heap;
-    const source = new Operand(heap.memory, x);
-    const output = out === undefined ? undefined : new Operand(heap.memory, y); // a new y is not in the module's memory
-    const count = lengthOf(x);
-    const input = this.#input.reserve(count);
-    copyInto(heap.f32(input, count), source.current());
-    const result = heap.f32(this.forwardAt(this.#tape, input, rows), rows * this.outFeatures);
-    const target = output?.current() ?? y;
-    copyInto(target, result);
-    return target;
+    return stagedForward(this.#rt.heap, x, y, out, (count) => this.#input.reserve(count),
+      (input) => this.forwardAt(this.#tape, input, rows), rows * this.outFeatures);
   }
 
   /**
@@ -173,10 +165,8 @@ export class FrozenLinear extends ModuleLayer<FrozenTape> {
     if (empty) return empty;
     const tape = this.#tape;
     const { batch } = tape;
-    if (batch === 0) throw new Error(`${where}: called before forward, or after a forward that failed; run forward(x) first`);
     const { inFeatures: din, outFeatures: dout } = this;
-    checkFloat32Array(where, 'dy', dy, batch * dout, `batch·outFeatures = ${batch}·${dout}, from the last forward`);
-    const dx = outputArray(where, 'out', out, batch * din, `batch·inFeatures = ${batch}·${din}`);
+    const dx = backwardArguments(where, batch, din, dout, dy, out);
     // Reserved before dY is copied in: from there on nothing allocates, so views of the module's memory stay attached.
     const buffers = this.#reserveBackward(tape);
     this.#unpacked.reserve(din * Math.min(UNPACKED_COLUMNS, dout));

@@ -1,3 +1,4 @@
+import { copyInto, lengthOf, Operand } from './arrays.js';
 import { checkFloat32Array, outputArray } from './errors.js';
 import { Allocations, type Heap, type HeapArray } from './heap.js';
 import type { FreezeOptions } from './frozen-linear.js';
@@ -260,4 +261,25 @@ export abstract class ModuleLayer<TapeState = unknown> implements Layer {
   abstract parameters(): Parameter[];
   abstract zeroGrad(): void;
   freeze?(options?: FreezeOptions): ModuleLayer;
+}
+
+/**
+ * A layer's own forward on arrays: x copied into the module's memory at the address
+ * `stage(x.length)` reserves, `run` on it, and the `length` floats at the address it
+ * returns copied to y. x and `out` may be views of the module's memory: they are
+ * followed across the growth staging may cause (a new y is not in the module's memory).
+ */
+export function stagedForward(
+  heap: Heap, x: Float32Array, y: Float32Array, out: Float32Array | undefined,
+  stage: (count: number) => number, run: (input: number) => number, length: number,
+): Float32Array {
+  const source = new Operand(heap.memory, x);
+  const output = out === undefined ? undefined : new Operand(heap.memory, y);
+  const count = lengthOf(x);
+  const input = stage(count);
+  copyInto(heap.f32(input, count), source.current());
+  const result = heap.f32(run(input), length);
+  const target = output?.current() ?? y;
+  copyInto(target, result);
+  return target;
 }

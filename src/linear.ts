@@ -1,9 +1,9 @@
 import { activationKind, checkSlope, FUSED_THRESHOLD, fusedSlope, type Activation } from './activations.js';
-import { copyInto, lengthOf, Operand } from './arrays.js';
-import { checkFloat32Array, checkInputWidth, checkSize, describe, forwardArguments, outputArray } from './errors.js';
+import { copyInto, lengthOf } from './arrays.js';
+import { backwardArguments, checkFloat32Array, checkInputWidth, checkSize, describe, forwardArguments } from './errors.js';
 import { FrozenLinear, weightsFormat, type FreezeOptions } from './frozen-linear.js';
 import { alignUp, Allocations, HeapArray } from './heap.js';
-import { beginGradients, createParameter, endGradients, ModuleLayer, Tensor, type Parameter } from './layer.js';
+import { beginGradients, createParameter, endGradients, ModuleLayer, Tensor, type Parameter, stagedForward } from './layer.js';
 import { fillUniform, uniformGenerator } from './random.js';
 import { runtime, type Epilogue, type Runtime } from './runtime.js';
 
@@ -163,18 +163,13 @@ export class Linear extends ModuleLayer<LinearTape> {
     const { batch: rows, y } = forwardArguments(where, this.inFeatures, this.outFeatures, x, batch, out);
     this.forwardRows(rows);
     if (rows === 0) return y;
-    const heap = this.#rt.heap;
-    const input = new Operand(heap.memory, x);
-    const output = out === undefined ? undefined : new Operand(heap.memory, y); // a new y is not in the module's memory
     const tape = this.#tape;
-    // A failed allocation changes nothing; from the first write on, until this forward succeeds, there is none to differentiate.
-    const ws = this.#reserve(tape, rows);
-    tape.batch = 0;
-    copyInto(heap.f32(ws.x, rows * this.inFeatures), input.current());
-    const result = heap.f32(this.forwardAt(tape, ws.x, rows), rows * this.outFeatures);
-    const target = output?.current() ?? y;
-    copyInto(target, result);
-    return target;
+    return stagedForward(this.#rt.heap, x, y, out, () => {
+      // A failed allocation changes nothing; from the first write on, until this forward succeeds, there is none to differentiate.
+      const ws = this.#reserve(tape, rows);
+      tape.batch = 0;
+      return ws.x;
+    }, (input) => this.forwardAt(tape, input, rows), rows * this.outFeatures);
   }
 
   /**
@@ -188,12 +183,10 @@ export class Linear extends ModuleLayer<LinearTape> {
     const empty = this.emptyBackward(where, dy, out);
     if (empty) return empty;
     const tape = this.#tape;
-    const { batch } = tape;
-    const ws = tape.workspace;
-    if (batch === 0 || ws === null) throw new Error(`${where}: called before forward, or after a forward that failed; run forward(x) first`);
     const { inFeatures: din, outFeatures: dout } = this;
-    checkFloat32Array(where, 'dy', dy, batch * dout, `batch·outFeatures = ${batch}·${dout}, from the last forward`);
-    const dx = outputArray(where, 'out', out, batch * din, `batch·inFeatures = ${batch}·${din}`);
+    const batch = tape.workspace === null ? 0 : tape.batch;
+    const dx = backwardArguments(where, batch, din, dout, dy, out);
+    const ws = tape.workspace!;
 
     // Nothing here allocates, so views of the module's memory stay attached throughout.
     const heap = this.#rt.heap;

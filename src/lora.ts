@@ -1,9 +1,9 @@
 import { FUSED_THRESHOLD, type Activation } from './activations.js';
-import { copyInto, lengthOf, Operand } from './arrays.js';
-import { checkFloat32Array, checkInputWidth, checkSize, describe, forwardArguments, outputArray } from './errors.js';
+import { copyInto, Operand } from './arrays.js';
+import { backwardArguments, checkInputWidth, checkSize, describe, forwardArguments } from './errors.js';
 import { FrozenLinear, type FreezeOptions } from './frozen-linear.js';
 import { alignUp, Allocations, HeapArray, StagingBuffer } from './heap.js';
-import { beginGradients, createParameter, endGradients, ModuleLayer, Tensor, type Parameter } from './layer.js';
+import { beginGradients, createParameter, endGradients, ModuleLayer, Tensor, type Parameter, stagedForward } from './layer.js';
 import { Linear } from './linear.js';
 import { fillUniform, uniformGenerator } from './random.js';
 import { runtime, type Epilogue, type Runtime } from './runtime.js';
@@ -145,17 +145,9 @@ export class LoRA extends ModuleLayer<LoRATape> {
     const { batch: rows, y } = forwardArguments(where, this.inFeatures, this.outFeatures, x, batch, out);
     this.forwardRows(rows);
     if (rows === 0) return y;
-    const heap = this.#rt.heap;
-    const source = new Operand(heap.memory, x);
-    const output = out === undefined ? undefined : new Operand(heap.memory, y);
     this.#tape.batch = 0;
-    const count = lengthOf(x);
-    const input = this.#input.reserve(count);
-    copyInto(heap.f32(input, count), source.current());
-    const result = heap.f32(this.forwardAt(this.#tape, input, rows), rows * this.outFeatures);
-    const target = output?.current() ?? y;
-    copyInto(target, result);
-    return target;
+    return stagedForward(this.#rt.heap, x, y, out, (count) => this.#input.reserve(count),
+      (input) => this.forwardAt(this.#tape, input, rows), rows * this.outFeatures);
   }
 
   /**
@@ -170,11 +162,9 @@ export class LoRA extends ModuleLayer<LoRATape> {
     if (empty) return empty;
     const tape = this.#tape;
     const { batch } = tape;
-    if (batch === 0) throw new Error(`${where}: called before forward, or after a forward that failed; run forward(x) first`);
     const { inFeatures: din, outFeatures: dout } = this;
-    checkFloat32Array(where, 'dy', dy, batch * dout, `batch·outFeatures = ${batch}·${dout}, from the last forward`);
     const heap = this.#rt.heap;
-    const result = new Operand(heap.memory, outputArray(where, 'out', out, batch * din, `batch·inFeatures = ${batch}·${din}`));
+    const result = new Operand(heap.memory, backwardArguments(where, batch, din, dout, dy, out));
     const buffers = this.#reserveBackward(tape);
     copyInto(heap.f32(buffers.dy, batch * dout), dy);
     beginGradients(this.#tensors);
