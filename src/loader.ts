@@ -57,8 +57,10 @@ export async function compileKernels(source: WasmSource): Promise<WebAssembly.Mo
  */
 function baseUrl(): string | URL | undefined {
   if (typeof location === 'object') return location.href;
-  const url = globalThis.process?.getBuiltinModule?.('node:url');
-  return url?.pathToFileURL(`${process.cwd()}/`);
+  // globalThis.process, never a bare `process`: a bundler seeing one adds a polyfill (Parcel even installs it).
+  const node = globalThis.process;
+  const url = node?.getBuiltinModule?.('node:url');
+  return url?.pathToFileURL(`${node!.cwd()}/`);
 }
 
 async function compileUrl(url: URL): Promise<WebAssembly.Module> {

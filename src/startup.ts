@@ -158,7 +158,7 @@ function threadCount(threads: number | 'auto', locate: KernelLocator): { count: 
         : null;
   if (!missing) return { count: cores };
   if (threads === 'auto') return { count: 1, note: missing };
-  throw new Error(`init: threads: ${threads} needs ${missing}`);
+  throw new Error(`init: threads: ${threads} cannot start: ${missing}`);
 }
 
 function hardwareThreads(): number {

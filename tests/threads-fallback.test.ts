@@ -24,7 +24,7 @@ it.runIf(enabled)('without COOP/COEP, threads fall back to one with a reason, or
     await page.waitForFunction(() => 'result' in window || '__result' in window, undefined, { timeout: 30_000 });
     const result = await page.evaluate(() => (window as unknown as { __result: Record<string, unknown> }).__result);
     expect(result.crossOriginIsolated).toBe(false);
-    expect(result.countError).toMatch(/init: threads: 2 needs shared memory .*COOP\/COEP/);
+    expect(result.countError).toMatch(/init: threads: 2 cannot start: shared memory is unavailable: .*COOP\/COEP/);
     expect(result.info).toMatchObject({ threads: 1, threadsNote: expect.stringMatching(/Cross-Origin-Embedder-Policy: require-corp/) });
     expect(result.product).toEqual([11]);
   } finally {

@@ -93,7 +93,7 @@ test("without cross-origin isolation, 'auto' falls back to one thread and says w
   expect(api.backendInfo().threadsNote).toMatch(/Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp/);
   vi.resetModules();
   const again = (await import('../dist/index.js')) as Api;
-  await expect(again.init({ threads: 2 })).rejects.toThrow(/init: threads: 2 needs shared memory .*COOP\/COEP/);
+  await expect(again.init({ threads: 2 })).rejects.toThrow(/init: threads: 2 cannot start: shared memory is unavailable: .*COOP\/COEP/);
   await expect(again.init({ threads: 0 })).rejects.toThrow('init: options.threads must be a positive integer; got 0');
 });
 
