@@ -69,11 +69,11 @@ export function matmul(
     const out = target?.current() ?? new Float32Array(m * n);
     if (aInPlace === undefined) copyInto(heap.f32(aAt, m * k), left.current());
     if (bInPlace === undefined) copyInto(heap.f32(bAt, k * n), right.current());
-    const c = heap.f32(cAt, m * n);
     // beta·C enters as the accumulate flag, C scaled by beta/alpha first; alpha scales the sum after.
     // alpha = 0 is beta·C alone (and a k = 0 product adds nothing).
     const accumulate = beta !== 0;
     if (accumulate) {
+      const c = heap.f32(cAt, m * n); // C staged only when it is read
       copyInto(c, out);
       if (alpha === 0 || k === 0) {
         rt.kernels.scale(cAt, m * n, beta);
