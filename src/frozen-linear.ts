@@ -1,5 +1,5 @@
 import { FUSED_THRESHOLD, type Activation } from './activations.js';
-import { copyInto } from './arrays.js';
+import { copyInto, Operand } from './arrays.js';
 import { WeightFormat } from './abi.generated.js';
 import { backwardArguments, checkInputWidth, describe, forwardArguments } from './errors.js';
 import { alignUp, Allocations, StagingBuffer, type HeapArray } from './heap.js';
@@ -166,14 +166,17 @@ export class FrozenLinear extends ModuleLayer<FrozenTape> {
     const tape = this.#tape;
     const { batch } = tape;
     const { inFeatures: din, outFeatures: dout } = this;
-    const dx = backwardArguments(where, batch, din, dout, dy, out);
-    // Reserved before dY is copied in: from there on nothing allocates, so views of the module's memory stay attached.
+    const heap = this.#rt.heap;
+    // dy and out may be views of the module's memory, which reserving may grow: followed, not held.
+    const gradient = new Operand(heap.memory, dy);
+    const result = new Operand(heap.memory, backwardArguments(where, batch, din, dout, dy, out));
+    // Everything the call needs is reserved before dY is copied in: from there on nothing allocates.
     const buffers = this.#reserveBackward(tape);
     this.#unpacked.reserve(din * Math.min(UNPACKED_COLUMNS, dout));
-    const heap = this.#rt.heap;
-    copyInto(heap.f32(buffers.dy, batch * dout), dy);
-    copyInto(dx, heap.f32(this.backwardAt(tape, buffers.dy), batch * din));
-    return dx;
+    copyInto(heap.f32(buffers.dy, batch * dout), gradient.current());
+    const target = result.current();
+    copyInto(target, heap.f32(this.backwardAt(tape, buffers.dy), batch * din));
+    return target;
   }
 
   outputWidth(inputWidth: number, where: string): number {

@@ -165,8 +165,10 @@ export class LoRA extends ModuleLayer<LoRATape> {
     const { inFeatures: din, outFeatures: dout } = this;
     const heap = this.#rt.heap;
     const result = new Operand(heap.memory, backwardArguments(where, batch, din, dout, dy, out));
+    // dy and out may be views of the module's memory, which reserving may grow: followed, not held.
+    const gradient = new Operand(heap.memory, dy);
     const buffers = this.#reserveBackward(tape);
-    copyInto(heap.f32(buffers.dy, batch * dout), dy);
+    copyInto(heap.f32(buffers.dy, batch * dout), gradient.current());
     beginGradients(this.#tensors);
     const at = this.backwardAt(tape, buffers.dy);
     endGradients(this.#tensors);

@@ -3,11 +3,11 @@
 // format; finite differences through a model mixing frozen layers, adapters and
 // trainable layers; the base untouched; bad input.
 import { beforeAll, describe, expect, test } from 'vitest';
-import { AdamW, init, Linear, LoRA, memoryStats, ReLU, Sequential, type Activation, type FrozenLinear, type WeightsFormat } from '../dist/index.js';
+import { AdamW, allocate, init, Linear, LoRA, memoryStats, ReLU, Sequential, type Activation, type FrozenLinear, type WeightsFormat } from '../dist/index.js';
 import { referenceMatmul } from '../dist/reference.js';
 import { effectiveWeights } from './weights.js';
 import { activations } from './reference-nn.js';
-import { centralDifference, expectWithin, initOptions, randomArray } from './support.js';
+import { centralDifference, expectWithin, growing, initOptions, randomArray } from './support.js';
 
 beforeAll(() => init(initOptions));
 
@@ -174,4 +174,38 @@ test('bad input: clear errors naming the argument; dispose frees the adapter, no
   expect(() => other.forward(randomArray(6, 1))).toThrow('LoRA.forward: the base layer of this adapter was disposed');
   expect(() => new LoRA(base, { rank: 1 })).toThrow('new LoRA: base was disposed');
   other.dispose();
+});
+
+test('x, dy and out that are views of our own memory, while the call grows it; an adapter used twice in a model', () => {
+  const base = new Linear(6, 6, { seed: 1, activation: 'tanh' });
+  const frozen = base.freeze({ weights: 'int8' });
+  const lora = new LoRA(frozen, { rank: 2, seed: 2 });
+  lora.loraB.set(randomArray(12, 3));
+  // Reference results on plain arrays.
+  const x = base.weight.slice(0, 12), dy = randomArray(12, 4);
+  const want = lora.forward(x, 2).slice(), wantDx = lora.backward(dy).slice();
+  const fresh = new LoRA(frozen, { rank: 2, seed: 2 });
+  fresh.loraB.set(lora.loraB);
+  // x: a view of the base's W; out: an allocate() array; the first allocation of each call grows the memory.
+  const out = allocate(12);
+  const y = growing(() => fresh.forward(base.weight.subarray(0, 12), 2, out));
+  expect(Array.from(y)).toEqual(Array.from(want));
+  const dyView = allocate(12);
+  dyView.set(dy);
+  const dx = growing(() => fresh.backward(dyView.current, new Float32Array(12)));
+  expect(Array.from(dx)).toEqual(Array.from(wantDx));
+  const frozenDx = growing(() => { frozen.forward(x, 2); return frozen.backward(dyView.current); });
+  expect(frozenDx).toHaveLength(12);
+  // The same adapter twice: each place has its own tape, and both add to dA and dB.
+  const model = new Sequential([lora, lora]);
+  model.zeroGrad();
+  model.forward(x, 2);
+  model.backward(dy);
+  expect(lora.loraBGrad.some((v) => v !== 0)).toBe(true);
+  expect(Array.from(frozen.parameters())).toEqual([]);
+  for (const l of [out, dyView]) l.dispose();
+  fresh.dispose();
+  lora.dispose();
+  frozen.dispose();
+  base.dispose();
 });
