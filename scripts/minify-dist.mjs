@@ -22,7 +22,7 @@ for (const [file, source] of sources) {
   const result = await minify({ [file]: source.replace(MAP_COMMENT, '\n') }, {
     module: true, ecma: 2022, toplevel: true, compress: { passes: 2 }, keep_classnames: true, keep_fnames: keepFunctionNames,
     format: { comments: false },
-    sourceMap: hasMap ? { content: readFileSync(mapUrl, 'utf8'), url: `${file}.map` } : false,
+    sourceMap: hasMap ? { content: readFileSync(mapUrl, 'utf8'), url: `${file}.map`, includeSources: true } : false,
   });
   writeFileSync(url, `${result.code}\n`);
   if (hasMap) writeFileSync(mapUrl, result.map);

@@ -1,16 +1,17 @@
 // The module's exports as the host calls them: the ABI of the kernels. Types only (it
 // adds nothing to what a page downloads); the constants both sides share, and the GEMM
 // call descriptor, are generated from scripts/abi.mjs into abi.generated.ts.
+import type { WasmGlobal } from './globals.js';
 
 /** The raw exports: numbers in, numbers out (addresses are byte offsets, strides are in floats). */
 export interface Kernels {
-  ABI_VERSION: WebAssembly.Global;
-  SIMD_LEVEL: WebAssembly.Global;
-  TILE_ROWS: WebAssembly.Global;
-  TILE_COLS: WebAssembly.Global;
-  BLOCK_DEPTH: WebAssembly.Global;
-  BLOCK_ROWS: WebAssembly.Global;
-  BLOCK_COLS: WebAssembly.Global;
+  ABI_VERSION: WasmGlobal;
+  SIMD_LEVEL: WasmGlobal;
+  TILE_ROWS: WasmGlobal;
+  TILE_COLS: WasmGlobal;
+  BLOCK_DEPTH: WasmGlobal;
+  BLOCK_ROWS: WasmGlobal;
+  BLOCK_COLS: WasmGlobal;
   heap_base(): number;
   gemm_scratch_bytes(): number;
   /** Block `part` of the GEMM call described at `call` (a GemmCall, abi.generated.ts), with this thread's scratch. */

@@ -61,7 +61,7 @@ interface ActivationTape {
  * An elementwise activation as a layer: forward(x, batch?) and backward(dy) with the
  * shapes of Linear's. Its input is any width; `batch` only says how many rows.
  */
-class ActivationLayer extends ModuleLayer<ActivationTape> {
+export class ActivationLayer extends ModuleLayer<ActivationTape> {
   readonly #rt: Runtime;
   readonly #memory: Allocations;
   readonly #activation: Activation;
@@ -72,6 +72,7 @@ class ActivationLayer extends ModuleLayer<ActivationTape> {
   readonly #threshold: number;
   /** The tape of `forward`/`backward` called on the layer itself (a model keeps its own). */
   readonly #tape: ActivationTape;
+  /** @internal */
   readonly noBackward = null;
 
   protected get lifetimeName(): string {
@@ -125,14 +126,17 @@ class ActivationLayer extends ModuleLayer<ActivationTape> {
     return dx;
   }
 
+  /** @internal */
   outputWidth(inputWidth: number): number {
     return inputWidth;
   }
 
+  /** @internal */
   createTape(memory: Allocations): ActivationTape {
     return { memory, buffers: null, input: 0, count: 0 };
   }
 
+  /** @internal */
   forwardAt(tape: ActivationTape, input: number, batch: number, width: number): number {
     this.checkAlive(`${this.name}.forward`);
     const count = batch * width;
@@ -144,6 +148,7 @@ class ActivationLayer extends ModuleLayer<ActivationTape> {
     return buffers.y;
   }
 
+  /** @internal */
   backwardAt(tape: ActivationTape, dy: number): number {
     this.checkAlive(`${this.name}.backward`);
     const buffers = tape.buffers!;

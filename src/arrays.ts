@@ -3,6 +3,7 @@
 // would let a copy run past a staging block into another layer's memory. Every size,
 // buffer and copy here goes through %TypedArray%.prototype's own accessors, which read
 // the array's internal slots (and throw, or answer undefined, for anything else).
+import type { WasmMemory } from './globals.js';
 
 const TypedArrayPrototype = Object.getPrototypeOf(Int8Array.prototype) as object;
 
@@ -105,12 +106,12 @@ export function copyInto(dst: TypedArray, src: TypedArray): void {
  */
 export class Operand<T extends TypedArray> {
   readonly #array: T;
-  readonly #memory: WebAssembly.Memory;
+  readonly #memory: WasmMemory;
   readonly #offset: number;
   readonly #length: number;
   readonly #inMemory: boolean;
 
-  constructor(memory: WebAssembly.Memory, array: T) {
+  constructor(memory: WasmMemory, array: T) {
     this.#array = array;
     this.#memory = memory;
     this.#inMemory = bufferOf(array) === memory.buffer;

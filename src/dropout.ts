@@ -30,6 +30,7 @@ export class Dropout extends ModuleLayer<DropoutTape> {
   /** A frozen copy (Sequential.freeze()) stays in eval mode. */
   #frozen = false;
   readonly #tape: DropoutTape;
+  /** @internal */
   readonly noBackward = null;
   protected readonly lifetimeName = 'Dropout layer';
 
@@ -94,14 +95,17 @@ export class Dropout extends ModuleLayer<DropoutTape> {
     return dx;
   }
 
+  /** @internal */
   outputWidth(inputWidth: number): number {
     return inputWidth;
   }
 
+  /** @internal */
   createTape(memory: Allocations): DropoutTape {
     return { memory, buffers: null, count: 0, training: true };
   }
 
+  /** @internal */
   forwardAt(tape: DropoutTape, input: number, batch: number, width: number): number {
     this.checkAlive('Dropout.forward');
     const count = batch * width;
@@ -120,6 +124,7 @@ export class Dropout extends ModuleLayer<DropoutTape> {
     return buffers.y;
   }
 
+  /** @internal */
   backwardAt(tape: DropoutTape, dy: number): number {
     this.checkAlive('Dropout.backward');
     if (!tape.training) return dy;

@@ -110,10 +110,11 @@ export class FrozenLinear extends ModuleLayer<FrozenTape> {
   readonly #unpacked: StagingBuffer;
   /** The tape of `forward` called on the layer itself (a model keeps its own). */
   readonly #tape: FrozenTape;
+  /** @internal */
   readonly noBackward = null;
   protected readonly lifetimeName = 'FrozenLinear';
 
-  /** Made by `Linear.freeze()`, from the layer's parameters as they are at the call. */
+  /** @hidden Made by `Linear.freeze()`, from the layer's parameters as they are at the call. */
   constructor(rt: Runtime, source: FrozenSource, weights: WeightsFormat = 'f32') {
     super();
     const { inFeatures, outFeatures, weight, bias } = source;
@@ -179,15 +180,18 @@ export class FrozenLinear extends ModuleLayer<FrozenTape> {
     return target;
   }
 
+  /** @internal */
   outputWidth(inputWidth: number, where: string): number {
     checkInputWidth(where, 'a FrozenLinear layer', this.inFeatures, inputWidth);
     return this.outFeatures;
   }
 
+  /** @internal */
   createTape(memory: Allocations): FrozenTape {
     return { memory, forward: null, backward: null, batch: 0 };
   }
 
+  /** @internal */
   forwardAt(tape: FrozenTape, input: number, batch: number): number {
     this.checkAlive('FrozenLinear.forward');
     const buffers = this.#reserveForward(tape, batch);
@@ -198,6 +202,7 @@ export class FrozenLinear extends ModuleLayer<FrozenTape> {
     return buffers.y;
   }
 
+  /** @internal */
   backwardAt(tape: FrozenTape, dy: number): number {
     this.checkAlive('FrozenLinear.backward');
     const { batch } = tape;

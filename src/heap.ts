@@ -1,6 +1,7 @@
 // The one place that allocates in the module's linear memory. The kernels never
 // allocate: every buffer, scratch included, comes from here, so a memory shared by
 // several instances (threads) still has a single owner.
+import type { WasmMemory } from './globals.js';
 import { bufferOf, byteOffsetOf, lengthOf } from './arrays.js';
 
 const PAGE = 65536;
@@ -25,7 +26,7 @@ interface FreeBlock { start: number; size: number }
  * every Float32Array made before: use `f32` (or a HeapArray) to get a current view.
  */
 export class Heap {
-  readonly memory: WebAssembly.Memory;
+  readonly memory: WasmMemory;
   /** Free blocks below `top`, sorted by address, never adjacent (adjacent ones merge). */
   private readonly free: FreeBlock[] = [];
   private readonly sizes = new Map<number, number>();
@@ -45,7 +46,7 @@ export class Heap {
   /** Bytes the memory may grow to: 4 GiB, or less where it was declared with a smaller maximum. */
   private readonly maximumBytes: number;
 
-  constructor(memory: WebAssembly.Memory, base: number, maximumPages = MAX_BYTES / PAGE) {
+  constructor(memory: WasmMemory, base: number, maximumPages = MAX_BYTES / PAGE) {
     this.memory = memory;
     this.top = alignUp(base);
     this.maximumBytes = Math.min(MAX_BYTES, maximumPages * PAGE);

@@ -34,20 +34,44 @@ export function defaultWasmUrl(simd: SimdLevel, threaded = false): URL {
     : new URL('./simd-linear.wasm', import.meta.url);
 }
 
-/** A GEMM worker: a worker_threads Worker in Node, a module Worker in browsers. */
-const startWorker: WorkerFactory = (onMessage, onExit) => {
+/**
+ * A GEMM worker running `script` (init's options.worker), or by default the worker.js
+ * beside this file: a worker_threads Worker in Node, a module Worker in browsers. The
+ * default stays a literal `new Worker(new URL(...))`, the pattern bundlers recognise
+ * and emit. Its exit reasons name the script, so that a worker that never loaded says
+ * where it was looked for.
+ */
+const startWorker: WorkerFactory = (onMessage, onExit, script) => {
   const threads = globalThis.process?.getBuiltinModule?.('node:worker_threads');
   if (threads) {
+    const url = script ?? new URL('./worker.js', import.meta.url);
     // None of the parent's options: an --eval script or --input-type would break the
     // worker, and engine flags (Node 20's relaxed SIMD) are process-wide anyway.
-    const worker = new threads.Worker(new URL('./worker.js', import.meta.url), { execArgv: [] });
+    const worker = new threads.Worker(url, { execArgv: [] });
     worker.on('message', onMessage);
-    worker.on('error', (error: Error) => onExit(error.message));
-    worker.on('exit', (code: number) => onExit(`exit code ${code}`));
+    worker.on('error', (error: Error) => onExit(`${error.message}; its script: ${url.href}`));
+    worker.on('exit', (code: number) => onExit(`exit code ${code}; its script: ${url.href}`));
     return worker;
   }
-  const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+  const worker = script
+    ? new Worker(script, { type: 'module' })
+    : new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+  const where = script?.href ?? bundledWorkerUrl();
   worker.onmessage = (event) => onMessage(event.data);
-  worker.onerror = (event) => onExit(event.message || 'a worker error');
+  // A script that fails to load (a 404, a wrong MIME type, a CSP) fires an error without a message.
+  worker.onerror = (event) => onExit(`${event.message || 'it failed to load or to start'}; its script: ${where}`);
   return worker;
 };
+
+/**
+ * Where the default worker was looked for, when the code runs as written or bundled by a
+ * tool that keeps import.meta.url (Rollup, esbuild): worker.js beside it. Bundlers that
+ * emit the worker themselves rename it, and some bake in a file: URL; those are named
+ * as what they are.
+ */
+function bundledWorkerUrl(): string {
+  const here = String(import.meta.url);
+  return here.startsWith('file:') && typeof location === 'object'
+    ? "the worker the bundler emitted for simd-linear's worker.js"
+    : here.replace(/[^/?#]*([?#].*)?$/, 'worker.js');
+}

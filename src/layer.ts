@@ -48,7 +48,7 @@ export class Parameter {
     internalsOf = (parameter) => ({ tensor: parameter.#tensor, check: parameter.#check, transposedInTorch: parameter.#transposedInTorch });
   }
 
-  /** @internal Made by layers (createParameter); throws for anyone else. */
+  /** @hidden Made by layers (createParameter); throws for anyone else. */
   constructor(
     /** PyTorch-style name within its layer: 'weight' or 'bias'. */
     readonly name: string,
@@ -182,23 +182,23 @@ export interface Layer {
 export abstract class ModuleLayer<TapeState = unknown> implements Layer {
   readonly #brand = true;
 
-  /** True for the layers of this package (not for objects that merely share their methods). */
+  /** @internal True for the layers of this package (not for objects that merely share their methods). */
   static isModuleLayer(value: unknown): value is ModuleLayer {
     return typeof value === 'object' && value !== null && #brand in value;
   }
 
-  /** The width of the output for rows `inputWidth` wide; throws naming `where` if the layer cannot take them. */
+  /** @internal The width of the output for rows `inputWidth` wide; throws naming `where` if the layer cannot take them. */
   abstract outputWidth(inputWidth: number, where: string): number;
-  /** A tape for one place of use, whose buffers come from `memory` (its owner's). */
+  /** @internal A tape for one place of use, whose buffers come from `memory` (its owner's). */
   abstract createTape(memory: Allocations): TapeState;
   /**
-   * Runs forward on `batch` rows of `width` floats at `input`, saving on `tape` what
+   * @internal Runs forward on `batch` rows of `width` floats at `input`, saving on `tape` what
    * backward needs; returns the output's address, valid until the tape's next forward.
    */
   abstract forwardAt(tape: TapeState, input: number, batch: number, width: number): number;
-  /** Runs backward for dY at `dy`, for the tape's last forward; returns dX's address. */
+  /** @internal Runs backward for dY at `dy`, for the tape's last forward; returns dX's address. */
   abstract backwardAt(tape: TapeState, dy: number): number;
-  /** Why this layer has no backward (an inference copy), or null if it has one. */
+  /** @internal Why this layer has no backward (an inference copy), or null if it has one. */
   abstract readonly noBackward: string | null;
   #disposed = false;
   #memory: Allocations | null = null;
@@ -252,7 +252,7 @@ export abstract class ModuleLayer<TapeState = unknown> implements Layer {
   [Symbol.dispose](): void {
     this.dispose();
   }
-  /** The tensors whose gradients backward adds to (none for a layer without parameters). */
+  /** @internal The tensors whose gradients backward adds to (none for a layer without parameters). */
   gradientTensors(): readonly Tensor[] {
     return [];
   }

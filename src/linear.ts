@@ -44,6 +44,7 @@ export class Linear extends ModuleLayer<LinearTape> {
   readonly #slope: number;
   /** The tape of `forward`/`backward` called on the layer itself (a model keeps its own). */
   readonly #tape: LinearTape;
+  /** @internal */
   readonly noBackward = null;
   protected readonly lifetimeName = 'Linear layer';
 
@@ -198,15 +199,18 @@ export class Linear extends ModuleLayer<LinearTape> {
     return dx;
   }
 
+  /** @internal */
   outputWidth(inputWidth: number, where: string): number {
     checkInputWidth(where, 'a Linear layer', this.inFeatures, inputWidth);
     return this.outFeatures;
   }
 
+  /** @internal */
   createTape(memory: Allocations): LinearTape {
     return { memory, workspace: null, batch: 0, input: 0 };
   }
 
+  /** @internal */
   forwardAt(tape: LinearTape, input: number, batch: number): number {
     this.checkAlive('Linear.forward');
     const { inFeatures: din, outFeatures: dout } = this;
@@ -220,6 +224,7 @@ export class Linear extends ModuleLayer<LinearTape> {
     return epilogue ? ws.y : ws.z;
   }
 
+  /** @internal */
   backwardAt(tape: LinearTape, dy: number): number {
     this.checkAlive('Linear.backward');
     const { inFeatures: din, outFeatures: dout } = this;
@@ -239,6 +244,7 @@ export class Linear extends ModuleLayer<LinearTape> {
     return ws.dx;
   }
 
+  /** @internal */
   gradientTensors(): readonly Tensor[] {
     return this.#tensors;
   }

@@ -1,9 +1,10 @@
 // Fetches and compiles the .wasm. Node reads file: URLs from disk (its fetch
 // cannot), through process.getBuiltinModule so that no `node:` import reaches a
 // browser bundle.
+import type { FetchResponse, WasmModule, WebUrl } from './globals.js';
 
 /** Everything `init({ wasm })` accepts as the compiled kernels or where to find them. */
-export type WasmSource = WebAssembly.Module | BufferSource | URL | string | Response;
+export type WasmSource = WasmModule | ArrayBuffer | ArrayBufferView<ArrayBuffer> | WebUrl | string | FetchResponse;
 
 /** The smallest module using a v128 instruction: validates only where SIMD is supported. */
 const SIMD_PROBE = new Uint8Array([
@@ -34,20 +35,25 @@ export function hasRelaxedSimd(): boolean {
   return hasSimd() && WebAssembly.validate(RELAXED_SIMD_PROBE);
 }
 
-export async function compileKernels(source: WasmSource): Promise<WebAssembly.Module> {
+export async function compileKernels(source: WasmSource): Promise<WasmModule> {
   if (!hasSimd()) {
     throw new Error(
       'simd-linear: this runtime lacks WebAssembly SIMD (needed since Chrome 91, Firefox 89, Safari 16.4, Node 16.4)',
     );
   }
   if (source instanceof WebAssembly.Module) return source;
-  if (typeof source === 'string' || source instanceof URL) return compileUrl(new URL(source, baseUrl()));
+  if (typeof source === 'string' || source instanceof URL) return compileUrl(resolveLocation(source));
   if (typeof Response !== 'undefined' && source instanceof Response) return compileResponse(source, source.url || 'the Response given');
   if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) return compileBytes(source, 'the bytes given');
   throw new TypeError(
     'init: wasm must be a WebAssembly.Module, bytes (ArrayBuffer or typed array), a URL, a string or a Response; ' +
     `got ${Object.prototype.toString.call(source)}`,
   );
+}
+
+/** A location given to init() as a URL: relative strings resolved as baseUrl() says. */
+export function resolveLocation(location: string | URL): URL {
+  return new URL(location, baseUrl());
 }
 
 /**
@@ -71,7 +77,9 @@ async function compileUrl(url: URL): Promise<WebAssembly.Module> {
     try {
       bytes = await fs.promises.readFile(url);
     } catch (cause) {
-      throw new Error(`simd-linear: cannot read the kernels at ${url.href}: ${(cause as Error).message}`);
+      // Deno guards file reads: say both ways out (its own message names the flag).
+      const deno = 'Deno' in globalThis ? ' (in Deno: run with --allow-read, or import simd-linear/inline, which reads no file)' : '';
+      throw new Error(`simd-linear: cannot read the kernels at ${url.href}: ${(cause as Error).message}${deno}`);
     }
     return compileBytes(bytes, url.href);
   }

@@ -55,6 +55,7 @@ export class LoRA extends ModuleLayer<LoRATape> {
   readonly #scale: number;
   readonly #input: StagingBuffer;
   readonly #tape: LoRATape;
+  /** @internal */
   readonly noBackward = null;
   protected readonly lifetimeName = 'LoRA adapter';
 
@@ -177,15 +178,18 @@ export class LoRA extends ModuleLayer<LoRATape> {
     return target;
   }
 
+  /** @internal */
   outputWidth(inputWidth: number, where: string): number {
     checkInputWidth(where, 'a LoRA adapter', this.inFeatures, inputWidth);
     return this.outFeatures;
   }
 
+  /** @internal */
   createTape(memory: Allocations): LoRATape {
     return { memory, forward: null, backward: null, batch: 0, input: 0 };
   }
 
+  /** @internal */
   forwardAt(tape: LoRATape, input: number, batch: number): number {
     this.#checkUsable('LoRA.forward');
     const { inFeatures: din, outFeatures: dout, rank } = this;
@@ -205,6 +209,7 @@ export class LoRA extends ModuleLayer<LoRATape> {
     return buffers.y;
   }
 
+  /** @internal */
   backwardAt(tape: LoRATape, dy: number): number {
     this.#checkUsable('LoRA.backward');
     const { inFeatures: din, outFeatures: dout, rank } = this;
@@ -231,6 +236,7 @@ export class LoRA extends ModuleLayer<LoRATape> {
     return buffers.dx;
   }
 
+  /** @internal */
   gradientTensors(): readonly Tensor[] {
     return this.#tensors;
   }

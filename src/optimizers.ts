@@ -4,7 +4,8 @@ import { Parameter, parameterAddresses, parameterTensor, zeroGradient } from './
 import { runtime, type Runtime } from './runtime.js';
 
 /** Something with parameters: a layer, a model, or the list itself. */
-type Parameters = Parameter[] | { parameters(): Parameter[] };
+/** What an optimizer updates: parameters, or a layer or model whose `parameters()` lists them. */
+export type ParameterList = Parameter[] | { parameters(): Parameter[] };
 
 export interface SGDOptions {
   lr: number;
@@ -29,7 +30,7 @@ abstract class Optimizer {
   #lr = 0;
   #disposed = false;
 
-  constructor(protected readonly name: string, params: Parameters) {
+  constructor(protected readonly name: string, params: ParameterList) {
     this.rt = runtime(`new ${name}`);
     const where = `new ${name}`;
     const list: unknown = Array.isArray(params) ? params : typeof params?.parameters === 'function' ? params.parameters() : undefined;
@@ -111,7 +112,7 @@ export class SGD extends Optimizer {
   readonly nesterov: boolean;
   #buffers: number[][] | null = null;
 
-  constructor(params: Parameters, options: SGDOptions) {
+  constructor(params: ParameterList, options: SGDOptions) {
     super('SGD', params);
     const where = 'new SGD';
     if (typeof options !== 'object' || options === null) throw new TypeError(`${where}: options must be an object with lr; got ${describe(options)}`);
@@ -152,7 +153,7 @@ export class AdamW extends Optimizer {
   steps = 0;
   #moments: number[][] | null = null;
 
-  constructor(params: Parameters, options: AdamWOptions = {}) {
+  constructor(params: ParameterList, options: AdamWOptions = {}) {
     super('AdamW', params);
     const where = 'new AdamW';
     if (typeof options !== 'object' || options === null) throw new TypeError(`${where}: options must be an object; got ${describe(options)}`);

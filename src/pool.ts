@@ -1,5 +1,6 @@
 // The main thread's side of the GEMM workers: starting them, handing each a block
 // of a call's output, waiting for them, and stopping them.
+import type { WasmModule } from './globals.js';
 import type { Heap } from './heap.js';
 import { CALL_WORD, EPOCH_WORD, PART_WORD, SLOT_WORDS, SPIN_CHECKS, State } from './pool-protocol.js';
 
@@ -11,8 +12,12 @@ interface WorkerHandle {
   unref?(): void;
 }
 
-/** Makes a worker running dist/worker.js, reporting its messages and its exit. */
-export type WorkerFactory = (onMessage: (data: { ready?: boolean; error?: string }) => void, onExit: (why: string) => void) => WorkerHandle;
+/** Makes a worker running `script` (by default dist/worker.js), reporting its messages and its exit. */
+export type WorkerFactory = (
+  onMessage: (data: { ready?: boolean; error?: string }) => void,
+  onExit: (why: string) => void,
+  script?: URL,
+) => WorkerHandle;
 
 // Where bench/threads.ts and earlier readers look for it.
 export { PARALLEL_THRESHOLD } from './pool-protocol.js';
@@ -66,7 +71,7 @@ export class Pool {
   }
 
   /** Starts `size` workers on the module and shared memory, in `area`; resolves when all are ready. */
-  static async start(size: number, module: WebAssembly.Module, heap: Heap, area: PoolArea, spawn: WorkerFactory): Promise<Pool> {
+  static async start(size: number, module: WasmModule, heap: Heap, area: PoolArea, spawn: WorkerFactory): Promise<Pool> {
     const pool = new Pool(size, heap, area);
     try {
       await Promise.all(Array.from({ length: size }, (_, slot) => new Promise<void>((resolve, reject) => {

@@ -1,7 +1,12 @@
-// Plain, obviously correct loops, computed in float64: the oracle of the tests and
-// the baseline of the benchmarks. Nothing here is tuned.
+/**
+ * Plain, obviously correct loops, computed in float64: the oracle of the tests and
+ * the baseline of the benchmarks. Nothing here is tuned.
+ *
+ * @module simd-linear/reference
+ */
 
-type Matrix = ArrayLike<number>;
+/** A row-major matrix in any array of numbers (float32, float64 or plain). */
+export type Matrix = ArrayLike<number>;
 
 export interface TransposeOptions {
   transposeA?: boolean;

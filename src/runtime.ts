@@ -1,6 +1,7 @@
 // The instantiated kernels and the heap they work in, and the host side of their ABI
 // (the GEMM descriptor, the workers sharing a call): one per page or process, made by
 // `init()` (startup.ts), reached by everything else through `runtime()`.
+import type { WasmMemory, WasmModule } from './globals.js';
 import type { Epilogue, Kernels } from './abi.js';
 import { GEMM_CALL_BYTES, WeightFormat, writeGemmCall, type GemmCall } from './abi.generated.js';
 import { alignUp, Heap } from './heap.js';
@@ -28,8 +29,10 @@ export interface WorkerPlan {
   /** Workers beside this thread. */
   size: number;
   /** The threads build, instantiated by each worker over the shared memory. */
-  module: WebAssembly.Module;
+  module: WasmModule;
   support: ThreadSupport;
+  /** The worker script init() was given (options.worker), or the entry's own. */
+  script?: URL;
 }
 
 /** B as a packer left it (`packWeights`): its layout (a WeightFormat), where it is, and int8's column scales. */
@@ -65,7 +68,7 @@ export class Runtime {
   /** Counts starts and stops of the workers: a start that a stop overtook discards its pool. */
   #workerGeneration = 0;
 
-  constructor(readonly kernels: Kernels, memory: WebAssembly.Memory) {
+  constructor(readonly kernels: Kernels, memory: WasmMemory) {
     this.heap = new Heap(memory, kernels.heap_base());
     this.scratch = this.heap.alloc(kernels.gemm_scratch_bytes());
     this.info = {
@@ -166,7 +169,7 @@ export class Runtime {
     const generation = ++this.#workerGeneration;
     const { allocatePoolArea, startPool, spawn } = plan.support;
     const area = (this.#poolArea ??= allocatePoolArea(this.heap, plan.size, this.kernels.gemm_scratch_bytes()));
-    const pool = await startPool(plan.size, plan.module, this.heap, area, spawn);
+    const pool = await startPool(plan.size, plan.module, this.heap, area, (onMessage, onExit) => spawn(onMessage, onExit, plan.script));
     if (generation !== this.#workerGeneration) {
       pool.stop(); // shutdown() was called while the workers were starting
       return;

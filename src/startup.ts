@@ -3,7 +3,7 @@
 import { ABI_VERSION } from './abi.generated.js';
 import type { Kernels } from './abi.js';
 import { checkSize, describe } from './errors.js';
-import { compileKernels, hasRelaxedSimd, type SimdLevel, type WasmSource } from './loader.js';
+import { compileKernels, hasRelaxedSimd, resolveLocation, type SimdLevel, type WasmSource } from './loader.js';
 import type { ThreadSupport } from './pool.js';
 import { currentRuntime, Runtime, setRuntime } from './runtime.js';
 
@@ -23,6 +23,12 @@ export interface InitOptions {
    * Results are bitwise identical whatever the count.
    */
   threads?: number | 'auto';
+  /**
+   * Where the GEMM workers' script is (a URL, or a string resolved like `wasm`): the
+   * copy of simd-linear/worker a page hosts itself, for bundlers that do not emit it.
+   * By default the worker.js beside this file. Only read when threads start.
+   */
+  worker?: URL | string;
 }
 
 /** The init() under way or done, until a failure or shutdown() clears it. */
@@ -82,17 +88,18 @@ interface SettledOptions {
   simd: SimdLevel | 'auto';
   threads: number | 'auto';
   wasm: WasmSource | undefined;
+  worker: URL | string | undefined;
 }
 
-function settleOptions({ simd = 'auto', threads = 1, wasm }: InitOptions): SettledOptions {
-  return { simd, threads, wasm };
+function settleOptions({ simd = 'auto', threads = 1, wasm, worker }: InitOptions): SettledOptions {
+  return { simd, threads, wasm, worker };
 }
 
 /** Why `asked` differs from the options of the first call, naming the option; null when they agree. */
 function optionMismatch(running: SettledOptions, asked: SettledOptions, runtime: Runtime | undefined): Error | null {
-  for (const name of ['simd', 'threads', 'wasm'] as const) {
+  for (const name of ['simd', 'threads', 'wasm', 'worker'] as const) {
     const [want, got] = [running[name], asked[name]];
-    if (name === 'wasm' ? sameSource(want, got) : want === got) continue;
+    if (name === 'wasm' || name === 'worker' ? sameSource(want, got) : want === got) continue;
     const resolved = runtime && want === 'auto' ? ` (running ${showOption(runtime.info[name as 'simd' | 'threads'])})` : '';
     return new Error(
       `init: options.${name} differs from the first init(): expected ${showOption(want)}${resolved}, got ${showOption(got)} ` +
@@ -113,7 +120,7 @@ function showOption(value: unknown): string {
   return typeof value === 'string' || value instanceof URL ? `'${String(value)}'` : describe(value);
 }
 
-async function instantiate({ simd, wasm, threads }: SettledOptions, locate: KernelLocator): Promise<Runtime> {
+async function instantiate({ simd, wasm, threads, worker }: SettledOptions, locate: KernelLocator): Promise<Runtime> {
   if (simd !== 'auto' && simd !== 'fixed' && simd !== 'relaxed') {
     throw new TypeError(`init: simd must be 'auto', 'fixed' or 'relaxed'; got ${describe(simd)}`);
   }
@@ -122,6 +129,9 @@ async function instantiate({ simd, wasm, threads }: SettledOptions, locate: Kern
       "init: simd: 'relaxed' was asked for but this runtime does not support relaxed SIMD " +
       '(Node 20 needs --experimental-wasm-relaxed-simd; Chrome needs version 114)',
     );
+  }
+  if (worker !== undefined && typeof worker !== 'string' && !(worker instanceof URL)) {
+    throw new TypeError(`init: worker must be a URL or a string; got ${describe(worker)}`);
   }
   const level: SimdLevel = simd === 'auto' ? (hasRelaxedSimd() ? 'relaxed' : 'fixed') : simd;
   const { count, note } = threadCount(threads, locate);
@@ -140,7 +150,10 @@ async function instantiate({ simd, wasm, threads }: SettledOptions, locate: Kern
     );
   }
   const runtime = new Runtime(kernels, memory);
-  if (threaded) await runtime.startWorkers({ size: count - 1, module, support: locate.workers! });
+  if (threaded) {
+    const script = worker === undefined ? undefined : resolveLocation(worker);
+    await runtime.startWorkers({ size: count - 1, module, support: locate.workers!, ...(script && { script }) });
+  }
   if (note) runtime.info.threadsNote = note;
   return runtime;
 }

@@ -138,3 +138,39 @@ test('backendInfo() is a copy: changing it changes nothing', async () => {
   expect(api.backendInfo()).toEqual(before);
   expect(api.backendInfo()).not.toBe(api.backendInfo());
 });
+
+test('init({ worker }) runs the workers from a hosted copy of simd-linear/worker, as a URL or a relative string', async () => {
+  const { api } = await freshApi();
+  const hosted = new URL('../dist/worker.js', import.meta.url);
+  const relative = new URL('../dist/worker.js', import.meta.url).pathname.replace(`${process.cwd()}/`, '');
+  await api.init({ ...initOptions, threads: 2, worker: relative });
+  expect(api.backendInfo().threads).toBe(2);
+  const product = sharedProduct(api);
+  expect(new Uint32Array(product.run().buffer)).toEqual(product.bits);
+  expect(api.init({ ...initOptions, threads: 2, worker: relative })).toBe(api.init({ ...initOptions, threads: 2, worker: relative }));
+  await expect(api.init({ ...initOptions, threads: 2, worker: hosted })).rejects.toThrow(/^init: options\.worker differs/);
+  await expect(api.init({ ...initOptions, threads: 2 })).rejects.toThrow(
+    `init: options.worker differs from the first init(): expected '${relative}', got none`,
+  );
+  api.shutdown();
+});
+
+test('a worker script that cannot start is named in the error, and init() may be called again', async () => {
+  const { api } = await freshApi();
+  const missing = new URL('./no-such-worker.js', import.meta.url);
+  await expect(api.init({ ...initOptions, threads: 2, worker: missing })).rejects.toThrow(
+    `simd-linear: worker 1 exited (`,
+  );
+  await expect(api.init({ ...initOptions, threads: 2, worker: missing })).rejects.toThrow(`its script: ${missing.href})`);
+  await api.init({ ...initOptions, threads: 2 });
+  expect(api.backendInfo().threads).toBe(2);
+  api.shutdown();
+});
+
+test('init({ worker }) that is neither a URL nor a string is a TypeError naming it', async () => {
+  const { api } = await freshApi();
+  await expect(api.init({ ...initOptions, threads: 2, worker: 42 as unknown as string })).rejects.toThrow(
+    new TypeError('init: worker must be a URL or a string; got 42'),
+  );
+  await api.init(initOptions);
+});

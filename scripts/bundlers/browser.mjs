@@ -1,8 +1,10 @@
-// Chromium through playwright-core, on the system's browser (nothing is downloaded). The path
-// follows vitest.config.ts: SIMD_LINEAR_CHROMIUM, else Debian's /usr/bin/chromium.
+// The system's browsers (nothing is downloaded): Chromium through playwright-core, Firefox ESR
+// through puppeteer-core over WebDriver BiDi (Playwright cannot drive a stock Firefox). The
+// Chromium path follows vitest.config.ts: SIMD_LINEAR_CHROMIUM, else Debian's /usr/bin/chromium.
 import { existsSync } from 'node:fs';
 
 export const CHROMIUM = process.env.SIMD_LINEAR_CHROMIUM || '/usr/bin/chromium';
+export const FIREFOX = process.env.SIMD_LINEAR_FIREFOX || '/usr/bin/firefox-esr';
 
 export async function launchChromium() {
   if (!existsSync(CHROMIUM)) {
@@ -16,9 +18,18 @@ export async function launchChromium() {
   });
 }
 
+export async function launchFirefox() {
+  if (!existsSync(FIREFOX)) {
+    throw new Error(`no Firefox at ${FIREFOX} (apt-get install -y firefox-esr, or set SIMD_LINEAR_FIREFOX)`);
+  }
+  const { default: puppeteer } = await import('puppeteer-core');
+  return puppeteer.launch({ browser: 'firefox', executablePath: FIREFOX, headless: true });
+}
+
 /**
  * Opens `url` and waits for the page to set window.__result. Resolves to that result and the
  * page's errors, failed requests and console errors, which explain a FAIL or a timeout.
+ * `browser`: from launchChromium or launchFirefox.
  */
 export async function loadResult(browser, url, timeout = 30_000) {
   const page = await browser.newPage();
@@ -28,7 +39,10 @@ export async function loadResult(browser, url, timeout = 30_000) {
   page.on('response', (response) => { if (response.status() >= 400) problems.push(`HTTP ${response.status()} ${response.url()}`); });
   try {
     await page.goto(url);
-    const handle = await page.waitForFunction(() => window.__result, undefined, { timeout });
+    // playwright-core's waitForFunction takes (f, argument, options), puppeteer-core's (f, options).
+    const handle = 'contexts' in browser
+      ? await page.waitForFunction(() => window.__result, undefined, { timeout })
+      : await page.waitForFunction(() => window.__result, { timeout });
     return { result: String(await handle.jsonValue()), problems };
   } catch (error) {
     return { result: `FAIL: ${error.message.split('\n')[0]}`, problems };
