@@ -8,7 +8,7 @@ import { madd } from "./simd";
 // around it, so a batch of one row gives the bits of that row in any batch, and
 // threads may cut C anywhere along rows or columns.
 
-// C (m×n) = (accumulate ? C : 0) + bias + A·B with the rows of B contiguous (X·W).
+// C (m×n) = β·C + bias + A·B with the rows of B contiguous (X·W).
 // Every row of C accumulates four rows of B at a time, a quarter of B apart (rows p,
 // p + k/4, p + k/2, p + 3k/4), so that B is read as four sequential streams far apart.
 // Four neighbouring rows instead are four short streams a page each, which the hardware
@@ -20,10 +20,10 @@ import { madd } from "./simd";
 // A(i, p) = a[i·rsA + p·csA]; B(p, j) = b[p·rsB + j]; bias: n floats, or 0.
 export function gemmRows(
   m: i32, n: i32, k: i32, a: usize, rsA: i32, csA: i32, b: usize, rsB: i32,
-  c: usize, ldc: i32, accumulate: bool, bias: usize,
+  c: usize, ldc: i32, beta: f32, bias: usize,
 ): void {
   const aRow = <usize>rsA << 2, aStep = <usize>csA << 2, bStep = <usize>rsB << 2, cRow = <usize>ldc << 2;
-  for (let i = 0; i < m; i++) startRow(n, c + <usize>i * cRow, accumulate, bias);
+  for (let i = 0; i < m; i++) startRow(n, c + <usize>i * cRow, beta, bias);
   const quarter = k >> 2;
   const aFar = <usize>quarter * aStep, bFar = <usize>quarter * bStep;
   for (let p = 0; p < quarter; p++) {
@@ -117,7 +117,7 @@ export function gemmRows(
   for (; yj < end; yj += 4) store<f32>(yj, load<f32>(yj) + x * load<f32>(b + yj));
 }
 
-// C (m×n) = (accumulate ? C : 0) + bias + A·B with the columns of B contiguous (dY·Wᵀ)
+// C (m×n) = β·C + bias + A·B with the columns of B contiguous (dY·Wᵀ)
 // and the rows of A: each C(i, j) is a dot product of row i of A with column j of B.
 // Two rows of C by four columns a quarter of n apart (four long streams through B, for
 // the reason gemmRows reads rows far apart): eight independent sums, each column loaded
@@ -130,7 +130,7 @@ export function gemmRows(
 // sums: 8 vectors of scratch.
 export function gemmDots(
   m: i32, n: i32, k: i32, a: usize, rsA: i32, b: usize, csB: i32,
-  c: usize, ldc: i32, accumulate: bool, bias: usize, sums: usize,
+  c: usize, ldc: i32, beta: f32, bias: usize, sums: usize,
 ): void {
   const aRow = <usize>rsA << 2, cRow = <usize>ldc << 2, column = <usize>csB << 2;
   const depth4 = <usize>(k & ~3) << 2;
@@ -165,20 +165,20 @@ export function gemmDots(
       const o = <usize>j << 2;
       for (let r: usize = 0; r < 8; r++) {
         const x = r < 4 ? x0 : x1, y = r < 4 ? y0 : y1, q = r & 3;
-        finishDot(v128.load(sums + (r << 4)), k, x, c0 + q * far, y + o + q * yFar, accumulate, bias != 0 ? bias + o + q * yFar : 0);
+        finishDot(v128.load(sums + (r << 4)), k, x, c0 + q * far, y + o + q * yFar, beta, bias != 0 ? bias + o + q * yFar : 0);
       }
     }
     for (let j = quarter << 2; j < n; j++) {
       const o = <usize>j << 2;
-      oneDot(k, x0, b + <usize>j * column, y0 + o, accumulate, bias != 0 ? bias + o : 0);
-      oneDot(k, x1, b + <usize>j * column, y1 + o, accumulate, bias != 0 ? bias + o : 0);
+      oneDot(k, x0, b + <usize>j * column, y0 + o, beta, bias != 0 ? bias + o : 0);
+      oneDot(k, x1, b + <usize>j * column, y1 + o, beta, bias != 0 ? bias + o : 0);
     }
   }
-  if (i < m) rowOfDots(n, k, a + <usize>i * aRow, b, csB, c + <usize>i * cRow, accumulate, bias);
+  if (i < m) rowOfDots(n, k, a + <usize>i * aRow, b, csB, c + <usize>i * cRow, beta, bias);
 }
 
-// y = (accumulate ? y : 0) + bias + x·B for one row, six columns a sixth of n apart.
-function rowOfDots(n: i32, k: i32, x: usize, b: usize, csB: i32, y: usize, accumulate: bool, bias: usize): void {
+// y = β·y + bias + x·B for one row, six columns a sixth of n apart.
+function rowOfDots(n: i32, k: i32, x: usize, b: usize, csB: i32, y: usize, beta: f32, bias: usize): void {
   const column = <usize>csB << 2;
   const depth4 = <usize>(k & ~3) << 2;
   const sixth = n / 6;
@@ -201,43 +201,43 @@ function rowOfDots(n: i32, k: i32, x: usize, b: usize, csB: i32, y: usize, accum
     // at batch 1 the loop cost a third of a 1×64×64 call.
     const o = <usize>j << 2;
     const b0 = bias != 0 ? bias + o : 0;
-    finishDot(acc0, k, x, c0, y + o, accumulate, b0);
-    finishDot(acc1, k, x, c1, y + o + yFar, accumulate, b0 != 0 ? b0 + yFar : 0);
-    finishDot(acc2, k, x, c2, y + o + 2 * yFar, accumulate, b0 != 0 ? b0 + 2 * yFar : 0);
-    finishDot(acc3, k, x, c3, y + o + 3 * yFar, accumulate, b0 != 0 ? b0 + 3 * yFar : 0);
-    finishDot(acc4, k, x, c4, y + o + 4 * yFar, accumulate, b0 != 0 ? b0 + 4 * yFar : 0);
-    finishDot(acc5, k, x, c5, y + o + 5 * yFar, accumulate, b0 != 0 ? b0 + 5 * yFar : 0);
+    finishDot(acc0, k, x, c0, y + o, beta, b0);
+    finishDot(acc1, k, x, c1, y + o + yFar, beta, b0 != 0 ? b0 + yFar : 0);
+    finishDot(acc2, k, x, c2, y + o + 2 * yFar, beta, b0 != 0 ? b0 + 2 * yFar : 0);
+    finishDot(acc3, k, x, c3, y + o + 3 * yFar, beta, b0 != 0 ? b0 + 3 * yFar : 0);
+    finishDot(acc4, k, x, c4, y + o + 4 * yFar, beta, b0 != 0 ? b0 + 4 * yFar : 0);
+    finishDot(acc5, k, x, c5, y + o + 5 * yFar, beta, b0 != 0 ? b0 + 5 * yFar : 0);
   }
   for (let j = 6 * sixth; j < n; j++) {
     const o = <usize>j << 2;
-    oneDot(k, x, b + <usize>j * column, y + o, accumulate, bias != 0 ? bias + o : 0);
+    oneDot(k, x, b + <usize>j * column, y + o, beta, bias != 0 ? bias + o : 0);
   }
 }
 
-// y = (accumulate ? y : 0) + bias + x·column, one sum alone.
-function oneDot(k: i32, x: usize, column: usize, y: usize, accumulate: bool, bias: usize): void {
+// y = β·y + bias + x·column, one sum alone.
+function oneDot(k: i32, x: usize, column: usize, y: usize, beta: f32, bias: usize): void {
   const depth4 = <usize>(k & ~3) << 2;
   let acc = f32x4.splat(0);
   for (let o: usize = 0; o < depth4; o += 16) acc = madd(v128.load(x + o), v128.load(column + o), acc);
-  finishDot(acc, k, x, column, y, accumulate, bias);
+  finishDot(acc, k, x, column, y, beta, bias);
 }
 
 // Sums the lanes of a dot product's accumulator, adds the depth past a multiple of 4,
 // the old y and the bias, and stores y.
-function finishDot(acc: v128, k: i32, x: usize, column: usize, y: usize, accumulate: bool, bias: usize): void {
+function finishDot(acc: v128, k: i32, x: usize, column: usize, y: usize, beta: f32, bias: usize): void {
   let v = (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1)) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
   for (let o = <usize>(k & ~3) << 2; o < (<usize>k << 2); o += 4) v += load<f32>(x + o) * load<f32>(column + o);
-  if (accumulate) v += load<f32>(y);
+  if (beta != 0) v += beta * load<f32>(y);
   if (bias != 0) v += load<f32>(bias);
   store<f32>(y, v);
 }
 
-// y = (accumulate ? y : 0) + bias (n floats; bias 0 for none): where a row of output
+// y = β·y + bias (n floats; bias 0 for none): where a row of output
 // starts before its products are added on.
-export function startRow(n: i32, y: usize, accumulate: bool, bias: usize): void {
+export function startRow(n: i32, y: usize, beta: f32, bias: usize): void {
   const yEnd = y + (<usize>n << 2);
   for (let yj = y; yj < yEnd; yj += 4) {
-    let v: f32 = accumulate ? load<f32>(yj) : 0;
+    let v: f32 = beta != 0 ? beta * load<f32>(yj) : 0;
     if (bias != 0) v += load<f32>(bias + (yj - y));
     store<f32>(yj, v);
   }

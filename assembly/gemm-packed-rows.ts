@@ -1,7 +1,7 @@
 import { NR } from "./blocking";
 import { f32GemmTile4x8 } from "./gemm-tile";
 
-// C (m×n) = (accumulate ? C : 0) + bias + A·B for a few rows of output (2 to ROWS_MAX,
+// C (m×n) = β·C + bias + A·B for a few rows of output (2 to ROWS_MAX,
 // kernels.ts), B given packed (packB, or packBf16 with W = u16): panels of NR columns,
 // each k rows of NR weights, one after another. Bound by reading B, which is read once, as one sequential stream:
 // each panel, whole, against all the rows of A four at a time (it is in L1 for the
@@ -13,7 +13,7 @@ import { f32GemmTile4x8 } from "./gemm-tile";
 // scratch: 4·NR floats, for a tile of fewer rows or columns than 4×NR.
 export function gemmPackedRows<W>(
   m: i32, n: i32, k: i32, a: usize, rsA: i32, csA: i32, panels: usize,
-  c: usize, ldc: i32, accumulate: bool, bias: usize, scratch: usize,
+  c: usize, ldc: i32, beta: f32, bias: usize, scratch: usize,
 ): void {
   const aRow = <usize>rsA << 2, aStep = <usize>csA << 2, cRow = <usize>ldc << 2;
   const panelBytes = <usize>k * NR * sizeof<W>(), panelRow = NR * sizeof<W>();
@@ -26,15 +26,15 @@ export function gemmPackedRows<W>(
       const rows = min(4, m - i);
       const ai = a + <usize>i * aRow, ci = cj + <usize>i * cRow;
       if (rows == 4 && width == NR) {
-        f32GemmTile4x8<W>(k, ai, ai + aRow, ai + 2 * aRow, ai + 3 * aRow, aStep, panels, panelRow, ci, cRow, accumulate, biasj);
+        f32GemmTile4x8<W>(k, ai, ai + aRow, ai + 2 * aRow, ai + 3 * aRow, aStep, panels, panelRow, ci, cRow, beta, biasj);
         continue;
       }
-      // A part tile: computed whole in scratch from (accumulate ? C : 0) + bias, rows
+      // A part tile: computed whole in scratch from β·C + bias, rows
       // past the last repeating it, and only its part copied back.
       for (let r = 0; r < 4; r++) {
         for (let q = 0; q < NR; q++) {
           const at = ci + <usize>min(r, rows - 1) * cRow + (<usize>q << 2);
-          let v: f32 = accumulate && q < width ? load<f32>(at) : 0;
+          let v: f32 = beta != 0 && q < width ? beta * load<f32>(at) : 0;
           if (biasj != 0 && q < width) v += load<f32>(biasj + (<usize>q << 2));
           store<f32>(scratch + <usize>r * tileRow + (<usize>q << 2), v);
         }

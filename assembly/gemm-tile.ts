@@ -6,7 +6,7 @@ import { MR } from "./blocking";
 import { madd } from "./simd";
 import { HIGH_HALF, panelHigh, panelLow } from "./bf16";
 
-// C[MR×8] = (accumulate ? C : 0) + bias[8] + Σ_p a[p][0..MR] ⊗ b[p][0..8]
+// C[MR×8] = β·C + bias[8] + Σ_p a[p][0..MR] ⊗ b[p][0..8]
 //
 // MR is 5 (SIMD: mul + add) or 6 (relaxed SIMD: fused multiply-add); see blocking.ts.
 // a: packed A panel, MR floats per p (one column of the MR-row block).
@@ -20,7 +20,7 @@ import { HIGH_HALF, panelHigh, panelLow } from "./bf16";
 // load and when the epilogue does nothing but store, so C and the bias are folded
 // into the accumulators before the loop.
 export function f32GemmTileMRx8(
-  kc: i32, a: usize, b: usize, bStride: usize, bias: usize, c: usize, rowStride: usize, accumulate: bool,
+  kc: i32, a: usize, b: usize, bStride: usize, bias: usize, c: usize, rowStride: usize, beta: f32,
 ): void {
   let acc0x0123 = f32x4.splat(0);
   let acc0x4567 = f32x4.splat(0);
@@ -38,20 +38,21 @@ export function f32GemmTileMRx8(
   let acc4x4567 = acc0x4567;
   let acc5x0123 = acc0x0123;
   let acc5x4567 = acc0x4567;
-  if (accumulate) {
-    acc0x0123 = f32x4.add(acc0x0123, v128.load(c + 0 * rowStride));
-    acc0x4567 = f32x4.add(acc0x4567, v128.load(c + 0 * rowStride, 16));
-    acc1x0123 = f32x4.add(acc1x0123, v128.load(c + 1 * rowStride));
-    acc1x4567 = f32x4.add(acc1x4567, v128.load(c + 1 * rowStride, 16));
-    acc2x0123 = f32x4.add(acc2x0123, v128.load(c + 2 * rowStride));
-    acc2x4567 = f32x4.add(acc2x4567, v128.load(c + 2 * rowStride, 16));
-    acc3x0123 = f32x4.add(acc3x0123, v128.load(c + 3 * rowStride));
-    acc3x4567 = f32x4.add(acc3x4567, v128.load(c + 3 * rowStride, 16));
-    acc4x0123 = f32x4.add(acc4x0123, v128.load(c + 4 * rowStride));
-    acc4x4567 = f32x4.add(acc4x4567, v128.load(c + 4 * rowStride, 16));
+  if (beta != 0) {
+    const scale = f32x4.splat(beta);
+    acc0x0123 = f32x4.add(acc0x0123, f32x4.mul(v128.load(c + 0 * rowStride), scale));
+    acc0x4567 = f32x4.add(acc0x4567, f32x4.mul(v128.load(c + 0 * rowStride, 16), scale));
+    acc1x0123 = f32x4.add(acc1x0123, f32x4.mul(v128.load(c + 1 * rowStride), scale));
+    acc1x4567 = f32x4.add(acc1x4567, f32x4.mul(v128.load(c + 1 * rowStride, 16), scale));
+    acc2x0123 = f32x4.add(acc2x0123, f32x4.mul(v128.load(c + 2 * rowStride), scale));
+    acc2x4567 = f32x4.add(acc2x4567, f32x4.mul(v128.load(c + 2 * rowStride, 16), scale));
+    acc3x0123 = f32x4.add(acc3x0123, f32x4.mul(v128.load(c + 3 * rowStride), scale));
+    acc3x4567 = f32x4.add(acc3x4567, f32x4.mul(v128.load(c + 3 * rowStride, 16), scale));
+    acc4x0123 = f32x4.add(acc4x0123, f32x4.mul(v128.load(c + 4 * rowStride), scale));
+    acc4x4567 = f32x4.add(acc4x4567, f32x4.mul(v128.load(c + 4 * rowStride, 16), scale));
     if (MR > 5) {
-      acc5x0123 = f32x4.add(acc5x0123, v128.load(c + 5 * rowStride));
-      acc5x4567 = f32x4.add(acc5x4567, v128.load(c + 5 * rowStride, 16));
+      acc5x0123 = f32x4.add(acc5x0123, f32x4.mul(v128.load(c + 5 * rowStride), scale));
+      acc5x4567 = f32x4.add(acc5x4567, f32x4.mul(v128.load(c + 5 * rowStride, 16), scale));
     }
   }
   for (let p = 0; p < kc; p++) {
@@ -96,23 +97,24 @@ export function f32GemmTileMRx8(
   }
 }
 
-// C[MR×4] = (accumulate ? C : 0) + bias[4] + Σ_p a[p][0..MR] ⊗ b[p][0..4]: the last
+// C[MR×4] = β·C + bias[4] + Σ_p a[p][0..MR] ⊗ b[p][0..4]: the last
 // panel of B when at most four columns are left (an output layer of 10 classes is one
 // 8-wide panel and one of 2), so half an 8-wide tile is not spent on zero padding.
 // Same arguments and layout as f32GemmTileMRx8, with 4 floats of B per p; each element
 // is summed in the same order as there.
 export function f32GemmTileMRx4(
-  kc: i32, a: usize, b: usize, bStride: usize, bias: usize, c: usize, rowStride: usize, accumulate: bool,
+  kc: i32, a: usize, b: usize, bStride: usize, bias: usize, c: usize, rowStride: usize, beta: f32,
 ): void {
   const start = bias != 0 ? v128.load(bias) : f32x4.splat(0);
   let acc0 = start, acc1 = start, acc2 = start, acc3 = start, acc4 = start, acc5 = start;
-  if (accumulate) {
-    acc0 = f32x4.add(acc0, v128.load(c + 0 * rowStride));
-    acc1 = f32x4.add(acc1, v128.load(c + 1 * rowStride));
-    acc2 = f32x4.add(acc2, v128.load(c + 2 * rowStride));
-    acc3 = f32x4.add(acc3, v128.load(c + 3 * rowStride));
-    acc4 = f32x4.add(acc4, v128.load(c + 4 * rowStride));
-    if (MR > 5) acc5 = f32x4.add(acc5, v128.load(c + 5 * rowStride));
+  if (beta != 0) {
+    const scale = f32x4.splat(beta);
+    acc0 = f32x4.add(acc0, f32x4.mul(v128.load(c + 0 * rowStride), scale));
+    acc1 = f32x4.add(acc1, f32x4.mul(v128.load(c + 1 * rowStride), scale));
+    acc2 = f32x4.add(acc2, f32x4.mul(v128.load(c + 2 * rowStride), scale));
+    acc3 = f32x4.add(acc3, f32x4.mul(v128.load(c + 3 * rowStride), scale));
+    acc4 = f32x4.add(acc4, f32x4.mul(v128.load(c + 4 * rowStride), scale));
+    if (MR > 5) acc5 = f32x4.add(acc5, f32x4.mul(v128.load(c + 5 * rowStride), scale));
   }
   for (let p = 0; p < kc; p++) {
     const b0123 = v128.load(b);
@@ -133,7 +135,7 @@ export function f32GemmTileMRx4(
   if (MR > 5) v128.store(c + 5 * rowStride, acc5);
 }
 
-// C[4×8] = (accumulate ? C : 0) + bias[8] + Σ_p A(·, p) ⊗ B(p) over the whole depth k,
+// C[4×8] = β·C + bias[8] + Σ_p A(·, p) ⊗ B(p) over the whole depth k,
 // A and B in place: rows of A at a0…a3 (a row may repeat, for a part tile), depths
 // aStep bytes apart; 8 weights of B per depth, bStep bytes apart (a packed panel: 32,
 // or 16 of bfloat16 with W = u16; rows of B in place: their stride); C's rows cRow apart. The tile of the streaming
@@ -142,14 +144,15 @@ export function f32GemmTileMRx4(
 // Each element is (C or 0), then + bias, then its products in depth order.
 export function f32GemmTile4x8<W>(
   k: i32, a0: usize, a1: usize, a2: usize, a3: usize, aStep: usize,
-  b: usize, bStep: usize, c: usize, cRow: usize, accumulate: bool, bias: usize,
+  b: usize, bStep: usize, c: usize, cRow: usize, beta: f32, bias: usize,
 ): void {
   let v0 = f32x4.splat(0), u0 = v0, v1 = v0, u1 = v0, v2 = v0, u2 = v0, v3 = v0, u3 = v0;
-  if (accumulate) {
-    v0 = v128.load(c); u0 = v128.load(c, 16);
-    v1 = v128.load(c + cRow); u1 = v128.load(c + cRow, 16);
-    v2 = v128.load(c + 2 * cRow); u2 = v128.load(c + 2 * cRow, 16);
-    v3 = v128.load(c + 3 * cRow); u3 = v128.load(c + 3 * cRow, 16);
+  if (beta != 0) {
+    const scale = f32x4.splat(beta);
+    v0 = f32x4.mul(v128.load(c), scale); u0 = f32x4.mul(v128.load(c, 16), scale);
+    v1 = f32x4.mul(v128.load(c + cRow), scale); u1 = f32x4.mul(v128.load(c + cRow, 16), scale);
+    v2 = f32x4.mul(v128.load(c + 2 * cRow), scale); u2 = f32x4.mul(v128.load(c + 2 * cRow, 16), scale);
+    v3 = f32x4.mul(v128.load(c + 3 * cRow), scale); u3 = f32x4.mul(v128.load(c + 3 * cRow, 16), scale);
   }
   if (bias != 0) {
     const bv = v128.load(bias), bu = v128.load(bias, 16);

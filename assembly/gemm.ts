@@ -36,7 +36,7 @@ export function packB(k: i32, n: i32, b: usize, rsB: i32, csB: i32, dst: usize):
   packPanels(b, csB, rsB, n, k, NR, dst);
 }
 
-// C (m×n, row stride ldc) = (accumulate ? C : 0) + bias + op(A)·op(B), and then,
+// C (m×n, row stride ldc) = β·C + bias + op(A)·op(B), and then,
 // unless activation is NONE, Y = f(C) (same strides) for the activation f numbered
 // in scripts/abi.mjs, applied to each tile as it is finished, while it is in L1.
 //
@@ -54,7 +54,7 @@ export function blocked(
   m: i32, n: i32, k: i32,
   a: usize, rsA: i32, csA: i32,
   b: usize, rsB: i32, csB: i32, prepacked: bool,
-  c: usize, ldc: i32, accumulate: bool, bias: usize,
+  c: usize, ldc: i32, beta: f32, bias: usize,
   activation: i32, slope: f32, y: usize, scratch: usize,
 ): void {
   const packedA = scratch;
@@ -108,14 +108,14 @@ export function blocked(
       // later blocks add onto what the earlier ones wrote.
       const first = pc == 0;
       const blockBias: usize = first && bias != 0 ? packedBias : 0;
-      const blockAccumulate = accumulate || !first;
+      const blockBeta: f32 = first ? beta : 1;
       const blockActivation = pc + kc == k ? activation : NONE;
       for (let ic = 0; ic < m; ic += MC) {
         const mc = min(MC, m - ic);
         packPanels(a + ((<usize>ic * <usize>rsA + <usize>pc * <usize>csA) << 2), rsA, csA, mc, kc, MR, packedA);
         macrokernel(
           mc, nc, kc, packedA, panels, panelStep, rowStep, raggedPanel, narrowRagged, copyPanels, packedB, blockBias,
-          c + ((<usize>ic * <usize>ldc + <usize>jc) << 2), ldc, blockAccumulate, tile,
+          c + ((<usize>ic * <usize>ldc + <usize>jc) << 2), ldc, blockBeta, tile,
           blockActivation, slope, y - c,
         );
       }
@@ -133,7 +133,7 @@ function macrokernel(
   mc: i32, nc: i32, kc: i32, packedA: usize,
   panels: usize, panelStep: usize, rowStep: usize, raggedPanel: usize, narrowRagged: bool,
   copyPanels: bool, panelBuffer: usize,
-  bias: usize, c: usize, ldc: i32, accumulate: bool, tile: usize,
+  bias: usize, c: usize, ldc: i32, beta: f32, tile: usize,
   activation: i32, slope: f32, activatedOffset: usize,
 ): void {
   const rowStride = <usize>ldc << 2;
@@ -154,37 +154,37 @@ function macrokernel(
       const aPanel = packedA + (<usize>ir * <usize>kc << 2);
       const cTile = c + <usize>ir * rowStride + (<usize>jr << 2);
       if (mr == MR && nr == NR) {
-        f32GemmTileMRx8(kc, aPanel, bPanel, bStride, biasPanel, cTile, rowStride, accumulate);
+        f32GemmTileMRx8(kc, aPanel, bPanel, bStride, biasPanel, cTile, rowStride, beta);
       } else if (mr == MR && nr == NARROW) {
-        f32GemmTileMRx4(kc, aPanel, bPanel, bStride, biasPanel, cTile, rowStride, accumulate);
+        f32GemmTileMRx4(kc, aPanel, bPanel, bStride, biasPanel, cTile, rowStride, beta);
       } else {
         if (narrow) f32GemmTileMRx4(kc, aPanel, bPanel, bStride, biasPanel, tile, <usize>NR << 2, false);
         else f32GemmTileMRx8(kc, aPanel, bPanel, bStride, biasPanel, tile, <usize>NR << 2, false);
-        copyTile(tile, mr, nr, cTile, rowStride, accumulate);
+        copyTile(tile, mr, nr, cTile, rowStride, beta);
       }
       if (activation != NONE) activateTile(activation, slope, cTile, cTile + activatedOffset, mr, nr, ldc);
     }
   }
 }
 
-function copyTile(tile: usize, mr: i32, nr: i32, c: usize, rowStride: usize, accumulate: bool): void {
+function copyTile(tile: usize, mr: i32, nr: i32, c: usize, rowStride: usize, beta: f32): void {
   for (let i = 0; i < mr; i++) {
     const src = tile + (<usize>(i * NR) << 2);
     const dst = c + <usize>i * rowStride;
     for (let j = 0; j < nr; j++) {
       const o = <usize>j << 2;
       const value = load<f32>(src + o);
-      store<f32>(dst + o, accumulate ? load<f32>(dst + o) + value : value);
+      store<f32>(dst + o, beta != 0 ? beta * load<f32>(dst + o) + value : value);
     }
   }
 }
 
-// C (m×n) = (accumulate ? C : 0) + bias + op(A)·op(B) for n ≤ THIN_COLUMNS and
+// C (m×n) = β·C + bias + op(A)·op(B) for n ≤ THIN_COLUMNS and
 // op(A)(i, p) = a[i + p·csA]: Cᵀ = op(B)ᵀ·op(A)ᵀ by the blocked product, in chunks
 // of rows of C that fit in scratch, each added into C transposed.
 export function thinProduct(
   m: i32, n: i32, k: i32, a: usize, csA: i32, b: usize, rsB: i32, csB: i32,
-  c: usize, ldc: i32, accumulate: bool, bias: usize, activation: i32, slope: f32, y: usize, scratch: usize,
+  c: usize, ldc: i32, beta: f32, bias: usize, activation: i32, slope: f32, y: usize, scratch: usize,
 ): void {
   const transposed = scratch + PACKED_A_BYTES + THIN_OFFSET;
   // Whole panels of Cᵀ per chunk, so that a block of rows starting on a multiple of NR
@@ -195,19 +195,19 @@ export function thinProduct(
     const rows = min(chunk, m - i0);
     blocked(n, rows, k, b, csB, rsB, a + (<usize>i0 << 2), csA, 1, false, transposed, rows, false, 0, NONE, 0, transposed, scratch);
     const cRows = c + <usize>i0 * rowStride;
-    addTransposed(transposed, rows, n, cRows, rowStride, accumulate, bias);
+    addTransposed(transposed, rows, n, cRows, rowStride, beta, bias);
     if (activation != NONE) activateTile(activation, slope, cRows, cRows + (y - c), rows, n, ldc);
   }
 }
 
-// C (rows×n) = (accumulate ? C : 0) + bias + tᵀ, t being n×rows contiguous.
-function addTransposed(t: usize, rows: i32, n: i32, c: usize, rowStride: usize, accumulate: bool, bias: usize): void {
+// C (rows×n) = β·C + bias + tᵀ, t being n×rows contiguous.
+function addTransposed(t: usize, rows: i32, n: i32, c: usize, rowStride: usize, beta: f32, bias: usize): void {
   const column = <usize>rows << 2;
   for (let i = 0; i < rows; i++) {
     const src = t + (<usize>i << 2);
     for (let j = 0; j < n; j++) {
       const o = <usize>j << 2;
-      let v: f32 = accumulate ? load<f32>(c + o) : 0;
+      let v: f32 = beta != 0 ? beta * load<f32>(c + o) : 0;
       if (bias != 0) v += load<f32>(bias + o);
       store<f32>(c + o, v + load<f32>(src + <usize>j * column));
     }

@@ -3,21 +3,21 @@ import { NR } from "./blocking";
 import { startRow } from "./few-rows";
 import { HIGH_HALF, panelHigh, panelLow } from "./bf16";
 
-// y = (accumulate ? y : 0) + bias + x·B for one row of output, B given packed
+// y = β·y + bias + x·B for one row of output, B given packed
 // (packB, or packBf16 with W = u16): panels of NR columns, each k rows of NR weights. B is read as three
 // sequential streams, a third of the panels each, far apart as gemmRows reads its
 // rows, and six accumulators hide the multiply-add's latency: one stream with two
 // chains per column ran 50–54 GB/s at 1×1024×1024 from L3 and 25–34 from memory,
 // these three streams 57–66 and 27–34 (bench/microkernels.md).
 //
-// Each column sums its depths in order onto (accumulate ? y : 0) + bias, whichever
+// Each column sums its depths in order onto β·y + bias, whichever
 // panels it is read beside, so any split of the columns gives the same results.
 //
 // x(p) = x[p·incX]; y and bias: n contiguous floats; scratch: 3·NR floats.
 export function gemvPacked<W>(
-  n: i32, k: i32, x: usize, incX: i32, panels: usize, y: usize, accumulate: bool, bias: usize, scratch: usize,
+  n: i32, k: i32, x: usize, incX: i32, panels: usize, y: usize, beta: f32, bias: usize, scratch: usize,
 ): void {
-  startRow(n, y, accumulate, bias);
+  startRow(n, y, beta, bias);
   const xStep = <usize>incX << 2;
   const panelBytes = <usize>k * NR * sizeof<W>();
   const panelFloats = <usize>NR << 2;

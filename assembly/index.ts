@@ -7,7 +7,7 @@ import { GEMM_SCRATCH_BYTES } from "./gemm";
 import { kernelFor } from "./kernels";
 import { gemmBlock, gemmBlocks } from "./threads";
 import { addColumnSums } from "./columns";
-import { scaleInPlace } from "./scale";
+import { scaleInto } from "./scale";
 import { sumOfSquares } from "./norms";
 import { dropout as dropoutKernel, dropoutBackward } from "./dropout";
 import { activate as activateKernel, activateBackward } from "./activations";
@@ -65,7 +65,11 @@ export function add_column_sums(m: usize, rows: i32, cols: i32, out: usize): voi
 }
 
 export function scale(x: usize, count: i32, factor: f32): void {
-  scaleInPlace(x, count, factor);
+  scaleInto(x, x, count, factor);
+}
+
+export function scale_into(x: usize, y: usize, count: i32, factor: f32): void {
+  scaleInto(x, y, count, factor);
 }
 
 export function dropout(x: usize, y: usize, mask: usize, count: i32, p: f64, scale: f32, seed: u32, offset: u32): void {

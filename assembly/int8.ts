@@ -2,7 +2,7 @@
 // quantized once per output column j, s_j = max_p |W(p, j)| / 127, q = round(W / s_j)
 // in [−127, 127]; each row i of A is quantized the same way when the call runs, with
 // its own s_i (quantizeRows). The products of a row and a column accumulate exactly in
-// int32, and C(i, j) = ((accumulate ? C : 0) + bias_j) + f32(Σ q·q)·(s_i·s_j).
+// int32, and C(i, j) = ((β·C) + bias_j) + f32(Σ q·q)·(s_i·s_j).
 //
 // Exact integers make the kernels' order of summation irrelevant: every split of the
 // columns, and every engine, gives the same bits.
@@ -77,18 +77,18 @@ export function quantizeRows(m: i32, k: i32, a: usize, rsA: i32, csA: i32, dst: 
   }
 }
 
-// C (m×n, row stride ldc) = ((accumulate ? C : 0) + bias) + (A·B scaled), A quantized
+// C (m×n, row stride ldc) = ((β·C) + bias) + (A·B scaled), A quantized
 // rows (quantizeRows: int16, rows rsA int16s apart, scaleA: m floats), B int8 panels
 // (packInt8, scaleB: n floats, readable up to a multiple of NR). Each panel of B, whole,
 // against all the rows of A four at a time, as gemmPackedRows; batch 1 streams it once.
 // bias: n floats, or 0; scratch: 4·NR floats.
 export function int8GemmPacked(
   m: i32, n: i32, k: i32, a: usize, rsA: i32, scaleA: usize, panels: usize, scaleB: usize,
-  c: usize, ldc: i32, accumulate: bool, bias: usize, scratch: usize,
+  c: usize, ldc: i32, beta: f32, bias: usize, scratch: usize,
 ): void {
   const pairs = pairedDepth(k) >> 1;
   if (m == 1) {
-    int8Gemv(n, pairs, a, load<f32>(scaleA), panels, scaleB, c, accumulate, bias, scratch);
+    int8Gemv(n, pairs, a, load<f32>(scaleA), panels, scaleB, c, beta, bias, scratch);
     return;
   }
   const aRow = <usize>rsA << 1, cRow = <usize>ldc << 2;
@@ -103,14 +103,14 @@ export function int8GemmPacked(
       const rows = min(4, m - i);
       const ai = a + <usize>i * aRow, ci = cj + <usize>i * cRow, si = scaleA + (<usize>i << 2);
       if (rows == 4 && width == NR) {
-        int8Tile4x8(pairs, ai, ai + aRow, ai + 2 * aRow, ai + 3 * aRow, si, si + 4, si + 8, si + 12, panels, sj, ci, cRow, accumulate, biasj);
+        int8Tile4x8(pairs, ai, ai + aRow, ai + 2 * aRow, ai + 3 * aRow, si, si + 4, si + 8, si + 12, panels, sj, ci, cRow, beta, biasj);
         continue;
       }
       // A part tile, as gemmPackedRows computes one: whole in scratch from
-      // (accumulate ? C : 0) + bias, rows past the last repeating it, part copied back.
+      // β·C + bias, rows past the last repeating it, part copied back.
       for (let r = 0; r < 4; r++) {
         for (let q = 0; q < NR; q++) {
-          let v: f32 = accumulate && q < width ? load<f32>(ci + <usize>min(r, rows - 1) * cRow + (<usize>q << 2)) : 0;
+          let v: f32 = beta != 0 && q < width ? beta * load<f32>(ci + <usize>min(r, rows - 1) * cRow + (<usize>q << 2)) : 0;
           if (biasj != 0 && q < width) v += load<f32>(biasj + (<usize>q << 2));
           store<f32>(scratch + <usize>r * tileRow + (<usize>q << 2), v);
         }
@@ -128,12 +128,12 @@ export function int8GemmPacked(
   }
 }
 
-// Batch 1: y = ((accumulate ? y : 0) + bias) + x·B scaled, B read as three sequential
+// Batch 1: y = ((β·y) + bias) + x·B scaled, B read as three sequential
 // streams of panels, a third each, as gemvPacked reads float32 panels (one stream is
 // prefetched less well); panels left over after them, one by one. Integer sums make
 // the grouping of panels irrelevant to the result.
 function int8Gemv(
-  n: i32, pairs: i32, x: usize, scaleX: f32, panels: usize, scaleB: usize, y: usize, accumulate: bool, bias: usize, scratch: usize,
+  n: i32, pairs: i32, x: usize, scaleX: f32, panels: usize, scaleB: usize, y: usize, beta: f32, bias: usize, scratch: usize,
 ): void {
   const panelBytes = <usize>pairs << 4, end = <usize>pairs << 2;
   const count = (n + NR - 1) / NR, third = count / 3;
@@ -152,9 +152,9 @@ function int8Gemv(
       c1 = i32x4.add(c1, i32x4.dot_i16x8_s(xv, i16x8.extend_high_i8x16_s(w)));
     }
     const j = q * NR;
-    finishPanel(n, j, a0, a1, scaleX, scaleB, y, accumulate, bias, scratch);
-    finishPanel(n, j + columns, b0, b1, scaleX, scaleB, y, accumulate, bias, scratch);
-    finishPanel(n, j + 2 * columns, c0, c1, scaleX, scaleB, y, accumulate, bias, scratch);
+    finishPanel(n, j, a0, a1, scaleX, scaleB, y, beta, bias, scratch);
+    finishPanel(n, j + columns, b0, b1, scaleX, scaleB, y, beta, bias, scratch);
+    finishPanel(n, j + 2 * columns, c0, c1, scaleX, scaleB, y, beta, bias, scratch);
   }
   panels += 2 * step;
   for (let q = 3 * third; q < count; q++, panels += panelBytes) {
@@ -166,24 +166,24 @@ function int8Gemv(
       a0 = i32x4.add(a0, i32x4.dot_i16x8_s(xv, i16x8.extend_low_i8x16_s(u)));
       a1 = i32x4.add(a1, i32x4.dot_i16x8_s(xv, i16x8.extend_high_i8x16_s(u)));
     }
-    finishPanel(n, q * NR, a0, a1, scaleX, scaleB, y, accumulate, bias, scratch);
+    finishPanel(n, q * NR, a0, a1, scaleX, scaleB, y, beta, bias, scratch);
   }
 }
 
 // Columns j… (one panel) of the row y from their integer sums; a ragged last panel
 // through scratch (NR floats), as the part tiles of int8GemmPacked.
 function finishPanel(
-  n: i32, j: i32, low: v128, high: v128, scale: f32, scaleB: usize, y: usize, accumulate: bool, bias: usize, scratch: usize,
+  n: i32, j: i32, low: v128, high: v128, scale: f32, scaleB: usize, y: usize, beta: f32, bias: usize, scratch: usize,
 ): void {
   const offset = <usize>j << 2, width = min(NR, n - j);
   const sLow = v128.load(scaleB + offset), sHigh = v128.load(scaleB + offset, 16);
   const yj = y + offset;
   if (width == NR) {
-    finishRow(low, high, scale, sLow, sHigh, yj, accumulate, bias != 0 ? bias + offset : 0);
+    finishRow(low, high, scale, sLow, sHigh, yj, beta, bias != 0 ? bias + offset : 0);
     return;
   }
   for (let q = 0; q < NR; q++) {
-    let v: f32 = accumulate && q < width ? load<f32>(yj + (<usize>q << 2)) : 0;
+    let v: f32 = beta != 0 && q < width ? beta * load<f32>(yj + (<usize>q << 2)) : 0;
     if (bias != 0 && q < width) v += load<f32>(bias + offset + (<usize>q << 2));
     store<f32>(scratch + (<usize>q << 2), v);
   }
@@ -191,12 +191,12 @@ function finishPanel(
   for (let q = 0; q < width; q++) store<f32>(yj + (<usize>q << 2), load<f32>(scratch + (<usize>q << 2)));
 }
 
-// C[4×8] = ((accumulate ? C : 0) + bias[8]) + Σ q_a·q_b · (s_a·s_b): four int16 rows of
+// C[4×8] = ((β·C) + bias[8]) + Σ q_a·q_b · (s_a·s_b): four int16 rows of
 // A at a0…a3 (a row may repeat), their scales at s0…s3, one int8 panel of `pairs`
 // depth pairs, its 8 columns' scales at sB.
 function int8Tile4x8(
   pairs: i32, a0: usize, a1: usize, a2: usize, a3: usize, s0: usize, s1: usize, s2: usize, s3: usize,
-  panel: usize, sB: usize, c: usize, cRow: usize, accumulate: bool, bias: usize,
+  panel: usize, sB: usize, c: usize, cRow: usize, beta: f32, bias: usize,
 ): void {
   let v0 = i32x4.splat(0), u0 = v0, v1 = v0, u1 = v0, v2 = v0, u2 = v0, v3 = v0, u3 = v0;
   for (let at: usize = 0, end = <usize>pairs << 2; at < end; at += 4) {
@@ -217,19 +217,19 @@ function int8Tile4x8(
     panel += 16;
   }
   const low = v128.load(sB), high = v128.load(sB, 16);
-  finishRow(v0, u0, load<f32>(s0), low, high, c, accumulate, bias);
-  finishRow(v1, u1, load<f32>(s1), low, high, c + cRow, accumulate, bias);
-  finishRow(v2, u2, load<f32>(s2), low, high, c + 2 * cRow, accumulate, bias);
-  finishRow(v3, u3, load<f32>(s3), low, high, c + 3 * cRow, accumulate, bias);
+  finishRow(v0, u0, load<f32>(s0), low, high, c, beta, bias);
+  finishRow(v1, u1, load<f32>(s1), low, high, c + cRow, beta, bias);
+  finishRow(v2, u2, load<f32>(s2), low, high, c + 2 * cRow, beta, bias);
+  finishRow(v3, u3, load<f32>(s3), low, high, c + 3 * cRow, beta, bias);
 }
 
-// c[0..8] = ((accumulate ? c : 0) + bias) + f32(dots)·(scale·scalesB), dots in two i32x4.
+// c[0..8] = ((β·c) + bias) + f32(dots)·(scale·scalesB), dots in two i32x4.
 // @ts-ignore: decorator
 @inline function finishRow(
-  dotsLow: v128, dotsHigh: v128, scale: f32, scalesLow: v128, scalesHigh: v128, c: usize, accumulate: bool, bias: usize,
+  dotsLow: v128, dotsHigh: v128, scale: f32, scalesLow: v128, scalesHigh: v128, c: usize, beta: f32, bias: usize,
 ): void {
-  let low = accumulate ? v128.load(c) : f32x4.splat(0);
-  let high = accumulate ? v128.load(c, 16) : f32x4.splat(0);
+  let low = beta != 0 ? f32x4.mul(v128.load(c), f32x4.splat(beta)) : f32x4.splat(0);
+  let high = beta != 0 ? f32x4.mul(v128.load(c, 16), f32x4.splat(beta)) : f32x4.splat(0);
   if (bias != 0) {
     low = f32x4.add(low, v128.load(bias));
     high = f32x4.add(high, v128.load(bias, 16));

@@ -1,7 +1,7 @@
 // The GEMM kernels of this build, and the one place that picks one for a call.
 //
 // Every entry computes the whole of the descriptor's product,
-//   C (m×n, row stride ldc) = (accumulate ? C : 0) + bias + op(A)·op(B), then Y = f(C),
+//   C (m×n, row stride ldc) = β·C + bias + op(A)·op(B), then Y = f(C),
 // by its own method, and states how its output may be cut into blocks for threads
 // (threads.ts): along rows or columns, on multiples of `unit`. Cut there, every element
 // of C is computed by the same operations as in the undivided call, which is what makes
@@ -103,33 +103,33 @@ export function splitUnit(kernel: i32, m: i32, n: i32): i32 {
 export function runKernel(
   kernel: i32, call: GemmCall, m: i32, n: i32, a: usize, b: usize, scaleB: usize, c: usize, bias: usize, y: usize, scratch: usize,
 ): void {
-  const k = call.k, accumulate = call.accumulate != 0, epilogue = call.epilogue, slope = call.slope;
+  const k = call.k, beta = call.beta, epilogue = call.epilogue, slope = call.slope;
   switch (kernel) {
-    case F32_GEMM_ROWS: gemmRows(m, n, k, a, call.rsA, call.csA, b, call.rsB, c, call.ldc, accumulate, bias); break;
-    case F32_GEMM_DOTS: gemmDots(m, n, k, a, call.rsA, b, call.csB, c, call.ldc, accumulate, bias, scratch); break;
-    case F32_GEMM_RANK_K: rankUpdate(m, n, k, a, call.rsA, call.csA, b, call.rsB, c, call.ldc, accumulate, bias); break;
-    case F32_GEMM_PACKED_ROWS: gemmPackedRows<f32>(m, n, k, a, call.rsA, call.csA, b, c, call.ldc, accumulate, bias, scratch); break;
-    case BF16_GEMM_PACKED_ROWS: gemmPackedRows<u16>(m, n, k, a, call.rsA, call.csA, b, c, call.ldc, accumulate, bias, scratch); break;
+    case F32_GEMM_ROWS: gemmRows(m, n, k, a, call.rsA, call.csA, b, call.rsB, c, call.ldc, beta, bias); break;
+    case F32_GEMM_DOTS: gemmDots(m, n, k, a, call.rsA, b, call.csB, c, call.ldc, beta, bias, scratch); break;
+    case F32_GEMM_RANK_K: rankUpdate(m, n, k, a, call.rsA, call.csA, b, call.rsB, c, call.ldc, beta, bias); break;
+    case F32_GEMM_PACKED_ROWS: gemmPackedRows<f32>(m, n, k, a, call.rsA, call.csA, b, c, call.ldc, beta, bias, scratch); break;
+    case BF16_GEMM_PACKED_ROWS: gemmPackedRows<u16>(m, n, k, a, call.rsA, call.csA, b, c, call.ldc, beta, bias, scratch); break;
     case QD8_F32_QC8W_GEMM: {
-      int8GemmPacked(m, n, k, a, call.rsA, call.scaleA, b, scaleB, c, call.ldc, accumulate, bias, scratch);
+      int8GemmPacked(m, n, k, a, call.rsA, call.scaleA, b, scaleB, c, call.ldc, beta, bias, scratch);
       break;
     }
     case F32_GEMV_PACKED:
     case BF16_GEMV_PACKED: {
-      if (kernel == F32_GEMV_PACKED) gemvPacked<f32>(n, k, a, call.csA, b, c, accumulate, bias, scratch);
-      else gemvPacked<u16>(n, k, a, call.csA, b, c, accumulate, bias, scratch);
+      if (kernel == F32_GEMV_PACKED) gemvPacked<f32>(n, k, a, call.csA, b, c, beta, bias, scratch);
+      else gemvPacked<u16>(n, k, a, call.csA, b, c, beta, bias, scratch);
       if (epilogue != NONE) activateTile(epilogue, slope, c, y, 1, n, n);
       return;
     }
     case F32_GEMM_THIN: {
-      thinProduct(m, n, k, a, call.csA, b, call.rsB, call.csB, c, call.ldc, accumulate, bias, epilogue, slope, y, scratch);
+      thinProduct(m, n, k, a, call.csA, b, call.rsB, call.csB, c, call.ldc, beta, bias, epilogue, slope, y, scratch);
       return;
     }
     default: {
       const packed = kernel == F32_GEMM_PACKED;
       blocked(
         m, n, k, a, call.rsA, call.csA, b, packed ? 0 : call.rsB, packed ? 0 : call.csB, packed,
-        c, call.ldc, accumulate, bias, epilogue, slope, y, scratch,
+        c, call.ldc, beta, bias, epilogue, slope, y, scratch,
       );
       return;
     }

@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 
 /** Bumped whenever the exports change meaning; the host refuses a .wasm of another version. */
-const ABI_VERSION = 7;
+const ABI_VERSION = 8;
 
 /** Elementwise functions, applied alone (activate) or as the GEMM's epilogue: Y = f(C). The
  *  host names each in camelCase (LEAKY_RELU: leakyRelu), as the API does. */
@@ -34,7 +34,7 @@ const WEIGHT_FORMATS = [
 
 /**
  * One GEMM call, as the host writes it and every thread's kernels read it:
- * C (m×n, row stride ldc) = (accumulate ? C : 0) + bias + op(A)·op(B), then Y = f(C).
+ * C (m×n, row stride ldc) = beta·C + bias + op(A)·op(B), then Y = f(C).
  * Every field is 4 bytes (wasm32 addresses are too), in this order.
  */
 const GEMM_CALL = [
@@ -52,7 +52,7 @@ const GEMM_CALL = [
   ['scaleB', 'ptr', 'PACKED_INT8: n floats, the scale of each column of B'],
   ['c', 'ptr', 'C, m rows ldc floats apart'],
   ['ldc', 'i32', ''],
-  ['accumulate', 'i32', '0: C is only written, never read (it may hold NaN)'],
+  ['beta', 'f32', "C's factor (BLAS's beta); 0: C is only written, never read (it may hold NaN)"],
   ['bias', 'ptr', 'n floats added to every row, or 0'],
   ['epilogue', 'i32', 'an activation kind: Y = f(C) written to y (same strides as C)'],
   ['slope', 'f32', 'the leaky ReLU slope'],

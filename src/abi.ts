@@ -34,6 +34,8 @@ export interface Kernels {
   add_column_sums(m: number, rows: number, cols: number, out: number): void;
   /** x *= factor over count floats. */
   scale(x: number, count: number, factor: number): void;
+  /** y = factor·x over count floats (y may be x). */
+  scale_into(x: number, y: number, count: number, factor: number): void;
   /** y = x·mask, mask[i] = scale or 0 by the (offset + i)-th draw of mulberry32(seed) against p. */
   dropout(x: number, y: number, mask: number, count: number, p: number, scale: number, seed: number, offset: number): void;
   dropout_backward(dy: number, mask: number, dx: number, count: number): void;

@@ -56,37 +56,37 @@ export function matmul(
   // the product is complete, so it may alias either operand. Sizes come from the checked
   // shapes, never from the arrays' own (overridable) lengths; views of the module's memory
   // are followed across the growth the block may cause.
+  //
+  // alpha·op(A)·op(B) = op(alpha·A)·op(B): alpha is folded into the staged copy of the
+  // smaller operand (a scaled copy, when that one is read in place), and beta is C's
+  // factor in the kernels. No pass over C, and nothing is divided: a tiny alpha or a
+  // large beta·C cannot overflow on the way to a result that does not.
   const { heap } = rt;
   const left = new Operand(heap.memory, a);
   const right = new Operand(heap.memory, b);
   const target = given === undefined ? undefined : new Operand(heap.memory, given);
+  const product = alpha !== 0 && k !== 0;
+  const scaled = !product || alpha === 1 ? null : m <= n ? 'a' : 'b';
   const aInPlace = heap.addressOf(a), bInPlace = heap.addressOf(b);
-  const aBytes = aInPlace === undefined ? alignUp(m * k * 4) : 0;
-  const bBytes = bInPlace === undefined ? alignUp(k * n * 4) : 0;
+  const aBytes = aInPlace === undefined || scaled === 'a' ? alignUp(m * k * 4) : 0;
+  const bBytes = bInPlace === undefined || scaled === 'b' ? alignUp(k * n * 4) : 0;
   const start = heap.alloc(aBytes + bBytes + m * n * 4);
-  const aAt = aInPlace ?? start, bAt = bInPlace ?? start + aBytes, cAt = start + aBytes + bBytes;
+  const aAt = aBytes ? start : aInPlace!, bAt = bBytes ? start + aBytes : bInPlace!, cAt = start + aBytes + bBytes;
   try {
     const out = target?.current() ?? new Float32Array(m * n);
     if (aInPlace === undefined) copyInto(heap.f32(aAt, m * k), left.current());
     if (bInPlace === undefined) copyInto(heap.f32(bAt, k * n), right.current());
-    // beta·C enters as the accumulate flag, C scaled by beta/alpha first; alpha scales the sum after.
-    // alpha = 0 is beta·C alone (and a k = 0 product adds nothing).
-    const accumulate = beta !== 0;
-    if (accumulate) {
-      const c = heap.f32(cAt, m * n); // C staged only when it is read
-      copyInto(c, out);
-      if (alpha === 0 || k === 0) {
-        rt.kernels.scale(cAt, m * n, beta);
-        copyInto(out, c);
-        return out;
-      }
-      if (beta !== alpha) rt.kernels.scale(cAt, m * n, beta / alpha);
-    } else if (alpha === 0 || k === 0) {
+    if (scaled === 'a') rt.kernels.scale_into(aInPlace ?? aAt, aAt, m * k, alpha);
+    if (scaled === 'b') rt.kernels.scale_into(bInPlace ?? bAt, bAt, k * n, alpha);
+    if (beta !== 0) copyInto(heap.f32(cAt, m * n), out); // C staged only when it is read
+    if (product) {
+      rt.gemm(m, n, k, aAt, transposeA ? 1 : k, transposeA ? m : 1, bAt, transposeB ? 1 : n, transposeB ? k : 1, cAt, n, beta);
+    } else if (beta !== 0) {
+      rt.kernels.scale(cAt, m * n, beta); // alpha = 0, or a k = 0 product: beta·C alone
+    } else {
       out.fill(0);
       return out;
     }
-    rt.gemm(m, n, k, aAt, transposeA ? 1 : k, transposeA ? m : 1, bAt, transposeB ? 1 : n, transposeB ? k : 1, cAt, n, accumulate);
-    if (alpha !== 1) rt.kernels.scale(cAt, m * n, alpha);
     copyInto(out, heap.f32(cAt, m * n));
     return out;
   } finally {

@@ -83,17 +83,18 @@ export class Runtime {
   }
 
   /**
-   * C (m×n, row stride ldc) = (accumulate ? C : 0) + bias + op(A)·op(B), with
-   * op(A)(i, p) = A[i·rsA + p·csA] and op(B)(p, j) = B[p·rsB + j·csB]. bias: 0 for none.
+   * C (m×n, row stride ldc) = beta·C + bias + op(A)·op(B), with op(A)(i, p) =
+   * A[i·rsA + p·csA] and op(B)(p, j) = B[p·rsB + j·csB]. bias: 0 for none. beta: a
+   * number, or true for 1 (accumulate) and false for 0 (C only written, never read).
    */
   gemm(
     m: number, n: number, k: number,
     a: number, rsA: number, csA: number,
     b: number, rsB: number, csB: number,
-    c: number, ldc: number, accumulate: boolean, bias = 0, epilogue?: Epilogue,
+    c: number, ldc: number, beta: number | boolean, bias = 0, epilogue?: Epilogue,
   ): void {
     this.#run({
-      m, n, k, a, rsA, csA, b, rsB, csB, packedB: 0, scaleA: 0, scaleB: 0, c, ldc, accumulate: accumulate ? 1 : 0, bias,
+      m, n, k, a, rsA, csA, b, rsB, csB, packedB: 0, scaleA: 0, scaleB: 0, c, ldc, beta: Number(beta), bias,
       epilogue: epilogue?.kind ?? 0, slope: epilogue?.slope ?? 0, y: epilogue?.y ?? 0, parts: 1,
     });
   }
@@ -152,13 +153,13 @@ export class Runtime {
   gemmPackedB(
     m: number, n: number, k: number,
     a: number, rsA: number, csA: number, b: number | PackedB,
-    c: number, ldc: number, accumulate: boolean, bias = 0, epilogue?: Epilogue, scaleA = 0,
+    c: number, ldc: number, beta: number | boolean, bias = 0, epilogue?: Epilogue, scaleA = 0,
   ): void {
     const packed = typeof b === 'number' ? null : b;
     this.#run({
       m, n, k, a, rsA, csA, b: packed ? packed.at : (b as number), rsB: 0, csB: 0,
       packedB: packed ? packed.format : WeightFormat.packedF32, scaleA, scaleB: packed ? packed.scales : 0,
-      c, ldc, accumulate: accumulate ? 1 : 0, bias,
+      c, ldc, beta: Number(beta), bias,
       epilogue: epilogue?.kind ?? 0, slope: epilogue?.slope ?? 0, y: epilogue?.y ?? 0, parts: 1,
     });
   }

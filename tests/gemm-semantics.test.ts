@@ -52,3 +52,39 @@ test('out aliasing an operand from allocate(), with beta: C is read before anyth
   expectWithin(a, want, want.map((v) => 1e-5 * (1 + Math.abs(v))), 'aliased');
   a.dispose();
 });
+
+test('alpha and beta far from 1 do not overflow on the way: alpha meets the product before C does', () => {
+  // A tiny alpha on a large C: dividing C by alpha first (an earlier design) gave Infinity.
+  const big = Float32Array.of(1e10);
+  expect(matmul(Float32Array.of(3), Float32Array.of(2), 1, 1, 1, { alpha: 1e-30, beta: 1, out: big })[0]).toBe(1e10);
+  // A product whose float32 value overflows, brought back by alpha: alpha is folded into an operand.
+  const [m, k, n] = [2, 3, 4];
+  const a = randomArray(m * k, 3).map((v) => v * 1e20), b = randomArray(k * n, 4).map((v) => v * 1e20);
+  for (const [rows, cols] of [[m, n], [n, m]]) { // alpha folded into A (m ≤ n), then into B
+    const left = rows === m ? a : b, right = rows === m ? b : a;
+    const depth = k;
+    const c0 = randomArray(rows * cols, 5);
+    const out = c0.slice();
+    matmul(left, right, rows, depth, cols, { alpha: 1e-40, beta: 1e-3, out, ...(rows === m ? {} : { transposeA: true, transposeB: true }) });
+    const exact = referenceMatmul(left, right, rows, depth, cols, rows === m ? {} : { transposeA: true, transposeB: true });
+    const want = exact.map((v, i) => 1e-40 * v + 1e-3 * c0[i]);
+    expect(out.every(Number.isFinite), `${rows}×${cols}`).toBe(true);
+    expectWithin(out, want, want.map((v) => 1e-5 * Math.abs(v) + 1e-9), `${rows}×${cols}`);
+  }
+});
+
+test('alpha on operands read in place (allocate) scales a copy: the operands are left as they were', () => {
+  for (const [m, k, n] of [[3, 5, 7], [7, 5, 3]]) {
+    const a = allocate(m * k), b = allocate(k * n);
+    a.set(randomArray(m * k, 11));
+    b.set(randomArray(k * n, 12));
+    const [a0, b0] = [a.slice(), b.slice()];
+    const got = matmul(a, b, m, k, n, { alpha: -3 });
+    const want = referenceMatmul(a0, b0, m, k, n).map((v) => -3 * v);
+    expectWithin(got, want, productBound(a0, b0, m, k, n).map((e) => 4 * e + 1e-30), `${m}×${k}×${n}`);
+    expect(a.slice()).toEqual(a0);
+    expect(b.slice()).toEqual(b0);
+    a.dispose();
+    b.dispose();
+  }
+});

@@ -1,7 +1,7 @@
 // The microkernel tester, in the spirit of XNNPACK's: every entry of the kernel table
 // (assembly/kernels.ts), alone, on the edges a product meets — m over its range (1 to
 // past MR, or the few rows a streaming kernel takes), n from 1 to past 2·NR, k around
-// the unroll and KC, strided A and B, ldc > n, accumulate
+// the unroll and KC, strided A and B, ldc > n, beta (C's factor: 0, 1 or another)
 // on and off (off over NaN in C), every epilogue — against the float64 reference; and
 // each cut into blocks for 2, 3 and 4 threads, computed here block by block, bitwise
 // equal to the whole. Operands sit in memory poisoned with NaN around them, and C's
@@ -23,7 +23,7 @@ interface Case {
   a: Layout; b: Layout; packed: boolean;
   /** Floats of padding past each row (or column) of A, B and C. */
   pad: number;
-  accumulate: boolean; bias: boolean; epilogue: number;
+  beta: number; bias: boolean; epilogue: number;
 }
 
 const build = initOptions.simd === 'auto' ? (hasRelaxedSimd() ? 'relaxed' : 'fixed') : initOptions.simd!;
@@ -87,12 +87,12 @@ function check(kernel: string, t: Case): void {
     return at;
   };
   const start = new Float32Array(cFloats).fill(SENTINEL);
-  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) start[i * ldc + j] = t.accumulate ? c0[i * n + j] : NaN;
+  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) start[i * ldc + j] = t.beta !== 0 ? c0[i * n + j] : NaN;
   const [pa, pb, pc, py, pbias] = [place(A.stored), place(B.stored), place(start), place(start.map((v) => (v === SENTINEL ? v : NaN))), place(bias)];
   const epilogue = t.epilogue ? { kind: t.epilogue, slope: SLOPE, y: py } : undefined;
   const call: GemmCall = {
     m, n, k, a: pa, rsA: sa.rs, csA: sa.cs, b: pb, rsB: sb.rs, csB: sb.cs, packedB: t.packed ? 1 : 0, scaleA: 0, scaleB: 0,
-    c: pc, ldc, accumulate: t.accumulate ? 1 : 0, bias: t.bias ? pbias : 0, epilogue: t.epilogue, slope: SLOPE, y: py, parts: 1,
+    c: pc, ldc, beta: t.beta, bias: t.bias ? pbias : 0, epilogue: t.epilogue, slope: SLOPE, y: py, parts: 1,
   };
   if (t.packed) {
     const packed = rt.heap.alloc(rt.packedBBytes(k, n));
@@ -100,21 +100,22 @@ function check(kernel: string, t: Case): void {
     rt.packB(k, n, pb, sb.rs, sb.cs, packed);
     call.b = packed;
     expect(TABLE[kernelOf(call)]?.name, label).toBe(kernel);
-    rt.gemmPackedB(m, n, k, pa, sa.rs, sa.cs, packed, pc, ldc, t.accumulate, call.bias, epilogue);
+    rt.gemmPackedB(m, n, k, pa, sa.rs, sa.cs, packed, pc, ldc, t.beta, call.bias, epilogue);
   } else {
     expect(TABLE[kernelOf(call)]?.name, label).toBe(kernel);
-    rt.gemm(m, n, k, pa, sa.rs, sa.cs, pb, sb.rs, sb.cs, pc, ldc, t.accumulate, call.bias, epilogue);
+    rt.gemm(m, n, k, pa, sa.rs, sa.cs, pb, sb.rs, sb.cs, pc, ldc, t.beta, call.bias, epilogue);
   }
   const got = rt.heap.f32(pc, cFloats).slice();
   const gotY = rt.heap.f32(py, cFloats).slice();
 
   // C against the reference, and its padding untouched.
   const exact = referenceMatmul(A.dense, B.dense, m, k, n);
-  const extra = (i: number, j: number) => (t.accumulate ? c0[i * n + j] : 0) + (t.bias ? bias[j] : 0);
+  const extra = (i: number, j: number) => (t.beta !== 0 ? t.beta * c0[i * n + j] : 0) + (t.bias ? bias[j] : 0);
   for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) exact[i * n + j] += extra(i, j);
   const dense = new Float32Array(m * n);
   for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) dense[i * n + j] = got[i * ldc + j];
-  expectWithin(dense, exact, productBound(A.dense, B.dense, m, k, n, {}, extra), label);
+  const magnitude = (i: number, j: number) => Math.abs(t.beta * c0[i * n + j]!) + (t.bias ? Math.abs(bias[j]!) : 0);
+  expectWithin(dense, exact, productBound(A.dense, B.dense, m, k, n, {}, magnitude), label);
   const padding = (values: Float32Array) => values.filter((_, i) => i % ldc >= n);
   expect(padding(got).every((v) => v === SENTINEL), `${label}: C's padding`).toBe(true);
 
@@ -169,7 +170,7 @@ const at = (key: 'm' | 'n' | 'k', values: number[], extra: Partial<Case> = {}): 
 
 function base(kernel: string): Base {
   const { ROWS_MAX, DOTS_MAX, RANK_MAX, STREAM_MIN } = LIMITS;
-  const flags = { pad: 0, packed: false, accumulate: false, bias: false, epilogue: 0 };
+  const flags = { pad: 0, packed: false, beta: 0, bias: false, epilogue: 0 };
   const ks = [1, 2, 3, 4, 5, 7, 8, 9, 16, 17, KC - 1, KC, KC + 1, 2 * KC + 3];
   const ns = range(1, 2 * NR + 1);
   const longKs = [STREAM_MIN, STREAM_MIN + 1, STREAM_MIN + 3, KC - 1, KC, KC + 1, 2 * KC + 3];
@@ -250,11 +251,11 @@ describe.each(TABLE.map(({ name }) => name))(`%s (${build})`, (kernel) => {
     for (const t of k) check(kernel, { ...b, ...t, pad: t.k! % 2 });
   });
 
-  test('accumulate on and off (off over NaN), bias, every epilogue', () => {
+  test('beta 0 (C over NaN, never read), 1 and another, bias, every epilogue', () => {
     const { base: b } = base(kernel);
-    for (const accumulate of [false, true]) {
+    for (const beta of [0, 1, -0.75]) {
       for (const bias of [false, true]) {
-        for (const epilogue of range(0, 5)) check(kernel, { ...b, accumulate, bias, epilogue, pad: 2 });
+        for (const epilogue of range(0, 5)) check(kernel, { ...b, beta, bias, epilogue, pad: 2 });
       }
     }
   });
@@ -263,7 +264,7 @@ describe.each(TABLE.map(({ name }) => name))(`%s (${build})`, (kernel) => {
     const { base: b, large } = base(kernel);
     for (const t of large) {
       for (const n of kernel === 'f32_gemm_thin' ? [5, 12] : [3 * NR + 5, 9 * NR + 3]) {
-        check(kernel, { ...b, ...t, n, accumulate: true, bias: true, epilogue: 3, pad: 1 });
+        check(kernel, { ...b, ...t, n, beta: 1.5, bias: true, epilogue: 3, pad: 1 });
         check(kernel, { ...b, ...t, n, epilogue: 2 });
       }
     }
@@ -305,6 +306,6 @@ test.each(['rows', 'cols'] as const)('f32_gemm_rows and f32_gemm_dots: a row of 
 
 /** Whether the table would give `kernel` a call with these strides (a probe descriptor, not a copy of the rules). */
 function takes(kernel: string, s: { m: number; n: number; k: number; rsA: number; csA: number; rsB: number; csB: number }, packed: boolean): boolean {
-  const call: GemmCall = { ...s, a: 0, b: 0, packedB: packed ? 1 : 0, scaleA: 0, scaleB: 0, c: 0, ldc: s.n, accumulate: 0, bias: 0, epilogue: 0, slope: 0, y: 0, parts: 1 };
+  const call: GemmCall = { ...s, a: 0, b: 0, packedB: packed ? 1 : 0, scaleA: 0, scaleB: 0, c: 0, ldc: s.n, beta: 0, bias: 0, epilogue: 0, slope: 0, y: 0, parts: 1 };
   return TABLE[kernelOf(call)]?.name === kernel;
 }
