@@ -141,7 +141,8 @@ export function f32GemmTileMRx4(
 // or 16 of bfloat16 with W = u16; rows of B in place: their stride); C's rows cRow apart. The tile of the streaming
 // kernels (rank-k.ts, gemm-packed-rows.ts), where B, not arithmetic, is the bound: 8
 // accumulators, latency-bound in the blocked product, keep up with a stream of B.
-// Each element is (C or 0), then + bias, then its products in depth order.
+// Each element is (C or 0), then + bias, then its products in depth order, as in
+// f32GemmTile2x16: a row has the same bits in either.
 export function f32GemmTile4x8<W>(
   k: i32, a0: usize, a1: usize, a2: usize, a3: usize, aStep: usize,
   b: usize, bStep: usize, c: usize, cRow: usize, beta: f32, bias: usize,
@@ -182,4 +183,50 @@ export function f32GemmTile4x8<W>(
   v128.store(c + cRow, v1); v128.store(c + cRow, u1, 16);
   v128.store(c + 2 * cRow, v2); v128.store(c + 2 * cRow, u2, 16);
   v128.store(c + 3 * cRow, v3); v128.store(c + 3 * cRow, u3, 16);
+}
+
+// One or two rows of C (`rows`; a1 is not read for one) against two panels of B at
+// once, the second `far` bytes after the first (C's columns 8 to 15; bias too): the
+// rows a few-row product leaves past a multiple of four. One or two rows alone on one
+// panel would keep too few chains of multiply-adds going to keep up with the stream of
+// B (the batch-1 kernel runs three streams for this, gemv-packed.ts). Each element is
+// summed as in f32GemmTile4x8.
+export function f32GemmTile2x16<W>(
+  rows: i32, k: i32, a0: usize, a1: usize, aStep: usize, b: usize, far: usize, bStep: usize,
+  c: usize, cRow: usize, beta: f32, bias: usize,
+): void {
+  let v0 = f32x4.splat(0), u0 = v0, q0 = v0, r0 = v0, v1 = v0, u1 = v0, q1 = v0, r1 = v0;
+  if (rows < 2) a1 = a0; // computed twice, stored once: no branch in the loop
+  if (beta != 0) {
+    const scale = f32x4.splat(beta);
+    v0 = f32x4.mul(v128.load(c), scale); u0 = f32x4.mul(v128.load(c, 16), scale);
+    q0 = f32x4.mul(v128.load(c, 32), scale); r0 = f32x4.mul(v128.load(c, 48), scale);
+    if (rows > 1) {
+      v1 = f32x4.mul(v128.load(c + cRow), scale); u1 = f32x4.mul(v128.load(c + cRow, 16), scale);
+      q1 = f32x4.mul(v128.load(c + cRow, 32), scale); r1 = f32x4.mul(v128.load(c + cRow, 48), scale);
+    }
+  }
+  if (bias != 0) {
+    const bv = v128.load(bias), bu = v128.load(bias, 16), bq = v128.load(bias, 32), br = v128.load(bias, 48);
+    v0 = f32x4.add(v0, bv); u0 = f32x4.add(u0, bu); q0 = f32x4.add(q0, bq); r0 = f32x4.add(r0, br);
+    v1 = f32x4.add(v1, bv); u1 = f32x4.add(u1, bu); q1 = f32x4.add(q1, bq); r1 = f32x4.add(r1, br);
+  }
+  const highHalf = i32x4.splat(HIGH_HALF);
+  for (let p = 0, at: usize = 0; p < k; p++, at += aStep) {
+    const w = panelLow<W>(b), x = panelHigh<W>(b, highHalf);
+    const y = panelLow<W>(b + far), z = panelHigh<W>(b + far, highHalf);
+    const s0 = v128.load32_splat(a0 + at);
+    v0 = madd(s0, w, v0);
+    u0 = madd(s0, x, u0);
+    q0 = madd(s0, y, q0);
+    r0 = madd(s0, z, r0);
+    const s1 = v128.load32_splat(a1 + at);
+    v1 = madd(s1, w, v1);
+    u1 = madd(s1, x, u1);
+    q1 = madd(s1, y, q1);
+    r1 = madd(s1, z, r1);
+    b += bStep;
+  }
+  v128.store(c, v0); v128.store(c, u0, 16); v128.store(c, q0, 32); v128.store(c, r0, 48);
+  if (rows > 1) { v128.store(c + cRow, v1); v128.store(c + cRow, u1, 16); v128.store(c + cRow, q1, 32); v128.store(c + cRow, r1, 48); }
 }

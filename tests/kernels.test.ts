@@ -219,7 +219,9 @@ function base(kernel: string): Base {
     case 'f32_gemm_packed_rows': return {
       base: { ...flags, m: 3, n: 2 * NR + 1, k: STREAM_MIN + 1, a: 'rows', b: 'rows', packed: true },
       m: at('m', range(2, ROWS_MAX)),
-      n: at('n', ns),
+      // Panels go in pairs, the rows past a multiple of 4 in one tile across both: an odd
+      // count of whole panels, with and without a part one, for each remainder of rows.
+      n: [...at('n', ns), ...[2, 3, 5, 6, 7, 9].flatMap((m) => at('n', [3 * NR, 3 * NR + 3, 4 * NR, 5 * NR + 1], { m }))],
       k: at('k', longKs),
       large: [{ m: ROWS_MAX, k: KC + 5 }, { m: 2, k: 2 * KC + 3 }],
     };
