@@ -117,23 +117,25 @@ async function bunBuild(dir) {
 }
 
 /**
- * Parcel 2's first build of a fresh project (index.html the entry; cache and all from
+ * Parcel 2's first build of a fresh project loading `entry` (index.html the entry; cache and all from
  * scratch). Its default config comes from this repository's node_modules; everything
  * else as `npx parcel build index.html`. A build that changed the project's
  * package.json (Parcel installing a polyfill it thought the code needs) fails.
  */
-async function parcelBuild(dir) {
-  const { Parcel } = await import('@parcel/core');
-  await writeFile(join(dir, 'index.html'), page('<script type="module" src="./src/index.js"></script>'));
-  const manifest = await readFile(join(dir, 'package.json'), 'utf8');
-  const parcel = new Parcel({
-    entries: join(dir, 'index.html'), defaultConfig: require.resolve('@parcel/config-default'),
-    mode: 'production', shouldDisableCache: true, projectRoot: dir, logLevel: 'warn',
-    defaultTargetOptions: { distDir: join(dir, 'dist') },
-  });
-  const { bundleGraph, ...event } = await parcel.run();
-  if (await readFile(join(dir, 'package.json'), 'utf8') !== manifest) throw new Error('parcel changed the project\'s package.json');
-  return { outDir: join(dir, 'dist'), warnings: (event.diagnostics ?? []).map((d) => d.message), bundles: bundleGraph.getBundles().length };
+function parcelBuild(entry) {
+  return async (dir) => {
+    const { Parcel } = await import('@parcel/core');
+    await writeFile(join(dir, 'index.html'), page(`<script type="module" src="./${entry}"></script>`));
+    const manifest = await readFile(join(dir, 'package.json'), 'utf8');
+    const parcel = new Parcel({
+      entries: join(dir, 'index.html'), defaultConfig: require.resolve('@parcel/config-default'),
+      mode: 'production', shouldDisableCache: true, projectRoot: dir, logLevel: 'warn',
+      defaultTargetOptions: { distDir: join(dir, 'dist') },
+    });
+    const { bundleGraph, ...event } = await parcel.run();
+    if (await readFile(join(dir, 'package.json'), 'utf8') !== manifest) throw new Error('parcel changed the project\'s package.json');
+    return { outDir: join(dir, 'dist'), warnings: (event.diagnostics ?? []).map((d) => d.message), bundles: bundleGraph.getBundles().length };
+  };
 }
 
 /**
@@ -146,7 +148,9 @@ export const targets = [
   { name: `vite ${version('vite')}`, kind: 'browser', build: viteBuild },
   { name: `vite ${version('vite')} dev server`, kind: 'browser', serve: viteDev },
   { name: `webpack ${version('webpack')}`, kind: 'browser', build: webpackBuild },
-  { name: `parcel ${version('parcel')}`, kind: 'browser', build: parcelBuild },
+  { name: `parcel ${version('parcel')}`, kind: 'browser', build: parcelBuild('src/index.js') },
+  // Without packageExports (Parcel's default), simd-linear/inline resolves through the inline/ stub folder.
+  { name: `parcel ${version('parcel')} (/inline)`, kind: 'browser', build: parcelBuild('src/index-inline.js') },
   { name: `rollup ${version('rollup')} (+ import-meta-assets)`, kind: 'browser', build: rollupBuild },
   { name: `esbuild ${version('esbuild')} (/inline)`, kind: 'browser', build: esbuildBuild('src/index-inline.js') },
   { name: `esbuild ${version('esbuild')} (+ copy recipe)`, kind: 'browser', build: esbuildBuild('src/index.js', copyKernelsBeside) },
