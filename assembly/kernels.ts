@@ -19,7 +19,7 @@ import { int8GemmPacked } from "./int8";
 
 // The table, named as XNNPACK names kernels (operation, then what is special about it).
 // The register tile of the blocked entries is MR×NR (blocking.ts: 5×8 SIMD, 6×8 relaxed).
-/** At most ROWS_MAX rows, B's rows contiguous (X·W): four rows of B streamed far apart, in place (few-rows.ts). */
+/** At most ROWS_MAX rows (4·ROWS_MAX for a large B, in groups), B's rows contiguous (X·W): four rows of B streamed far apart, in place (few-rows.ts). */
 export const F32_GEMM_ROWS: i32 = 0;
 /** At most DOTS_MAX rows, B's columns and A's rows contiguous (dY·Wᵀ): dot products, B in place (few-rows.ts). */
 export const F32_GEMM_DOTS: i32 = 1;
@@ -50,6 +50,11 @@ const ROWS_MAX: i32 = 12;
 const DOTS_MAX: i32 = 16;
 const RANK_MAX: i32 = 8;
 const STREAM_MIN: i32 = 16;
+// Up to four times ROWS_MAX rows, X·W with a B of at least this many floats (2 MiB,
+// past what stays in cache) still takes the rows kernel, on groups of ROWS_MAX rows: B
+// streamed once a group costs less than packing it on every call, as the blocked product
+// must (1.1–1.6× at 13–48 rows of 1024×1024; not at 512×512, bench/microkernels.md).
+const LARGE_B: i32 = 524288;
 
 /** Which entry computes `call`. */
 export function kernelFor(call: GemmCall): i32 {
@@ -67,6 +72,7 @@ export function kernelFor(call: GemmCall): i32 {
   // A few rows (a small batch) are bound by reading B: B is streamed in place along
   // whichever direction is contiguous, once for all rows, with no packing.
   if (m <= ROWS_MAX && call.csB == 1 && wideRows) return F32_GEMM_ROWS;
+  if (m <= 4 * ROWS_MAX && call.csB == 1 && n >= STREAM_MIN && <i64>k * <i64>n >= LARGE_B) return F32_GEMM_ROWS;
   if (m <= DOTS_MAX && call.rsB == 1 && call.csA == 1 && longColumns) return F32_GEMM_DOTS;
   // A small depth (the weight gradient of a small batch) is bound by C, read and written once.
   if (k <= RANK_MAX && call.csB == 1 && (k == 1 || (n >= STREAM_MIN && m >= STREAM_MIN))) return F32_GEMM_RANK_K;
@@ -105,7 +111,13 @@ export function runKernel(
 ): void {
   const k = call.k, beta = call.beta, epilogue = call.epilogue, slope = call.slope;
   switch (kernel) {
-    case F32_GEMM_ROWS: gemmRows(m, n, k, a, call.rsA, call.csA, b, call.rsB, c, call.ldc, beta, bias); break;
+    case F32_GEMM_ROWS: {
+      for (let i = 0; i < m; i += ROWS_MAX) {
+        const aRows = a + ((<usize>i * <usize>call.rsA) << 2), cRows = c + ((<usize>i * <usize>call.ldc) << 2);
+        gemmRows(min(ROWS_MAX, m - i), n, k, aRows, call.rsA, call.csA, b, call.rsB, cRows, call.ldc, beta, bias);
+      }
+      break;
+    }
     case F32_GEMM_DOTS: gemmDots(m, n, k, a, call.rsA, b, call.csB, c, call.ldc, beta, bias, scratch); break;
     case F32_GEMM_RANK_K: rankUpdate(m, n, k, a, call.rsA, call.csA, b, call.rsB, c, call.ldc, beta, bias); break;
     case F32_GEMM_PACKED_ROWS: gemmPackedRows<f32>(m, n, k, a, call.rsA, call.csA, b, c, call.ldc, beta, bias, scratch); break;

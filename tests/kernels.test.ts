@@ -162,14 +162,14 @@ type Sweep = Partial<Case>[];
  */
 interface Base { base: Case; m: Sweep; n: Sweep; k: Sweep; large: Sweep }
 
-/** The table's limits (ROWS_MAX, DOTS_MAX, RANK_MAX, STREAM_MIN), as assembly/kernels.ts declares them. */
+/** The table's limits (ROWS_MAX, DOTS_MAX, RANK_MAX, STREAM_MIN, LARGE_B), as assembly/kernels.ts declares them. */
 const LIMITS = Object.fromEntries([...readFileSync(new URL('../assembly/kernels.ts', import.meta.url), 'utf8')
   .matchAll(/^const (\w+): i32 = (\d+);/gm)].map(([, name, value]) => [name, Number(value)]));
 
 const at = (key: 'm' | 'n' | 'k', values: number[], extra: Partial<Case> = {}): Sweep => values.map((v) => ({ ...extra, [key]: v }));
 
 function base(kernel: string): Base {
-  const { ROWS_MAX, DOTS_MAX, RANK_MAX, STREAM_MIN } = LIMITS;
+  const { ROWS_MAX, DOTS_MAX, RANK_MAX, STREAM_MIN, LARGE_B } = LIMITS;
   const flags = { pad: 0, packed: false, beta: 0, bias: false, epilogue: 0 };
   const ks = [1, 2, 3, 4, 5, 7, 8, 9, 16, 17, KC - 1, KC, KC + 1, 2 * KC + 3];
   const ns = range(1, 2 * NR + 1);
@@ -188,7 +188,9 @@ function base(kernel: string): Base {
       m: at('m', range(1, ROWS_MAX)),
       n: [...at('n', ns, { m: 1 }), ...at('n', range(STREAM_MIN, 4 * NR + 1))],
       k: at('k', ks),
-      large: [{ m: ROWS_MAX, k: KC + 5 }, { m: 1, k: 2 * KC + 3 }],
+      // Past ROWS_MAX rows, groups of ROWS_MAX over a B of LARGE_B floats or more.
+      large: [{ m: ROWS_MAX, k: KC + 5 }, { m: 1, k: 2 * KC + 3 },
+        ...[ROWS_MAX + 1, 2 * ROWS_MAX + 7, 4 * ROWS_MAX].map((m) => ({ m, k: 1031, n: Math.ceil(LARGE_B / 1031) + 13 }))],
     };
     case 'f32_gemm_dots': return {
       base: { ...flags, m: 3, n: 2 * NR + 1, k: 2 * STREAM_MIN + 1, a: 'rows', b: 'cols' },
@@ -234,7 +236,7 @@ const range = (from: number, to: number) => Array.from({ length: to - from + 1 }
 test('the table is read from assembly/kernels.ts, numbered 0…', () => {
   expect(TABLE.length).toBeGreaterThanOrEqual(8);
   expect(TABLE.map(({ id }) => id)).toEqual(range(0, TABLE.length - 1));
-  expect(Object.keys(LIMITS).sort()).toEqual(['DOTS_MAX', 'RANK_MAX', 'ROWS_MAX', 'STREAM_MIN']);
+  expect(Object.keys(LIMITS).sort()).toEqual(['DOTS_MAX', 'LARGE_B', 'RANK_MAX', 'ROWS_MAX', 'STREAM_MIN']);
 });
 
 describe.each(TABLE.map(({ name }) => name))(`%s (${build})`, (kernel) => {
@@ -265,7 +267,7 @@ describe.each(TABLE.map(({ name }) => name))(`%s (${build})`, (kernel) => {
   test('larger shapes, cut into blocks for threads', () => {
     const { base: b, large } = base(kernel);
     for (const t of large) {
-      for (const n of kernel === 'f32_gemm_thin' ? [5, 12] : [3 * NR + 5, 9 * NR + 3]) {
+      for (const n of t.n !== undefined ? [t.n] : kernel === 'f32_gemm_thin' ? [5, 12] : [3 * NR + 5, 9 * NR + 3]) {
         check(kernel, { ...b, ...t, n, beta: 1.5, bias: true, epilogue: 3, pad: 1 });
         check(kernel, { ...b, ...t, n, epilogue: 2 });
       }
@@ -288,8 +290,11 @@ describe.each(TABLE.map(({ name }) => name))(`%s (${build})`, (kernel) => {
 
 // The streaming kernels compute each element by the same operations whatever the rows
 // around it (assembly/few-rows.ts): a row of a small batch has the bits it has alone.
-test.each(['rows', 'cols'] as const)('f32_gemm_rows and f32_gemm_dots: a row of a batch is the row alone, bit for bit (B by %s)', (layout) => {
-  const [m, k, n] = [LIMITS.ROWS_MAX, 2 * KC + 37, 4 * NR + 3];
+// Past ROWS_MAX rows, over a large B, the rows kernel runs in groups of ROWS_MAX: still so.
+test.each([['rows', 'small'], ['cols', 'small'], ['rows', 'grouped']] as const)('f32_gemm_rows and f32_gemm_dots: a row of a batch is the row alone, bit for bit (B by %s, %s)', (layout, size) => {
+  const n0 = Math.ceil(LIMITS.LARGE_B! / 1031) + 13;
+  const [m, k, n] = size === 'small' ? [LIMITS.ROWS_MAX!, 2 * KC + 37, 4 * NR + 3] : [4 * LIMITS.ROWS_MAX!, 1031, n0];
+  if (size === 'grouped') expect(takes('f32_gemm_rows', { m, n, k, rsA: k, csA: 1, rsB: n, csB: 1 }, false)).toBe(true);
   const A = randomArray(m * k, 5), B = randomArray(k * n, 6);
   const [pa, pb, pc, p1] = [A, B, new Float32Array(m * n), new Float32Array(n)].map((data) => {
     const at = rt.heap.alloc(4 * data.length);
