@@ -2,15 +2,7 @@
 // zeroed. Element i's draw is the (offset + i)-th output of the layer's seeded generator
 // (mulberry32, src/random.ts's uniformGenerator), computed from its index alone, so a
 // call's mask depends only on the seed and how many elements came before it.
-
-// The n-th output (n ≥ 0) of mulberry32 from `seed`, in [0, 1).
-// @ts-ignore: decorator
-@inline function uniform(seed: u32, n: u32): f64 {
-  let t = seed + (n + 1) * 0x6d2b79f5;
-  t = (t ^ (t >>> 15)) * (t | 1);
-  t ^= t + (t ^ (t >>> 7)) * (t | 61);
-  return <f64>(t ^ (t >>> 14)) / 4294967296.0;
-}
+import { uniform } from "./random";
 
 // y[i] = x[i]·mask[i], mask[i] = scale if element i is kept (its draw ≥ p), else 0.
 export function dropout(x: usize, y: usize, mask: usize, count: i32, p: f64, scale: f32, seed: u32, offset: u32): void {

@@ -10,6 +10,7 @@ import { addColumnSums } from "./columns";
 import { scaleInto } from "./scale";
 import { sumOfSquares } from "./norms";
 import { dropout as dropoutKernel, dropoutBackward } from "./dropout";
+import { fillUniform } from "./random";
 import { activate as activateKernel, activateBackward } from "./activations";
 import { meanSquaredError, softmaxCrossEntropy } from "./losses";
 import { adamwStep, sgdStep } from "./optimizers";
@@ -74,6 +75,10 @@ export function scale_into(x: usize, y: usize, count: i32, factor: f32): void {
 
 export function dropout(x: usize, y: usize, mask: usize, count: i32, p: f64, scale: f32, seed: u32, offset: u32): void {
   dropoutKernel(x, y, mask, count, p, scale, seed, offset);
+}
+
+export function fill_uniform(out: usize, count: i32, bound: f64, seed: u32, offset: u32): void {
+  fillUniform(out, count, bound, seed, offset);
 }
 
 export function dropout_backward(dy: usize, mask: usize, dx: usize, count: i32): void {

@@ -39,6 +39,8 @@ export interface Kernels {
   /** y = x·mask, mask[i] = scale or 0 by the (offset + i)-th draw of mulberry32(seed) against p. */
   dropout(x: number, y: number, mask: number, count: number, p: number, scale: number, seed: number, offset: number): void;
   dropout_backward(dy: number, mask: number, dx: number, count: number): void;
+  /** out[i] = (2·u − 1)·bound, u the (offset + i)-th draw of mulberry32(seed), as src/random.ts draws it. */
+  fill_uniform(out: number, count: number, bound: number, seed: number, offset: number): void;
   /** Σ x² over count floats, summed in float64. */
   sum_of_squares(x: number, count: number): number;
   /** slope: the leaky ReLU's slope, ELU's alpha or Softplus's beta; threshold: Softplus's. */

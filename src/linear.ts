@@ -4,7 +4,6 @@ import { backwardArguments, checkFloat32Array, checkInputWidth, checkSize, descr
 import { FrozenLinear, weightsFormat, type FreezeOptions } from './frozen-linear.js';
 import { alignUp, Allocations, HeapArray } from './heap.js';
 import { beginGradients, createParameter, endGradients, ModuleLayer, Tensor, type Parameter, stagedForward } from './layer.js';
-import { fillUniform, uniformGenerator } from './random.js';
 import { runtime, type Epilogue, type Runtime } from './runtime.js';
 
 export interface LinearOptions {
@@ -87,10 +86,11 @@ export class Linear extends ModuleLayer<LinearTape> {
     this.#tape = this.createTape(this.#memory);
 
     // PyTorch's nn.Linear default: W and b uniform in ±1/√inFeatures.
-    const next = uniformGenerator(seed);
+    // Drawn in the kernels (as uniformGenerator(seed) would, W then b): a JavaScript loop
+    // was most of a cold start's first layer (15–20 ms for 784×128).
     const bound = 1 / Math.sqrt(inFeatures);
-    fillUniform(this.#weight.values.view, bound, next);
-    if (this.#bias) fillUniform(this.#bias.values.view, bound, next);
+    rt.kernels.fill_uniform(this.#weight.values.start, weights, bound, seed, 0);
+    if (this.#bias) rt.kernels.fill_uniform(this.#bias.values.start, outFeatures, bound, seed, weights);
     this.zeroGrad();
   }
 

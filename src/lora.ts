@@ -5,7 +5,6 @@ import { FrozenLinear, type FreezeOptions } from './frozen-linear.js';
 import { alignUp, Allocations, HeapArray, StagingBuffer } from './heap.js';
 import { beginGradients, createParameter, endGradients, ModuleLayer, Tensor, type Parameter, stagedForward } from './layer.js';
 import { Linear } from './linear.js';
-import { fillUniform, uniformGenerator } from './random.js';
 import { runtime, type Epilogue, type Runtime } from './runtime.js';
 
 export interface LoRAOptions {
@@ -106,7 +105,7 @@ export class LoRA extends ModuleLayer<LoRATape> {
     this.#input = new StagingBuffer(memory);
     this.#tape = this.createTape(memory);
     // PEFT: A by kaiming_uniform_(a = √5), which is U(±1/√inFeatures); B zero, so a new adapter changes nothing.
-    fillUniform(this.#a.values.view, 1 / Math.sqrt(inFeatures), uniformGenerator(seed));
+    rt.kernels.fill_uniform(this.#a.values.start, aCount, 1 / Math.sqrt(inFeatures), seed, 0);
     this.#b.values.view.fill(0);
     this.zeroGrad();
   }

@@ -3,7 +3,8 @@
 import { beforeAll, describe, expect, test } from 'vitest';
 import { init, Linear } from '../dist/index.js';
 import { referenceBackward, referenceForward } from '../dist/reference.js';
-import { centralDifference, expectWithin, initOptions, productBound, randomArray } from './support.js';
+import { uniformGenerator } from '../dist/internal.js';
+import { centralDifference, expectSameBits, expectWithin, initOptions, productBound, randomArray } from './support.js';
 
 beforeAll(() => init(initOptions));
 
@@ -102,6 +103,18 @@ describe('initialisation', () => {
     expect(Array.from(a.weight.slice(0, 3))).toEqual([0.056829195469617844, -0.22238335013389587, 0.01227468904107809]);
     expect(a.bias![9]).toBe(0.2083550989627838);
     for (const layer of [a, b, c]) layer.dispose();
+  });
+
+  test('W then b are the seed\'s draws of uniformGenerator, as JavaScript computes them, for any finite seed', () => {
+    for (const seed of [0, 1, -1, 2.75, 2 ** 32 + 5, -(2 ** 40) - 3, 0xffffffff]) {
+      const [din, dout] = [37, 5];
+      const layer = new Linear(din, dout, { seed });
+      const next = uniformGenerator(seed), bound = 1 / Math.sqrt(din);
+      const want = Float32Array.from({ length: din * dout + dout }, () => (2 * next() - 1) * bound);
+      expectSameBits(layer.weight, want.subarray(0, din * dout), `W, seed ${seed}`);
+      expectSameBits(layer.bias!, want.subarray(din * dout), `b, seed ${seed}`);
+      layer.dispose();
+    }
   });
 
   test('weights written through the view are used by forward', () => {

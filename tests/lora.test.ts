@@ -5,6 +5,7 @@
 import { beforeAll, describe, expect, test } from 'vitest';
 import { AdamW, allocate, init, Linear, LoRA, memoryStats, ReLU, Sequential, type Activation, type FrozenLinear, type WeightsFormat } from '../dist/index.js';
 import { referenceMatmul } from '../dist/reference.js';
+import { uniformGenerator } from '../dist/internal.js';
 import { effectiveWeights } from './weights.js';
 import { activations } from './reference-nn.js';
 import { centralDifference, expectWithin, growing, initOptions, randomArray } from './support.js';
@@ -110,6 +111,8 @@ test('parameters are [A, B] with PEFT names and PyTorch shapes; A starts U(Â±1/â
   expect(Math.max(...Array.from(lora.loraA, Math.abs))).toBeGreaterThan(0.1);
   expect(Array.from(lora.loraB).every((v) => v === 0)).toBe(true);
   expect(Array.from(new LoRA(base, { rank: 4, seed: 9 }).loraA)).toEqual(Array.from(lora.loraA));
+  const next = uniformGenerator(9);
+  expect(Array.from(lora.loraA)).toEqual(Array.from(Float32Array.from({ length: 4 * 64 }, () => (2 * next() - 1) / 8)));
   const model = new Sequential([lora]);
   expect(model.namedParameters().map((p) => p.name)).toEqual(['0.lora_A.weight', '0.lora_B.weight']);
   lora.dispose();
