@@ -41,7 +41,7 @@ let first: SettledOptions | undefined;
  * beside the code, or embedded bytes), and how it runs GEMM workers, if it can.
  */
 export interface KernelLocator {
-  wasm(simd: SimdLevel, threaded: boolean): WasmSource;
+  wasm(simd: SimdLevel, threaded: boolean): WasmSource | Promise<WasmSource>;
   workers?: ThreadSupport;
 }
 
@@ -136,7 +136,7 @@ async function instantiate({ simd, wasm, threads, worker }: SettledOptions, loca
   const level: SimdLevel = simd === 'auto' ? (hasRelaxedSimd() ? 'relaxed' : 'fixed') : simd;
   const { count, note } = threadCount(threads, locate);
   const threaded = count > 1;
-  const module = await compileKernels(wasm ?? locate.wasm(level, threaded));
+  const module = await compileKernels(wasm ?? await locate.wasm(level, threaded));
   const memory = threaded
     ? new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true })
     : new WebAssembly.Memory({ initial: 1 });
