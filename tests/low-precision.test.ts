@@ -124,6 +124,13 @@ describe.each(Object.entries(formats))('%s weights', (format, expectFormat) => {
     }
   });
 
+  test('batch 1 over every count of panels past whole streams (bf16 reads four, int8 three)', () => {
+    // 1 to 13 panels of 8 columns, the last whole or ragged: none, one, two or three left over.
+    for (let panels = 1; panels <= 13; panels++) {
+      for (const dout of [8 * panels, 8 * panels - 3]) expectFormat(1, 19, dout, panels % 2 === 0);
+    }
+  });
+
   test('1×1×1 and primes', () => {
     for (const [batch, din, dout] of [[1, 1, 1], [2, 3, 5], [7, 11, 13], [31, 37, 41], [97, 101, 103], [1, 257, 263]]) {
       expectFormat(batch, din, dout, true);
