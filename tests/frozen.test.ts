@@ -45,6 +45,12 @@ describe('forward matches the reference', () => {
     }
   });
 
+  test('batch 1 over every count of panels past whole streams (three of them)', () => {
+    for (let panels = 1; panels <= 10; panels++) {
+      for (const dout of [8 * panels, 8 * panels - 3]) expectFrozenForward(1, 19, dout, panels % 2 === 0);
+    }
+  });
+
   test('1×1×1 and primes', () => {
     for (const [batch, din, dout] of [[1, 1, 1], [2, 3, 5], [7, 11, 13], [31, 37, 41], [97, 101, 103], [1, 257, 263]]) {
       expectFrozenForward(batch, din, dout, true);
