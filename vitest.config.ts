@@ -16,7 +16,7 @@ const browserOnly = ['tests/**/*.browser.test.ts'];
 const browserSuites = [
   'tests/matmul.test.ts', 'tests/linear.test.ts', 'tests/frozen.test.ts', 'tests/property.test.ts', 'tests/training.test.ts',
   'tests/nonfinite.test.ts', 'tests/inline.test.ts', 'tests/errors.test.ts', 'tests/growth.test.ts', 'tests/reliability.test.ts',
-  'tests/safetensors-fuzz.test.ts', 'tests/layer-protocol.test.ts', 'tests/gemm-paths.test.ts',
+  'tests/safetensors-fuzz.test.ts', 'tests/layer-protocol.test.ts', 'tests/gemm-paths.test.ts', 'tests/low-precision.test.ts',
   ...browserOnly,
 ];
 

@@ -1,38 +1,79 @@
 // int8 weights (Linear.freeze({ weights: 'int8' })), as XNNPACK's qd8_f32_qc8w: W is
 // quantized once per output column j, s_j = max_p |W(p, j)| / 127, q = round(W / s_j)
-// in [−127, 127]; each row i of A is quantized the same way when the call runs, with
-// its own s_i (quantizeRows). The products of a row and a column accumulate exactly in
-// int32, and C(i, j) = ((β·C) + bias_j) + f32(Σ q·q)·(s_i·s_j).
+// in [−127, 127]; each row i of A is quantized when the call runs, with its own s_i
+// (quantizeRows). The products of a row and a column accumulate exactly in int32, and
+// C(i, j) = ((β·C) + bias_j) + f32(Σ q·q)·(s_i·s_j).
+//
+// Two forms of the same arithmetic, by build:
+// - SIMD: i32x4.dot_i16x8_s on the weights sign-extended, against rows of A in int16
+//   pairs with s_i = max |A(i, ·)| / 127. Depth in pairs: a panel of NR columns holds
+//   16 bytes a pair of depths (column c's two at 2c and 2c + 1).
+// - Relaxed SIMD: i32x4.relaxed_dot_i8x16_i7x16_add_s, which sums four products of a
+//   signed byte and a byte of 7 bits (V8 lowers it to pmaddubsw + pmaddwd: 3 instructions
+//   for 16 products, against 7 for the SIMD form; 1.2–1.85× faster in V8 11.3–13.6,
+//   bench/microkernels.md). Rows of A are quantized to 7 bits, s_i = max |A(i, ·)| / 63,
+//   q in [−63, 63], and stored as q + 64 in [1, 127], for which every engine's lowering
+//   is exact (a pair of products, at most 2·127², never saturates 16 bits). Depth in
+//   quads: a panel holds 32 bytes a quad (column c's four at 4c … 4c + 3), after a
+//   header of its columns' −64·Σ_p q(p, c), where the sums start, which takes the 64
+//   back out. Wrapping int32 adds make that exact whenever the true sum fits.
 //
 // Exact integers make the kernels' order of summation irrelevant: every split of the
 // columns, and every engine, gives the same bits.
 import { NR } from "./blocking";
 
-// Depth is taken in pairs, for i32x4.dot_i16x8_s: a panel of NR columns holds 16
-// bytes a pair of depths (column c's two at 2c and 2c + 1), rows of A int16s in pairs.
+const QUADS: bool = ASC_FEATURE_RELAXED_SIMD;
+// Bytes of a panel per depth group (a pair or a quad), and of its header.
+const GROUP_BYTES: usize = QUADS ? 32 : 16;
+const HEADER_BYTES: usize = QUADS ? 32 : 0;
+// The largest |q| of a row of A, and what is added to it to store it (relaxed: 7 bits, unsigned).
+const ROW_LEVELS: f32 = QUADS ? 63 : 127;
+const ROW_OFFSET: i32 = QUADS ? 64 : 0;
+
+// Depth rounded up to whole pairs: rows of A are pairedDepth(k) int16s apart in both forms.
 // @ts-ignore: decorator
 @inline export function pairedDepth(k: i32): i32 {
   return (k + 1) & ~1;
 }
 
+// Depth groups (pairs or quads) of a panel.
+// @ts-ignore: decorator
+@inline function groups(k: i32): i32 {
+  return QUADS ? (k + 3) >> 2 : (k + 1) >> 1;
+}
+
+// Bytes of one panel of NR columns, k deep.
+// @ts-ignore: decorator
+@inline export function int8PanelBytes(k: i32): usize {
+  return HEADER_BYTES + <usize>groups(k) * GROUP_BYTES;
+}
+
+// Where weight (p, c) of a panel is.
+// @ts-ignore: decorator
+@inline export function int8WeightAt(panel: usize, p: i32, c: i32): usize {
+  return QUADS
+    ? panel + HEADER_BYTES + (<usize>(p >> 2) << 5) + (<usize>c << 2) + <usize>(p & 3)
+    : panel + (<usize>(p >> 1) << 4) + (<usize>c << 1) + <usize>(p & 1);
+}
+
 /** Bytes of a k×n B packed as int8 panels. */
 export function packedInt8Bytes(k: i32, n: i32): usize {
-  return <usize>pairedDepth(k) * <usize>((n + NR - 1) / NR * NR);
+  return int8PanelBytes(k) * <usize>((n + NR - 1) / NR);
 }
 
 // The scale of values whose largest magnitude is `max`; NaN when one is NaN or ±Inf,
 // so that the outputs they reach are NaN rather than a finite guess.
 // @ts-ignore: decorator
-@inline function scaleFor(max: f32): f32 {
-  return max <= f32.MAX_VALUE ? max / 127 : NaN;
+@inline function scaleFor(max: f32, levels: f32): f32 {
+  return max <= f32.MAX_VALUE ? max / levels : NaN;
 }
 
-// round(value / scale), ties to even, in [−127, 127]; 0 where it is not a number
+// round(value / scale), ties to even, in [−levels, levels]; 0 where it is not a number
 // (a zero scale: every value is 0; a NaN one: the scale carries the NaN).
 // @ts-ignore: decorator
-@inline function quantize(value: f32, scale: f32): i32 {
+@inline function quantize(value: f32, scale: f32, levels: f32): i32 {
   const q = nearest(value / scale);
-  return q == q ? <i32>min(max(q, -127), 127) : 0;
+  return q == q ? <i32>min(max(q, -levels), levels) : 0;
 }
 
 // Packs op(B) (k×n, op(B)(p, j) = b[p·rsB + j·csB]) as int8 panels at dst, and each
@@ -43,57 +84,97 @@ export function packInt8(k: i32, n: i32, b: usize, rsB: i32, csB: i32, dst: usiz
     let largest: f32 = 0;
     const column = b + (<usize>j * <usize>csB << 2);
     for (let p = 0; p < k; p++) largest = max(largest, abs(load<f32>(column + <usize>p * rowStep)));
-    store<f32>(scales + (<usize>j << 2), scaleFor(largest));
+    store<f32>(scales + (<usize>j << 2), scaleFor(largest, 127));
   }
-  const depth = pairedDepth(k);
-  for (let j0 = 0; j0 < n; j0 += NR) {
-    for (let p = 0; p < depth; p++) {
-      for (let c = 0; c < NR; c++) {
-        const j = j0 + c;
-        const q = j < n && p < k
-          ? quantize(load<f32>(b + ((<usize>p * <usize>rsB + <usize>j * <usize>csB) << 2)), load<f32>(scales + (<usize>j << 2)))
-          : 0;
-        store<i8>(dst + (<usize>(p >> 1) << 4) + (<usize>c << 1) + <usize>(p & 1), <i8>q);
+  const panelBytes = int8PanelBytes(k);
+  memory.fill(dst, 0, packedInt8Bytes(k, n));
+  for (let j0 = 0; j0 < n; j0 += NR, dst += panelBytes) {
+    for (let c = 0; c < min(NR, n - j0); c++) {
+      const j = j0 + c;
+      const scale = load<f32>(scales + (<usize>j << 2));
+      let sum = 0;
+      for (let p = 0; p < k; p++) {
+        const q = quantize(load<f32>(b + ((<usize>p * <usize>rsB + <usize>j * <usize>csB) << 2)), scale, 127);
+        store<i8>(int8WeightAt(dst, p, c), <i8>q);
+        sum += q;
       }
+      if (QUADS) store<i32>(dst + (<usize>c << 2), -ROW_OFFSET * sum);
     }
-    dst += <usize>depth * NR;
   }
 }
 
-// Quantizes the m rows of A (A(i, p) = a[i·rsA + p·csA]) to int16 rows of
-// pairedDepth(k) at dst (the last zero past k), and each row's scale at scales.
+// Quantizes the m rows of A (A(i, p) = a[i·rsA + p·csA]) at dst, rows 2·pairedDepth(k)
+// bytes apart, and each row's scale at scales: as int16s (SIMD), or as bytes q + 64
+// (relaxed SIMD), to a whole depth group, the depth past k holding 0 (or 64, against
+// zero weights).
 export function quantizeRows(m: i32, k: i32, a: usize, rsA: i32, csA: i32, dst: usize, scales: usize): void {
   const step = <usize>csA << 2;
-  const depth = pairedDepth(k);
+  const rowBytes = <usize>pairedDepth(k) << 1;
+  const depth = QUADS ? groups(k) << 2 : pairedDepth(k);
   for (let i = 0; i < m; i++) {
     const row = a + (<usize>i * <usize>rsA << 2);
     let largest: f32 = 0;
     for (let p = 0; p < k; p++) largest = max(largest, abs(load<f32>(row + <usize>p * step)));
-    const scale = scaleFor(largest);
+    const scale = scaleFor(largest, ROW_LEVELS);
     store<f32>(scales + (<usize>i << 2), scale);
-    const out = dst + (<usize>i * <usize>depth << 1);
-    for (let p = 0; p < k; p++) store<i16>(out + (<usize>p << 1), <i16>quantize(load<f32>(row + <usize>p * step), scale));
-    if (depth > k) store<i16>(out + (<usize>k << 1), 0);
+    const out = dst + <usize>i * rowBytes;
+    for (let p = 0; p < depth; p++) {
+      const q = ROW_OFFSET + (p < k ? quantize(load<f32>(row + <usize>p * step), scale, ROW_LEVELS) : 0);
+      if (QUADS) store<u8>(out + <usize>p, <u8>q);
+      else store<i16>(out + (<usize>p << 1), <i16>q);
+    }
   }
+}
+
+// The sums of a depth group of one panel (at `at`) against a row's group (xv, splat),
+// added to columns 0–3 (low) and 4–7 (high) of a row's int32 sums. Relaxed SIMD: with
+// Dot = u8, the fused dot product and add; with Dot = u16, the 16-bit dot product widened
+// and added, for engines whose fused one is wrong (V8 11.3's baseline compiler, in Node
+// 20, returns twice the products and drops the addend; the host asks, GemmCall.fusedDot).
+// @ts-ignore: decorator
+@inline function addGroupLow<Dot>(at: usize, xv: v128, sums: v128): v128 {
+  if (!QUADS) return i32x4.add(sums, i32x4.dot_i16x8_s(xv, i16x8.extend_low_i8x16_s(v128.load(at))));
+  return addQuads<Dot>(v128.load(at), xv, sums);
+}
+// @ts-ignore: decorator
+@inline function addGroupHigh<Dot>(at: usize, xv: v128, sums: v128): v128 {
+  if (!QUADS) return i32x4.add(sums, i32x4.dot_i16x8_s(xv, i16x8.extend_high_i8x16_s(v128.load(at))));
+  return addQuads<Dot>(v128.load(at, 16), xv, sums);
+}
+// @ts-ignore: decorator
+@inline function addQuads<Dot>(w: v128, xv: v128, sums: v128): v128 {
+  return sizeof<Dot>() == 1
+    ? i32x4.relaxed_dot_i8x16_i7x16_add_s(w, xv, sums)
+    : i32x4.add(sums, i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(w, xv)));
+}
+
+// Where a panel's sums start: its header (relaxed SIMD), or zero.
+// @ts-ignore: decorator
+@inline function startLow(panel: usize): v128 {
+  return QUADS ? v128.load(panel) : i32x4.splat(0);
+}
+// @ts-ignore: decorator
+@inline function startHigh(panel: usize): v128 {
+  return QUADS ? v128.load(panel, 16) : i32x4.splat(0);
 }
 
 // C (m×n, row stride ldc) = ((β·C) + bias) + (A·B scaled), A quantized
 // rows (quantizeRows: int16, rows rsA int16s apart, scaleA: m floats), B int8 panels
 // (packInt8, scaleB: n floats, readable up to a multiple of NR). Each panel of B, whole,
 // against all the rows of A four at a time, as gemmPackedRows; batch 1 streams it once.
-// bias: n floats, or 0; scratch: 4·NR floats.
+// bias: n floats, or 0; scratch: 8·NR floats; fusedDot: whether the relaxed build may
+// use the fused dot product (addQuads).
 export function int8GemmPacked(
   m: i32, n: i32, k: i32, a: usize, rsA: i32, scaleA: usize, panels: usize, scaleB: usize,
-  c: usize, ldc: i32, beta: f32, bias: usize, scratch: usize,
+  c: usize, ldc: i32, beta: f32, bias: usize, scratch: usize, fusedDot: bool,
 ): void {
-  const pairs = pairedDepth(k) >> 1;
   if (m == 1) {
-    int8Gemv(n, pairs, a, load<f32>(scaleA), panels, scaleB, c, beta, bias, scratch);
+    int8Gemv(n, k, a, load<f32>(scaleA), panels, scaleB, c, beta, bias, scratch, fusedDot);
     return;
   }
   const aRow = <usize>rsA << 1, cRow = <usize>ldc << 2;
-  const panelBytes = <usize>pairs << 4;
-  const tileRow: usize = NR << 2;
+  const panelBytes = int8PanelBytes(k);
+  const tileRow: usize = NR << 2, sums = scratch + 4 * tileRow;
   for (let j = 0; j < n; j += NR, panels += panelBytes) {
     const width = min(NR, n - j);
     const offset = <usize>j << 2;
@@ -103,7 +184,7 @@ export function int8GemmPacked(
       const rows = min(4, m - i);
       const ai = a + <usize>i * aRow, ci = cj + <usize>i * cRow, si = scaleA + (<usize>i << 2);
       if (rows == 4 && width == NR) {
-        int8Tile4x8(pairs, ai, ai + aRow, ai + 2 * aRow, ai + 3 * aRow, si, si + 4, si + 8, si + 12, panels, sj, ci, cRow, beta, biasj);
+        int8Tile4x8(k, ai, ai + aRow, ai + 2 * aRow, ai + 3 * aRow, si, si + 4, si + 8, si + 12, panels, sj, ci, cRow, beta, biasj, fusedDot, sums);
         continue;
       }
       // A part tile, as gemmPackedRows computes one: whole in scratch from
@@ -118,7 +199,7 @@ export function int8GemmPacked(
       const last = rows - 1;
       const a1 = ai + <usize>min(1, last) * aRow, a2 = ai + <usize>min(2, last) * aRow, a3 = ai + <usize>last * aRow;
       const s1 = si + (<usize>min(1, last) << 2), s2 = si + (<usize>min(2, last) << 2), s3 = si + (<usize>last << 2);
-      int8Tile4x8(pairs, ai, a1, a2, a3, si, s1, s2, s3, panels, sj, scratch, tileRow, true, 0);
+      int8Tile4x8(k, ai, a1, a2, a3, si, s1, s2, s3, panels, sj, scratch, tileRow, true, 0, fusedDot, sums);
       for (let r = 0; r < rows; r++) {
         for (let q = 0; q < width; q++) {
           store<f32>(ci + <usize>r * cRow + (<usize>q << 2), load<f32>(scratch + <usize>r * tileRow + (<usize>q << 2)));
@@ -131,42 +212,63 @@ export function int8GemmPacked(
 // Batch 1: y = ((β·y) + bias) + x·B scaled, B read as three sequential
 // streams of panels, a third each, as gemvPacked reads float32 panels (one stream is
 // prefetched less well); panels left over after them, one by one. Integer sums make
-// the grouping of panels irrelevant to the result.
+// the grouping of panels irrelevant to the result. The sums of each step go through
+// scratch (three panels' at 0…95, a ragged panel's floats at 96…127), so that the two
+// forms of the dot product share this function and its calls: the builds then number
+// and order their functions alike, and /inline's deflate finds them alike.
 function int8Gemv(
-  n: i32, pairs: i32, x: usize, scaleX: f32, panels: usize, scaleB: usize, y: usize, beta: f32, bias: usize, scratch: usize,
+  n: i32, k: i32, x: usize, scaleX: f32, panels: usize, scaleB: usize, y: usize, beta: f32, bias: usize, scratch: usize,
+  fusedDot: bool,
 ): void {
-  const panelBytes = <usize>pairs << 4, end = <usize>pairs << 2;
+  const panelBytes = int8PanelBytes(k), depth = <usize>groups(k) << 2;
   const count = (n + NR - 1) / NR, third = count / 3;
   const step = <usize>third * panelBytes, columns = third * NR;
+  const tile = scratch + 96;
   for (let q = 0; q < third; q++, panels += panelBytes) {
-    let a0 = i32x4.splat(0), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0;
-    let p = panels;
-    for (let at: usize = 0; at < end; at += 4, p += 16) {
-      const xv = v128.load32_splat(x + at);
-      const u = v128.load(p), v = v128.load(p + step), w = v128.load(p + 2 * step);
-      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(xv, i16x8.extend_low_i8x16_s(u)));
-      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(xv, i16x8.extend_high_i8x16_s(u)));
-      b0 = i32x4.add(b0, i32x4.dot_i16x8_s(xv, i16x8.extend_low_i8x16_s(v)));
-      b1 = i32x4.add(b1, i32x4.dot_i16x8_s(xv, i16x8.extend_high_i8x16_s(v)));
-      c0 = i32x4.add(c0, i32x4.dot_i16x8_s(xv, i16x8.extend_low_i8x16_s(w)));
-      c1 = i32x4.add(c1, i32x4.dot_i16x8_s(xv, i16x8.extend_high_i8x16_s(w)));
+    if (QUADS && !fusedDot) sumPanels<u16>(3, panels, step, depth, x, scratch);
+    else sumPanels<u8>(3, panels, step, depth, x, scratch);
+    for (let s = 0; s < 3; s++) {
+      const sums = scratch + (<usize>s << 5);
+      finishPanel(n, q * NR + s * columns, v128.load(sums), v128.load(sums, 16), scaleX, scaleB, y, beta, bias, tile);
     }
-    const j = q * NR;
-    finishPanel(n, j, a0, a1, scaleX, scaleB, y, beta, bias, scratch);
-    finishPanel(n, j + columns, b0, b1, scaleX, scaleB, y, beta, bias, scratch);
-    finishPanel(n, j + 2 * columns, c0, c1, scaleX, scaleB, y, beta, bias, scratch);
   }
   panels += 2 * step;
   for (let q = 3 * third; q < count; q++, panels += panelBytes) {
-    let a0 = i32x4.splat(0), a1 = a0;
-    let p = panels;
-    for (let at: usize = 0; at < end; at += 4, p += 16) {
-      const xv = v128.load32_splat(x + at);
-      const u = v128.load(p);
-      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(xv, i16x8.extend_low_i8x16_s(u)));
-      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(xv, i16x8.extend_high_i8x16_s(u)));
+    if (QUADS && !fusedDot) sumPanels<u16>(1, panels, 0, depth, x, scratch);
+    else sumPanels<u8>(1, panels, 0, depth, x, scratch);
+    finishPanel(n, q * NR, v128.load(scratch), v128.load(scratch, 16), scaleX, scaleB, y, beta, bias, tile);
+  }
+}
+
+// The integer sums of x against `streams` (1 or 3, a constant) panels `step` bytes
+// apart, to sums (32 bytes a panel).
+// @ts-ignore: decorator
+@inline function sumPanels<Dot>(streams: i32, panels: usize, step: usize, depth: usize, x: usize, sums: usize): void {
+  let a0 = startLow(panels), a1 = startHigh(panels);
+  let b0 = a0, b1 = a1, c0 = a0, c1 = a1;
+  if (streams == 3) {
+    b0 = startLow(panels + step); b1 = startHigh(panels + step);
+    c0 = startLow(panels + 2 * step); c1 = startHigh(panels + 2 * step);
+  }
+  let p = panels + HEADER_BYTES;
+  for (let at: usize = 0; at < depth; at += 4, p += GROUP_BYTES) {
+    const xv = v128.load32_splat(x + at);
+    a0 = addGroupLow<Dot>(p, xv, a0);
+    a1 = addGroupHigh<Dot>(p, xv, a1);
+    if (streams == 3) {
+      b0 = addGroupLow<Dot>(p + step, xv, b0);
+      b1 = addGroupHigh<Dot>(p + step, xv, b1);
+      c0 = addGroupLow<Dot>(p + 2 * step, xv, c0);
+      c1 = addGroupHigh<Dot>(p + 2 * step, xv, c1);
     }
-    finishPanel(n, q * NR, a0, a1, scaleX, scaleB, y, beta, bias, scratch);
+  }
+  v128.store(sums, a0);
+  v128.store(sums, a1, 16);
+  if (streams == 3) {
+    v128.store(sums, b0, 32);
+    v128.store(sums, b1, 48);
+    v128.store(sums, c0, 64);
+    v128.store(sums, c1, 80);
   }
 }
 
@@ -191,36 +293,51 @@ function finishPanel(
   for (let q = 0; q < width; q++) store<f32>(yj + (<usize>q << 2), load<f32>(scratch + (<usize>q << 2)));
 }
 
-// C[4×8] = ((β·C) + bias[8]) + Σ q_a·q_b · (s_a·s_b): four int16 rows of
-// A at a0…a3 (a row may repeat), their scales at s0…s3, one int8 panel of `pairs`
-// depth pairs, its 8 columns' scales at sB.
+// C[4×8] = ((β·C) + bias[8]) + Σ q_a·q_b · (s_a·s_b): four quantized rows of
+// A at a0…a3 (a row may repeat), their scales at s0…s3, one int8 panel k deep,
+// its 8 columns' scales at sB. The integer sums go through `sums` (128 bytes), as
+// int8Gemv's do.
 function int8Tile4x8(
-  pairs: i32, a0: usize, a1: usize, a2: usize, a3: usize, s0: usize, s1: usize, s2: usize, s3: usize,
-  panel: usize, sB: usize, c: usize, cRow: usize, beta: f32, bias: usize,
+  k: i32, a0: usize, a1: usize, a2: usize, a3: usize, s0: usize, s1: usize, s2: usize, s3: usize,
+  panel: usize, sB: usize, c: usize, cRow: usize, beta: f32, bias: usize, fusedDot: bool, sums: usize,
 ): void {
-  let v0 = i32x4.splat(0), u0 = v0, v1 = v0, u1 = v0, v2 = v0, u2 = v0, v3 = v0, u3 = v0;
-  for (let at: usize = 0, end = <usize>pairs << 2; at < end; at += 4) {
-    const w = v128.load(panel);
-    const low = i16x8.extend_low_i8x16_s(w), high = i16x8.extend_high_i8x16_s(w);
-    const x0 = v128.load32_splat(a0 + at);
-    v0 = i32x4.add(v0, i32x4.dot_i16x8_s(x0, low));
-    u0 = i32x4.add(u0, i32x4.dot_i16x8_s(x0, high));
-    const x1 = v128.load32_splat(a1 + at);
-    v1 = i32x4.add(v1, i32x4.dot_i16x8_s(x1, low));
-    u1 = i32x4.add(u1, i32x4.dot_i16x8_s(x1, high));
-    const x2 = v128.load32_splat(a2 + at);
-    v2 = i32x4.add(v2, i32x4.dot_i16x8_s(x2, low));
-    u2 = i32x4.add(u2, i32x4.dot_i16x8_s(x2, high));
-    const x3 = v128.load32_splat(a3 + at);
-    v3 = i32x4.add(v3, i32x4.dot_i16x8_s(x3, low));
-    u3 = i32x4.add(u3, i32x4.dot_i16x8_s(x3, high));
-    panel += 16;
-  }
+  if (QUADS && !fusedDot) sumRows<u16>(k, a0, a1, a2, a3, panel, sums);
+  else sumRows<u8>(k, a0, a1, a2, a3, panel, sums);
   const low = v128.load(sB), high = v128.load(sB, 16);
-  finishRow(v0, u0, load<f32>(s0), low, high, c, beta, bias);
-  finishRow(v1, u1, load<f32>(s1), low, high, c + cRow, beta, bias);
-  finishRow(v2, u2, load<f32>(s2), low, high, c + 2 * cRow, beta, bias);
-  finishRow(v3, u3, load<f32>(s3), low, high, c + 3 * cRow, beta, bias);
+  finishRow(v128.load(sums), v128.load(sums, 16), load<f32>(s0), low, high, c, beta, bias);
+  finishRow(v128.load(sums, 32), v128.load(sums, 48), load<f32>(s1), low, high, c + cRow, beta, bias);
+  finishRow(v128.load(sums, 64), v128.load(sums, 80), load<f32>(s2), low, high, c + 2 * cRow, beta, bias);
+  finishRow(v128.load(sums, 96), v128.load(sums, 112), load<f32>(s3), low, high, c + 3 * cRow, beta, bias);
+}
+
+// The integer sums of four rows of A against one panel, to sums (32 bytes a row).
+// @ts-ignore: decorator
+@inline function sumRows<Dot>(k: i32, a0: usize, a1: usize, a2: usize, a3: usize, panel: usize, sums: usize): void {
+  let v0 = startLow(panel), u0 = startHigh(panel);
+  let v1 = v0, u1 = u0, v2 = v0, u2 = u0, v3 = v0, u3 = u0;
+  panel += HEADER_BYTES;
+  for (let at: usize = 0, end = <usize>groups(k) << 2; at < end; at += 4, panel += GROUP_BYTES) {
+    const x0 = v128.load32_splat(a0 + at);
+    v0 = addGroupLow<Dot>(panel, x0, v0);
+    u0 = addGroupHigh<Dot>(panel, x0, u0);
+    const x1 = v128.load32_splat(a1 + at);
+    v1 = addGroupLow<Dot>(panel, x1, v1);
+    u1 = addGroupHigh<Dot>(panel, x1, u1);
+    const x2 = v128.load32_splat(a2 + at);
+    v2 = addGroupLow<Dot>(panel, x2, v2);
+    u2 = addGroupHigh<Dot>(panel, x2, u2);
+    const x3 = v128.load32_splat(a3 + at);
+    v3 = addGroupLow<Dot>(panel, x3, v3);
+    u3 = addGroupHigh<Dot>(panel, x3, u3);
+  }
+  v128.store(sums, v0);
+  v128.store(sums, u0, 16);
+  v128.store(sums, v1, 32);
+  v128.store(sums, u1, 48);
+  v128.store(sums, v2, 64);
+  v128.store(sums, u2, 80);
+  v128.store(sums, v3, 96);
+  v128.store(sums, u3, 112);
 }
 
 // c[0..8] = ((β·c) + bias) + f32(dots)·(scale·scalesB), dots in two i32x4.

@@ -123,7 +123,7 @@ export function runKernel(
     case F32_GEMM_PACKED_ROWS: gemmPackedRows<f32>(m, n, k, a, call.rsA, call.csA, b, c, call.ldc, beta, bias, scratch); break;
     case BF16_GEMM_PACKED_ROWS: gemmPackedRows<u16>(m, n, k, a, call.rsA, call.csA, b, c, call.ldc, beta, bias, scratch); break;
     case QD8_F32_QC8W_GEMM: {
-      int8GemmPacked(m, n, k, a, call.rsA, call.scaleA, b, scaleB, c, call.ldc, beta, bias, scratch);
+      int8GemmPacked(m, n, k, a, call.rsA, call.scaleA, b, scaleB, c, call.ldc, beta, bias, scratch, call.fusedDot != 0);
       break;
     }
     case F32_GEMV_PACKED:

@@ -3,7 +3,8 @@
 // is picked from the whole call and its table entry says where blocks may be cut
 // (kernels.ts), so every block computes its elements exactly as one thread would.
 import { GemmCall, PACKED_BF16, PACKED_F32, PACKED_INT8 } from "./abi.generated";
-import { pairedDepth } from "./int8";
+import { NR } from "./blocking";
+import { int8PanelBytes } from "./int8";
 import { kernelFor, runKernel, splitUnit } from "./kernels";
 
 // The cut of the last call looked at: blocks `step` long along columns or rows.
@@ -42,11 +43,11 @@ export function gemmBlock(call: GemmCall, part: i32, scratch: usize): void {
     const offset = <usize>start << 2;
     n = size;
     // Packed B is panels of NR columns, k deep: a block starting on a panel starts
-    // start·k weights in (int8: depth in pairs).
+    // start·k weights in (int8: whole panels of int8.ts's layout).
     const format = call.packedB;
     if (format == PACKED_F32) b += offset * <usize>call.k;
     else if (format == PACKED_BF16) b += (offset >> 1) * <usize>call.k;
-    else if (format == PACKED_INT8) b += <usize>start * <usize>pairedDepth(call.k);
+    else if (format == PACKED_INT8) b += <usize>(start / NR) * int8PanelBytes(call.k);
     else b += offset * <usize>call.csB;
     if (scaleB != 0) scaleB += offset;
 

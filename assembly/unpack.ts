@@ -4,15 +4,14 @@
 import { PACKED_BF16, PACKED_INT8 } from "./abi.generated";
 import { NR } from "./blocking";
 import { HIGH_HALF, panelHigh, panelLow } from "./bf16";
-import { pairedDepth } from "./int8";
+import { int8PanelBytes, int8WeightAt } from "./int8";
 
 // Writes columns j0 … j0 + width − 1 (j0 a multiple of NR) of the k×n B packed in
 // `format` as a k×width row-major float32 block at dst. scales: int8's column scales.
 // Panel by panel, each depth's NR weights to one row of dst.
 export function unpackColumns(format: i32, k: i32, panels: usize, scales: usize, j0: i32, width: i32, dst: usize): void {
   const weight: usize = format == PACKED_INT8 ? 1 : format == PACKED_BF16 ? 2 : 4;
-  const depth = format == PACKED_INT8 ? pairedDepth(k) : k;
-  const panelBytes = <usize>depth * NR * weight;
+  const panelBytes = format == PACKED_INT8 ? int8PanelBytes(k) : <usize>k * NR * weight;
   const row = <usize>width << 2;
   const highHalf = i32x4.splat(HIGH_HALF);
   for (let c0 = 0; c0 < width; c0 += NR) {
@@ -40,25 +39,30 @@ export function unpackColumns(format: i32, k: i32, panels: usize, scales: usize,
   }
 }
 
-// One int8 panel (depth pairs: column c's two depths at bytes 2c, 2c + 1) as q·s in
-// rows of dst: a shuffle splits each pair of depths into two rows of eight bytes, which
-// widen to int32 and convert exactly (|q| ≤ 127). A part panel (cols < NR) goes column
-// by column. scales: the panel's first column's scale.
+// One int8 panel (int8.ts: depth pairs, or quads after a header) as q·s in rows of dst:
+// shuffles gather each depth's eight bytes, which widen to int32 and convert exactly
+// (|q| ≤ 127). A part panel (cols < NR) goes column by column. scales: the panel's first
+// column's scale.
 function unpackInt8Panel(k: i32, panel: usize, scales: usize, cols: i32, out: usize, row: usize): void {
   if (cols < NR) {
     for (let p = 0; p < k; p++, out += row) {
-      const at = panel + (<usize>(p >> 1) << 4) + <usize>(p & 1);
-      for (let c = 0; c < cols; c++) store<f32>(out + (<usize>c << 2), <f32>load<i8>(at + (<usize>c << 1)) * load<f32>(scales + (<usize>c << 2)));
+      for (let c = 0; c < cols; c++) store<f32>(out + (<usize>c << 2), <f32>load<i8>(int8WeightAt(panel, p, c)) * load<f32>(scales + (<usize>c << 2)));
     }
     return;
   }
   const sLow = v128.load(scales), sHigh = v128.load(scales, 16);
-  for (let p = 0; p < k; p += 2, panel += 16) {
-    const pair = i8x16.shuffle(v128.load(panel), v128.load(panel), 0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
-    const even = i16x8.extend_low_i8x16_s(pair), odd = i16x8.extend_high_i8x16_s(pair);
-    storeRow(even, sLow, sHigh, out);
+  // Two depths at a time: p and p + 1, at the same place in the group of p.
+  for (let p = 0; p < k; p += 2) {
+    const at = int8WeightAt(panel, p, 0);
+    const lo = v128.load(at - (ASC_FEATURE_RELAXED_SIMD ? <usize>(p & 3) : 0));
+    const pair = !ASC_FEATURE_RELAXED_SIMD
+      ? i8x16.shuffle(lo, lo, 0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15)
+      : (p & 3) == 0
+        ? i8x16.shuffle(lo, v128.load(at, 16), 0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29)
+        : i8x16.shuffle(lo, v128.load(at - 2, 16), 2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31);
+    storeRow(i16x8.extend_low_i8x16_s(pair), sLow, sHigh, out);
     out += row;
-    if (p + 1 < k) storeRow(odd, sLow, sHigh, out);
+    if (p + 1 < k) storeRow(i16x8.extend_high_i8x16_s(pair), sLow, sHigh, out);
     out += row;
   }
 }

@@ -2,6 +2,7 @@
 // builds, and onnxruntime-web's f32, int8 and int4 forms of the same layer, one group per
 // shape. Hand-written SVG, in chart.ts's style.
 import { writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { escape, niceStep, text } from './chart.js';
 
 export interface LowPrecisionEntry {
@@ -60,6 +61,6 @@ export function writeLowPrecisionChart(file: string, results: LowPrecisionEntry[
     const cx = (x0 + (series.length * BAR) / 2).toFixed(1);
     parts.push(`<text x="${cx}" y="${y(0) + 13}" class="s">batch ${m}<tspan x="${cx}" dy="11">${k}→${n}</tspan></text>`);
   });
-  parts.push(text(LEFT, height - 6, 'GFLOP/s = 2·M·K·N / p50 latency, one thread. Values in bench/results/low-precision.json.', ' font-size="10" fill="#555"'), '</svg>');
+  parts.push(text(LEFT, height - 6, `GFLOP/s = 2·M·K·N / p50 latency, one thread. Values in bench/results/${basename(file, '.svg')}.json.`, ' font-size="10" fill="#555"'), '</svg>');
   writeFileSync(file, parts.join('\n') + '\n');
 }

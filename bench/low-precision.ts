@@ -20,7 +20,7 @@ import { plans, Timer, type Call } from './timing.js';
 const { values: args } = parseArgs({
   args: process.argv.slice(2).filter((a) => a !== '--set' && a !== 'lowprecision'),
   strict: false,
-  options: { quick: { type: 'boolean', default: false }, shapes: { type: 'string' } },
+  options: { quick: { type: 'boolean', default: false }, shapes: { type: 'string' }, out: { type: 'string', default: 'low-precision' } },
 });
 const plan = args.quick ? plans.quick : plans.full;
 const shapes = (typeof args.shapes === 'string' ? args.shapes : '1x1024x1024,1x4096x4096,1x784x128,16x1024x1024,64x1024x1024')
@@ -100,9 +100,10 @@ for (const [m, k, n] of shapes) {
 console.table(rows);
 ortF32.dispose();
 ortQuantized.dispose();
-const out = new URL('./results/low-precision.json', import.meta.url);
+// --out names the results (bench/results/<out>.json and .svg): another Node's run beside the default one.
+const out = new URL(`./results/${String(args.out)}.json`, import.meta.url);
 writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), node: process.versions.node, quick: plan === plans.quick, results }, null, 1)}\n`);
-const chart = new URL('./results/low-precision.svg', import.meta.url);
+const chart = new URL(`./results/${String(args.out)}.svg`, import.meta.url);
 writeLowPrecisionChart(chart.pathname, results as unknown as LowPrecisionEntry[],
   `Frozen forward by weights format, and onnxruntime-web — node ${process.versions.node}, ${new Date().toISOString().slice(0, 10)}`);
 console.log(`wrote ${out.pathname} and ${chart.pathname}`);

@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 
 /** Bumped whenever the exports change meaning; the host refuses a .wasm of another version. */
-const ABI_VERSION = 9;
+const ABI_VERSION = 10;
 
 /** Elementwise functions, applied alone (activate) or as the GEMM's epilogue: Y = f(C). The
  *  host names each in camelCase (LEAKY_RELU: leakyRelu), as the API does. */
@@ -29,7 +29,7 @@ const WEIGHT_FORMATS = [
   ['IN_PLACE', 'B read in place through rsB and csB'],
   ['PACKED_F32', 'pack_b: panels of NR columns, k deep, NR floats a depth'],
   ['PACKED_BF16', 'pack_b_bf16: the same panels of bfloat16 (bf16.ts)'],
-  ['PACKED_INT8', 'pack_b_int8: panels of int8 in depth pairs, scaled per column by scaleB (int8.ts)'],
+  ['PACKED_INT8', 'pack_b_int8: panels of int8 in depth pairs (relaxed build: quads), scaled per column by scaleB (int8.ts)'],
 ];
 
 /**
@@ -48,8 +48,9 @@ const GEMM_CALL = [
   ['rsB', 'i32', 'ignored when packed'],
   ['csB', 'i32', 'ignored when packed'],
   ['packedB', 'i32', "B's layout, a weight format (0: in place)"],
-  ['scaleA', 'ptr', 'PACKED_INT8: m floats, the scale of each row of A, which then holds int16 rows of quantize_rows (rsA in int16s)'],
+  ['scaleA', 'ptr', 'PACKED_INT8: m floats, the scale of each row of A, which then holds the rows of quantize_rows (rsA in int16s)'],
   ['scaleB', 'ptr', 'PACKED_INT8: n floats, the scale of each column of B'],
+  ['fusedDot', 'i32', "PACKED_INT8, relaxed build: 1 where this engine's i32x4.relaxed_dot_i8x16_i7x16_add_s is exact (loader.ts asks), else 0 (the 16-bit dot, widened)"],
   ['c', 'ptr', 'C, m rows ldc floats apart'],
   ['ldc', 'i32', ''],
   ['beta', 'f32', "C's factor (BLAS's beta); 0: C is only written, never read (it may hold NaN)"],

@@ -6,22 +6,36 @@ import type { FetchResponse, WasmModule, WebUrl } from './globals.js';
 /** Everything `init({ wasm })` accepts as the compiled kernels or where to find them. */
 export type WasmSource = WasmModule | ArrayBuffer | ArrayBufferView<ArrayBuffer> | WebUrl | string | FetchResponse;
 
-/** The smallest module using a v128 instruction: validates only where SIMD is supported. */
-const SIMD_PROBE = new Uint8Array([
-  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
-  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // type: () -> v128
-  0x03, 0x02, 0x01, 0x00, // one function of that type
-  0x0a, 0x16, 0x01, 0x14, 0x00, 0xfd, 0x0c, ...new Array<number>(16).fill(0), 0x0b, // v128.const 0
-]);
+/** v128.const of these bytes, the rest 0. */
+const v128Const = (...bytes: number[]) => [0xfd, 0x0c, ...bytes.map((byte) => byte & 0xff), ...new Array<number>(16 - bytes.length).fill(0)];
 
-/** The same with `f32x4.relaxed_madd`: validates only where relaxed SIMD is enabled. */
-const RELAXED_SIMD_PROBE = new Uint8Array([
-  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b,
-  0x03, 0x02, 0x01, 0x00,
-  0x0a, 0x3d, 0x01, 0x3b, 0x00,
-  ...[0, 1, 2].flatMap(() => [0xfd, 0x0c, ...new Array<number>(16).fill(0)]), // three v128.const 0
-  0xfd, 0x85, 0x02, 0x0b, // f32x4.relaxed_madd
+/** A module exporting f: () → result (0x7b: v128, 0x7f: i32) whose body is `body`. */
+function probeModule(result: number, body: number[]): Uint8Array<ArrayBuffer> {
+  const code = [0x00, ...body, 0x0b]; // no locals, body, end
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+    0x01, 0x05, 0x01, 0x60, 0x00, 0x01, result, // type: () -> result
+    0x03, 0x02, 0x01, 0x00, // one function of that type
+    0x07, 0x05, 0x01, 0x01, 0x66, 0x00, 0x00, // exported as "f"
+    0x0a, code.length + 2, 0x01, code.length, ...code,
+  ]);
+}
+
+/** Validates only where SIMD is supported. */
+const SIMD_PROBE = probeModule(0x7b, v128Const());
+
+/** Validates only where relaxed SIMD is enabled: f32x4.relaxed_madd. */
+const RELAXED_SIMD_PROBE = probeModule(0x7b, [...v128Const(), ...v128Const(), ...v128Const(), 0xfd, 0x85, 0x02]);
+
+/**
+ * f() = lane 0 of i32x4.relaxed_dot_i8x16_i7x16_add_s([−1, −2, 3, 4, 0…], [10, 20, 30, 127, 0…],
+ * [1000, 0…]), which is 1548. V8 11.3 (Node 20) answers 1096 from its baseline compiler:
+ * twice the products, the addend dropped.
+ */
+const FUSED_DOT_PROBE = probeModule(0x7f, [
+  ...v128Const(-1, -2, 3, 4), ...v128Const(10, 20, 30, 127), ...v128Const(0xe8, 0x03),
+  0xfd, 0x93, 0x02, // i32x4.relaxed_dot_i8x16_i7x16_add_s
+  0xfd, 0x1b, 0x00, // i32x4.extract_lane 0
 ]);
 
 /** Which kernels to run: SIMD with separate multiply and add, or relaxed SIMD with fused multiply-add. */
@@ -33,6 +47,17 @@ export function hasSimd(): boolean {
 
 export function hasRelaxedSimd(): boolean {
   return hasSimd() && WebAssembly.validate(RELAXED_SIMD_PROBE);
+}
+
+/**
+ * Whether the relaxed build's int8 kernels may use the fused dot product: run once, as
+ * a kernel's first call runs, by the engine's first compiler. (Where only an optimizing
+ * tier were wrong, a kernel could differ from this answer; no engine is known to.)
+ */
+export function hasExactFusedDot(): boolean {
+  if (!hasRelaxedSimd()) return false;
+  const probe = new WebAssembly.Instance(new WebAssembly.Module(FUSED_DOT_PROBE)).exports as { f(): number };
+  return probe.f() === 1548;
 }
 
 export async function compileKernels(source: WasmSource): Promise<WasmModule> {

@@ -7,7 +7,7 @@ import { GEMM_CALL_BYTES, WeightFormat, writeGemmCall, type GemmCall } from './a
 import { alignUp, Heap } from './heap.js';
 import type { Pool, PoolArea, ThreadSupport } from './pool.js';
 import { PARALLEL_THRESHOLD } from './pool-protocol.js';
-import type { SimdLevel } from './loader.js';
+import { hasExactFusedDot, type SimdLevel } from './loader.js';
 
 export type { Epilogue, Kernels };
 
@@ -63,6 +63,8 @@ export class Runtime {
   readonly #call: number;
   #words: Int32Array;
   #floats: Float32Array;
+  /** GemmCall.fusedDot: whether this engine's fused int8 dot product is exact. */
+  readonly #fusedDot: number;
   #workerPlan: WorkerPlan | null = null;
   #poolArea: PoolArea | null = null;
   /** Counts starts and stops of the workers: a start that a stop overtook discards its pool. */
@@ -77,6 +79,7 @@ export class Runtime {
       tile: { rows: kernels.TILE_ROWS.value, cols: kernels.TILE_COLS.value },
       blocks: { depth: kernels.BLOCK_DEPTH.value, rows: kernels.BLOCK_ROWS.value, cols: kernels.BLOCK_COLS.value },
     };
+    this.#fusedDot = this.info.simd === 'relaxed' && hasExactFusedDot() ? 1 : 0;
     this.#call = this.heap.alloc(GEMM_CALL_BYTES);
     this.#words = new Int32Array(memory.buffer);
     this.#floats = new Float32Array(memory.buffer);
@@ -94,7 +97,7 @@ export class Runtime {
     c: number, ldc: number, beta: number | boolean, bias = 0, epilogue?: Epilogue,
   ): void {
     this.#run({
-      m, n, k, a, rsA, csA, b, rsB, csB, packedB: 0, scaleA: 0, scaleB: 0, c, ldc, beta: Number(beta), bias,
+      m, n, k, a, rsA, csA, b, rsB, csB, packedB: 0, scaleA: 0, scaleB: 0, fusedDot: 0, c, ldc, beta: Number(beta), bias,
       epilogue: epilogue?.kind ?? 0, slope: epilogue?.slope ?? 0, y: epilogue?.y ?? 0, parts: 1,
     });
   }
@@ -158,7 +161,7 @@ export class Runtime {
     const packed = typeof b === 'number' ? null : b;
     this.#run({
       m, n, k, a, rsA, csA, b: packed ? packed.at : (b as number), rsB: 0, csB: 0,
-      packedB: packed ? packed.format : WeightFormat.packedF32, scaleA, scaleB: packed ? packed.scales : 0,
+      packedB: packed ? packed.format : WeightFormat.packedF32, scaleA, scaleB: packed ? packed.scales : 0, fusedDot: this.#fusedDot,
       c, ldc, beta: Number(beta), bias,
       epilogue: epilogue?.kind ?? 0, slope: epilogue?.slope ?? 0, y: epilogue?.y ?? 0, parts: 1,
     });

@@ -91,7 +91,7 @@ function check(kernel: string, t: Case): void {
   const [pa, pb, pc, py, pbias] = [place(A.stored), place(B.stored), place(start), place(start.map((v) => (v === SENTINEL ? v : NaN))), place(bias)];
   const epilogue = t.epilogue ? { kind: t.epilogue, slope: SLOPE, y: py } : undefined;
   const call: GemmCall = {
-    m, n, k, a: pa, rsA: sa.rs, csA: sa.cs, b: pb, rsB: sb.rs, csB: sb.cs, packedB: t.packed ? 1 : 0, scaleA: 0, scaleB: 0,
+    m, n, k, a: pa, rsA: sa.rs, csA: sa.cs, b: pb, rsB: sb.rs, csB: sb.cs, packedB: t.packed ? 1 : 0, scaleA: 0, scaleB: 0, fusedDot: 0,
     c: pc, ldc, beta: t.beta, bias: t.bias ? pbias : 0, epilogue: t.epilogue, slope: SLOPE, y: py, parts: 1,
   };
   if (t.packed) {
@@ -313,6 +313,6 @@ test.each([['rows', 'small'], ['cols', 'small'], ['rows', 'grouped']] as const)(
 
 /** Whether the table would give `kernel` a call with these strides (a probe descriptor, not a copy of the rules). */
 function takes(kernel: string, s: { m: number; n: number; k: number; rsA: number; csA: number; rsB: number; csB: number }, packed: boolean): boolean {
-  const call: GemmCall = { ...s, a: 0, b: 0, packedB: packed ? 1 : 0, scaleA: 0, scaleB: 0, c: 0, ldc: s.n, beta: 0, bias: 0, epilogue: 0, slope: 0, y: 0, parts: 1 };
+  const call: GemmCall = { ...s, a: 0, b: 0, packedB: packed ? 1 : 0, scaleA: 0, scaleB: 0, fusedDot: 0, c: 0, ldc: s.n, beta: 0, bias: 0, epilogue: 0, slope: 0, y: 0, parts: 1 };
   return TABLE[kernelOf(call)]?.name === kernel;
 }

@@ -4,7 +4,7 @@
 // against the float64 layer within the bounds the README states, on every tile edge,
 // batch 1 and beyond, every activation; and the option's errors.
 import { beforeAll, describe, expect, test } from 'vitest';
-import { init, Linear, memoryStats, ReLU, Sequential, type Activation } from '../dist/index.js';
+import { backendInfo, init, Linear, memoryStats, ReLU, Sequential, type Activation } from '../dist/index.js';
 import { referenceForward } from '../dist/reference.js';
 import { activations } from './reference-nn.js';
 import { expectSameBits, expectWithin, initOptions, productBound, randomArray } from './support.js';
@@ -19,29 +19,33 @@ function nearestEven(v: number): number {
   return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
-/** scale = max |v| / 127 in float32; NaN when a value is not finite. */
-function scaleOf(values: ArrayLike<number>): number {
+/** scale = max |v| / levels in float32; NaN when a value is not finite. */
+function scaleOf(values: ArrayLike<number>, levels: number): number {
   let largest = 0;
   for (let i = 0; i < values.length; i++) largest = Math.max(largest, Math.abs(values[i]));
-  return Number.isFinite(largest) && largest <= 3.4028234663852886e38 ? f32(largest / 127) : NaN;
+  return Number.isFinite(largest) && largest <= 3.4028234663852886e38 ? f32(largest / levels) : NaN;
 }
 
-function quantize(v: number, scale: number): number {
+function quantize(v: number, scale: number, levels: number): number {
   const q = nearestEven(f32(v / scale));
-  return Number.isNaN(q) ? 0 : Math.min(Math.max(q, -127), 127);
+  return Number.isNaN(q) ? 0 : Math.min(Math.max(q, -levels), levels);
 }
+
+/** Input rows are quantized to 8 bits on the SIMD build, 7 on the relaxed one (README). */
+const inputLevels = () => (backendInfo().simd === 'relaxed' ? 63 : 127);
 
 /** The int8 layer's arithmetic, exactly: quantized x and W, integer sums, then float32 scaling and bias. */
 function int8Forward(x: Float32Array, w: Float32Array, b: Float32Array | null, batch: number, din: number, dout: number) {
-  const sw = Array.from({ length: dout }, (_, j) => scaleOf(Array.from({ length: din }, (_, p) => w[p * dout + j])));
-  const qw = Float64Array.from(w, (v, at) => quantize(v, sw[at % dout]));
+  const sw = Array.from({ length: dout }, (_, j) => scaleOf(Array.from({ length: din }, (_, p) => w[p * dout + j]), 127));
+  const qw = Float64Array.from(w, (v, at) => quantize(v, sw[at % dout], 127));
+  const levels = inputLevels();
   const y = new Float32Array(batch * dout);
   const sx: number[] = [];
   for (let i = 0; i < batch; i++) {
     const row = x.subarray(i * din, (i + 1) * din);
-    const s = scaleOf(row);
+    const s = scaleOf(row, levels);
     sx.push(s);
-    const qx = Float64Array.from(row, (v) => quantize(v, s));
+    const qx = Float64Array.from(row, (v) => quantize(v, s, levels));
     for (let j = 0; j < dout; j++) {
       let dot = 0;
       for (let p = 0; p < din; p++) dot += qx[p] * qw[p * dout + j];
