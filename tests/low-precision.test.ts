@@ -116,7 +116,7 @@ describe.each(Object.entries(formats))('%s weights', (format, expectFormat) => {
   test('every edge of the 4×8 tile, odd and even depths', () => {
     for (let batch = 1; batch <= 9; batch++) {
       for (let dout = 1; dout <= 17; dout++) {
-        for (const din of [1, 2, 3, 8, 9]) expectFormat(batch, din, dout, (batch + dout) % 2 === 0);
+        for (const din of [1, 2, 3, 5, 8, 9]) expectFormat(batch, din, dout, (batch + dout) % 2 === 0);
       }
     }
   });
@@ -198,6 +198,23 @@ describe('int8 edge cases', () => {
     expect(Array.from(y.subarray(9)).some(Number.isNaN)).toBe(false);
     frozen.dispose();
     layer.dispose();
+  });
+
+  test('every input and weight at ± its maximum: the widest products and pair sums stay exact', () => {
+    // q = ±127 for W and ±127 (SIMD) or ±63 (relaxed: stored as 1 and 127) for x, signs mixed and all alike,
+    // on depths of every remainder by 4, at batch 1 (the streaming kernel) and 5 (the tile).
+    for (const din of [4093, 4094, 4095, 4096]) {
+      for (const batch of [1, 5]) {
+        const layer = new Linear(din, 19, { seed: din });
+        const w = layer.weight;
+        for (let at = 0; at < w.length; at++) w[at] = at % 19 < 9 ? 0.5 : (at * 7) % 3 === 0 ? -0.5 : 0.5;
+        const x = Float32Array.from({ length: batch * din }, (_, at) => (at < din || at % 5 === 0 ? 2 : -2));
+        const frozen = layer.freeze({ weights: 'int8' });
+        expectSameBits(frozen.forward(x, batch), int8Forward(x, w.slice(), layer.bias!.slice(), batch, din, 19).y, `±max ${batch}×${din}`);
+        frozen.dispose();
+        layer.dispose();
+      }
+    }
   });
 
   test('a zero column of W gives its bias; the call leaves the input as it was', () => {
