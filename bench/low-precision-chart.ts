@@ -61,6 +61,6 @@ export function writeLowPrecisionChart(file: string, results: LowPrecisionEntry[
     const cx = (x0 + (series.length * BAR) / 2).toFixed(1);
     parts.push(`<text x="${cx}" y="${y(0) + 13}" class="s">batch ${m}<tspan x="${cx}" dy="11">${k}→${n}</tspan></text>`);
   });
-  parts.push(text(LEFT, height - 6, `GFLOP/s = 2·M·K·N / p50 latency, one thread. Values in bench/results/${basename(file, '.svg')}.json.`, ' font-size="10" fill="#555"'), '</svg>');
+  parts.push(text(LEFT, height - 6, `GFLOP/s = 2·M·K·N / p50 latency, one thread. Values in ${basename(file, '.svg')}.json beside this chart.`, ' font-size="10" fill="#555"'), '</svg>');
   writeFileSync(file, parts.join('\n') + '\n');
 }

@@ -6,7 +6,9 @@
 // weights read against a plain read loop over as many bytes. Beside them, onnxruntime-web
 // (one thread) on the same layer as f32, as a dynamically quantized int8 model and as
 // 4-bit MatMulNBits (bench/peers/onnx-quantized.ts).
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { pairedDepth, WeightFormat } from '../dist/internal.js';
 import { loadKernelBuilds, type KernelBuild } from './kernels.js';
@@ -20,7 +22,7 @@ import { plans, Timer, type Call } from './timing.js';
 const { values: args } = parseArgs({
   args: process.argv.slice(2).filter((a) => a !== '--set' && a !== 'lowprecision'),
   strict: false,
-  options: { quick: { type: 'boolean', default: false }, shapes: { type: 'string' }, out: { type: 'string', default: 'low-precision' } },
+  options: { quick: { type: 'boolean', default: false }, shapes: { type: 'string' }, out: { type: 'string' } },
 });
 const plan = args.quick ? plans.quick : plans.full;
 const shapes = (typeof args.shapes === 'string' ? args.shapes : '1x1024x1024,1x4096x4096,1x784x128,16x1024x1024,64x1024x1024')
@@ -100,10 +102,12 @@ for (const [m, k, n] of shapes) {
 console.table(rows);
 ortF32.dispose();
 ortQuantized.dispose();
-// --out names the results (bench/results/<out>.json and .svg): another Node's run beside the default one.
-const out = new URL(`./results/${String(args.out)}.json`, import.meta.url);
+// --out <dir>: where low-precision.json and .svg go (default bench/results), e.g. another Node's run beside the default one.
+const dir = typeof args.out === 'string' ? pathToFileURL(`${resolve(args.out)}/`) : new URL('./results/', import.meta.url);
+mkdirSync(dir, { recursive: true });
+const out = new URL('low-precision.json', dir);
 writeFileSync(out, `${JSON.stringify({ date: new Date().toISOString(), node: process.versions.node, quick: plan === plans.quick, results }, null, 1)}\n`);
-const chart = new URL(`./results/${String(args.out)}.svg`, import.meta.url);
+const chart = new URL('low-precision.svg', dir);
 writeLowPrecisionChart(chart.pathname, results as unknown as LowPrecisionEntry[],
   `Frozen forward by weights format, and onnxruntime-web — node ${process.versions.node}, ${new Date().toISOString().slice(0, 10)}`);
 console.log(`wrote ${out.pathname} and ${chart.pathname}`);
