@@ -56,8 +56,12 @@ export function hasRelaxedSimd(): boolean {
  */
 export function hasExactFusedDot(): boolean {
   if (!hasRelaxedSimd()) return false;
-  const probe = new WebAssembly.Instance(new WebAssembly.Module(FUSED_DOT_PROBE)).exports as { f(): number };
-  return probe.f() === 1548;
+  try {
+    const probe = new WebAssembly.Instance(new WebAssembly.Module(FUSED_DOT_PROBE)).exports as { f(): number };
+    return probe.f() === 1548;
+  } catch {
+    return false; // a runtime refusing to compile here: the unfused form is right everywhere
+  }
 }
 
 export async function compileKernels(source: WasmSource): Promise<WasmModule> {
