@@ -1,7 +1,7 @@
 // The run as text (tables for the terminal) and as latest.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { WEIGHT_BOUND_BATCH, type Measurement, type Results } from './results.js';
+import { READ_LOOP, WEIGHT_BOUND_BATCH, type Measurement, type Results } from './results.js';
 import { latencySets } from './shapes.js';
 
 const KERNEL_PASSES = ['forward', 'dX', 'dW'];
@@ -58,10 +58,13 @@ export function formatReport(r: Results): string {
         shape, pass,
         ...kernels.flatMap((k) => { const m = index.get(shape, pass, k); return [cell(m), pct(m?.pctPeak)]; }),
         ...peers.map((p) => cell(index.get(shape, pass, p))),
-        ...(hasBatch1 ? [weightBound(shape) ? gf(index.get(shape, pass, best)?.weightGBps) : ''] : []),
+        ...(hasBatch1 ? [weightBound(shape) ? weightRate(index, shape, pass, best) : ''] : []),
       ])),
     ));
-    if (hasBatch1) out.push(`W GB/s: weight-sized traffic of ${best} up to batch ${WEIGHT_BOUND_BATCH}, K·N·4 bytes per call.`);
+    if (hasBatch1) {
+      out.push(`W GB/s: weight-sized traffic of ${best} up to batch ${WEIGHT_BOUND_BATCH}, K·N·4 bytes per call; in parentheses a ` +
+        'plain read loop over as many bytes, timed in the rounds of the forward.');
+    }
 
     out.push('', `Speed-up of ${best} (the faster build over the run) over each peer, same shape and product`);
     // The packed-W forward (Linear.freeze()) gets a row of its own, against the same peers and the in-place forward.
@@ -139,4 +142,10 @@ export function writeJson(dir: string, r: Results): string {
   const lines = measurements.map((m) => `  ${JSON.stringify(m, round)}`).join(',\n');
   writeFileSync(file, `${JSON.stringify(rest, round, 1).slice(0, -2)},\n "measurements": [\n${lines}\n ]\n}\n`);
   return file;
+}
+
+/** W's GB/s for `contender`, and the read loop's over the same bytes where it ran. */
+function weightRate(index: Index, shape: string, pass: string, contender: string): string {
+  const loop = index.get(shape, 'forward', READ_LOOP)?.weightGBps;
+  return `${gf(index.get(shape, pass, contender)?.weightGBps)}${loop ? ` (${gf(loop)})` : ''}`;
 }

@@ -53,6 +53,9 @@ export function machine(): Results['machine'] {
 /** Up to this batch a product is bound by reading W once (bench/microkernels.md): W's GB/s are reported. */
 export const WEIGHT_BOUND_BATCH = 8;
 
+/** The contender name of the plain read loop over W's bytes timed with those shapes' forward (bench/peak.ts). */
+export const READ_LOOP = 'read loop';
+
 /** Fills in the numbers that depend on the whole run (the peak is measured last). */
 export function derive(measurements: Measurement[], peak: Peaks): void {
   for (const m of measurements) {

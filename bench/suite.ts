@@ -5,9 +5,9 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type { Contender } from './contenders.js';
 import { layerCalls, trainingStep } from './layer.js';
 import { makeOperands } from './operands.js';
-import type { Build } from './peak.js';
+import { readLoop, type Build } from './peak.js';
 import { tfjsTrainingStep } from './peers/tfjs.js';
-import type { Measurement } from './results.js';
+import { READ_LOOP, WEIGHT_BOUND_BATCH, type Measurement } from './results.js';
 import { label, latencySets, productFlops, products, trainingMlp, type Entry } from './shapes.js';
 import { Timer, type Call, type Plan } from './timing.js';
 
@@ -61,6 +61,10 @@ export async function measureShape({ set, shape }: Entry, contenders: Contender[
     dX: [{ fields: { ...ours, pass: 'matmul dX' }, call: layer.matmulDx }],
     dW: [{ fields: { ...ours, pass: 'layer backward', flops: 2 * flops }, call: layer.backward }],
   };
+  // Where W is streamed once, a plain read loop over as many bytes rides with the forward: what streaming could reach.
+  if (!forwardOnly && shape.batch <= WEIGHT_BOUND_BATCH) {
+    layerTasks.forward!.push({ fields: { ...base, pass: 'forward', contender: READ_LOOP }, call: await readLoop(4 * shape.inFeatures * shape.outFeatures) });
+  }
   const out: Measurement[] = [];
   try {
     for (const product of products(shape).filter((p) => !forwardOnly || p.pass === 'forward')) {
