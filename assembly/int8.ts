@@ -9,9 +9,9 @@
 //   pairs with s_i = max |A(i, ·)| / 127. Depth in pairs: a panel of NR columns holds
 //   16 bytes a pair of depths (column c's two at 2c and 2c + 1).
 // - Relaxed SIMD: i32x4.relaxed_dot_i8x16_i7x16_add_s, which sums four products of a
-//   signed byte and a byte of 7 bits (V8 lowers it to pmaddubsw + pmaddwd: 3 instructions
-//   for 16 products, against 7 for the SIMD form; 1.2–1.85× faster in V8 11.3–13.6,
-//   bench/microkernels.md). Rows of A are quantized to 7 bits, s_i = max |A(i, ·)| / 63,
+//   signed byte and a byte of 7 bits (V8 13.6 lowers it to VNNI's vpdpbusd where the CPU
+//   has it: the frozen forward 2.0–2.6× the SIMD form's, bench/microkernels.md session
+//   10). Rows of A are quantized to 7 bits, s_i = max |A(i, ·)| / 63,
 //   q in [−63, 63], and stored as q + 64 in [1, 127], for which every engine's lowering
 //   is exact (a pair of products, at most 2·127², never saturates 16 bits). Depth in
 //   quads: a panel holds 32 bytes a quad (column c's four at 4c … 4c + 3), after a
@@ -159,7 +159,7 @@ export function quantizeRows(m: i32, k: i32, a: usize, rsA: i32, csA: i32, dst: 
 }
 
 // C (m×n, row stride ldc) = ((β·C) + bias) + (A·B scaled), A quantized
-// rows (quantizeRows: int16, rows rsA int16s apart, scaleA: m floats), B int8 panels
+// rows (quantizeRows: rows rsA int16s apart, scaleA: m floats), B int8 panels
 // (packInt8, scaleB: n floats, readable up to a multiple of NR). Each panel of B, whole,
 // against all the rows of A four at a time, as gemmPackedRows; batch 1 streams it once.
 // bias: n floats, or 0; scratch: 8·NR floats; fusedDot: whether the relaxed build may

@@ -51,15 +51,19 @@ function unpackInt8Panel(k: i32, panel: usize, scales: usize, cols: i32, out: us
     return;
   }
   const sLow = v128.load(scales), sHigh = v128.load(scales, 16);
-  // Two depths at a time: p and p + 1, at the same place in the group of p.
+  // Two depths at a time, p and p + 1: from their pair, or from the two halves of their quad.
   for (let p = 0; p < k; p += 2) {
-    const at = int8WeightAt(panel, p, 0);
-    const lo = v128.load(at - (ASC_FEATURE_RELAXED_SIMD ? <usize>(p & 3) : 0));
-    const pair = !ASC_FEATURE_RELAXED_SIMD
-      ? i8x16.shuffle(lo, lo, 0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15)
-      : (p & 3) == 0
-        ? i8x16.shuffle(lo, v128.load(at, 16), 0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29)
-        : i8x16.shuffle(lo, v128.load(at - 2, 16), 2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31);
+    let pair: v128;
+    if (ASC_FEATURE_RELAXED_SIMD) {
+      const quad = int8WeightAt(panel, p & ~3, 0);
+      const lo = v128.load(quad), hi = v128.load(quad, 16);
+      pair = (p & 3) == 0
+        ? i8x16.shuffle(lo, hi, 0, 4, 8, 12, 16, 20, 24, 28, 1, 5, 9, 13, 17, 21, 25, 29)
+        : i8x16.shuffle(lo, hi, 2, 6, 10, 14, 18, 22, 26, 30, 3, 7, 11, 15, 19, 23, 27, 31);
+    } else {
+      const both = v128.load(int8WeightAt(panel, p, 0));
+      pair = i8x16.shuffle(both, both, 0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+    }
     storeRow(i16x8.extend_low_i8x16_s(pair), sLow, sHigh, out);
     out += row;
     if (p + 1 < k) storeRow(i16x8.extend_high_i8x16_s(pair), sLow, sHigh, out);

@@ -55,12 +55,11 @@ export function hasRelaxedSimd(): boolean {
  * tier were wrong, a kernel could differ from this answer; no engine is known to.)
  */
 export function hasExactFusedDot(): boolean {
-  if (!hasRelaxedSimd()) return false;
   try {
     const probe = new WebAssembly.Instance(new WebAssembly.Module(FUSED_DOT_PROBE)).exports as { f(): number };
     return probe.f() === 1548;
   } catch {
-    return false; // a runtime refusing to compile here: the unfused form is right everywhere
+    return false; // no relaxed SIMD, or a runtime refusing to compile here: the unfused form is right everywhere
   }
 }
 
