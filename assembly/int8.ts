@@ -131,14 +131,16 @@ export function quantizeRows(m: i32, k: i32, a: usize, rsA: i32, csA: i32, dst: 
 // Dot = u8, the fused dot product and add; with Dot = u16, the 16-bit dot product widened
 // and added, for engines whose fused one is wrong (V8 11.3's baseline compiler, in Node
 // 20, returns twice the products and drops the addend; the host asks, GemmCall.fusedDot).
+// SIMD: each half of the group is sign-extended as it is loaded (v128.load8x8_s, one x64
+// instruction, where extend_high of a loaded vector is two).
 // @ts-ignore: decorator
 @inline function addGroupLow<Dot>(at: usize, xv: v128, sums: v128): v128 {
-  if (!QUADS) return i32x4.add(sums, i32x4.dot_i16x8_s(xv, i16x8.extend_low_i8x16_s(v128.load(at))));
+  if (!QUADS) return i32x4.add(sums, i32x4.dot_i16x8_s(xv, v128.load8x8_s(at)));
   return addQuads<Dot>(v128.load(at), xv, sums);
 }
 // @ts-ignore: decorator
 @inline function addGroupHigh<Dot>(at: usize, xv: v128, sums: v128): v128 {
-  if (!QUADS) return i32x4.add(sums, i32x4.dot_i16x8_s(xv, i16x8.extend_high_i8x16_s(v128.load(at))));
+  if (!QUADS) return i32x4.add(sums, i32x4.dot_i16x8_s(xv, v128.load8x8_s(at, 8)));
   return addQuads<Dot>(v128.load(at, 16), xv, sums);
 }
 // @ts-ignore: decorator
