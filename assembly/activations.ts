@@ -115,7 +115,8 @@ export function activateTile(kind: i32, slope: f32, z: usize, y: usize, rows: i3
 
 // 1 − σ(x) given s = σ(x): for x ≥ 0 as e^−x·σ(x), since 1 − s would lose the digits
 // of a σ near 1; below zero s < ½ and 1 − s is exact enough.
-function complement(x: v128, s: v128): v128 {
+// @ts-ignore: decorator
+@inline function complement(x: v128, s: v128): v128 {
   return v128.bitselect(f32x4.mul(exp4(f32x4.neg(x)), s), f32x4.sub(f32x4.splat(1), s), f32x4.ge(x, f32x4.splat(0)));
 }
 
@@ -147,7 +148,8 @@ function softplus4(x: v128): v128 {
 
 // log(1 + u) for u ≥ 0: log(w)·u/(w − 1), w = 1 + u rounded, which cancels w's rounding
 // error (Goldberg's log1p); u itself where w rounds to 1.
-function log1p4(u: v128): v128 {
+// @ts-ignore: decorator
+@inline function log1p4(u: v128): v128 {
   const w = f32x4.add(f32x4.splat(1), u);
   const d = f32x4.sub(w, f32x4.splat(1));
   const corrected = f32x4.mul(log4(w), f32x4.div(u, d));
@@ -156,7 +158,8 @@ function log1p4(u: v128): v128 {
 
 // log x for x ≥ 1 (finite) to about 1 ulp: x = m·2^e with m in [√½, √2), log m by
 // Cephes' logf polynomial in m − 1, plus e·ln 2 in two parts.
-function log4(x: v128): v128 {
+// @ts-ignore: decorator
+@inline function log4(x: v128): v128 {
   const bits = x;
   let e = i32x4.sub(i32x4.shr_u(bits, 23), i32x4.splat(127));
   let m = v128.or(v128.and(bits, i32x4.splat(0x007fffff)), i32x4.splat(0x3f800000)); // [1, 2)
@@ -209,7 +212,8 @@ function exp4(x: v128): v128 {
 }
 
 // 1 / (1 + e^−x)
-function sigmoid4(x: v128): v128 {
+// @ts-ignore: decorator
+@inline function sigmoid4(x: v128): v128 {
   const one = f32x4.splat(1);
   return f32x4.div(one, f32x4.add(one, exp4(f32x4.neg(x))));
 }

@@ -281,7 +281,8 @@ function oneDot(k: i32, x: usize, column: usize, y: usize, beta: f32, bias: usiz
 
 // Sums the lanes of a dot product's accumulator, adds the depth past a multiple of 4,
 // the old y and the bias, and stores y.
-function finishDot(acc: v128, k: i32, x: usize, column: usize, y: usize, beta: f32, bias: usize): void {
+// @ts-ignore: decorator
+@inline function finishDot(acc: v128, k: i32, x: usize, column: usize, y: usize, beta: f32, bias: usize): void {
   let v = (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1)) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
   for (let o = <usize>(k & ~3) << 2; o < (<usize>k << 2); o += 4) v += load<f32>(x + o) * load<f32>(column + o);
   if (beta != 0) v += beta * load<f32>(y);
