@@ -2,7 +2,7 @@
 // quantized once per output column j, s_j = max_p |W(p, j)| / 127, q = round(W / s_j)
 // in [−127, 127]; each row i of A is quantized when the call runs, with its own s_i
 // (quantizeRows). The products of a row and a column accumulate exactly in int32, and
-// C(i, j) = ((β·C) + bias_j) + f32(Σ q·q)·(s_i·s_j).
+// C(i, j) = ((β·C) + bias_j) + (f32(Σ q·q)·s_i)·s_j.
 //
 // Two forms of the same arithmetic, by build:
 // - SIMD: i32x4.dot_i16x8_s on the weights sign-extended, against rows of A in int16
@@ -342,7 +342,9 @@ function int8Tile4x8(
   v128.store(sums, u3, 112);
 }
 
-// c[0..8] = ((β·c) + bias) + f32(dots)·(scale·scalesB), dots in two i32x4.
+// c[0..8] = ((β·c) + bias) + (f32(dots)·scale)·scalesB, dots in two i32x4. Scaled by the
+// row's scale, then the column's: scale·scalesB alone leaves float32's range (or loses
+// bits as a subnormal) for rows and columns of large (or small) values whose product does not.
 // @ts-ignore: decorator
 @inline function finishRow(
   dotsLow: v128, dotsHigh: v128, scale: f32, scalesLow: v128, scalesHigh: v128, c: usize, beta: f32, bias: usize,
@@ -354,6 +356,6 @@ function int8Tile4x8(
     high = f32x4.add(high, v128.load(bias, 16));
   }
   const s = f32x4.splat(scale);
-  v128.store(c, f32x4.add(low, f32x4.mul(f32x4.convert_i32x4_s(dotsLow), f32x4.mul(s, scalesLow))));
-  v128.store(c, f32x4.add(high, f32x4.mul(f32x4.convert_i32x4_s(dotsHigh), f32x4.mul(s, scalesHigh))), 16);
+  v128.store(c, f32x4.add(low, f32x4.mul(f32x4.mul(f32x4.convert_i32x4_s(dotsLow), s), scalesLow)));
+  v128.store(c, f32x4.add(high, f32x4.mul(f32x4.mul(f32x4.convert_i32x4_s(dotsHigh), s), scalesHigh)), 16);
 }

@@ -29,10 +29,13 @@ for (const file of readdirSync(dist)) {
 }
 for (const file of readdirSync(out)) {
   let text = readFileSync(out + file, 'utf8');
-  // esbuild writes a class that names itself inside its body as `var X = class _X`,
-  // which would make X.name '_X': the inner name becomes X again (the same binding).
+  // esbuild writes some classes as `var X = class …`: one that names itself inside its body
+  // as `var X = class _X`, which would make X.name '_X' (the inner name becomes X again, the
+  // same binding), others anonymous, named only by the variable, which the minifier renames
+  // (X.name 'Ne'): they are given their own name, which it keeps.
   if (file.endsWith('.js')) {
     for (const [, name] of text.matchAll(/\bvar (\w+) = class _\1\b/g)) text = text.replace(new RegExp(`\\b_${name}\\b`, 'g'), name);
+    text = text.replace(/\bvar (\w+) = class (?=extends\b|\{)/g, 'var $1 = class $1 ');
   } else {
     // The map's sources are relative to where it was written; it moves up to dist/.
     const map = JSON.parse(text);

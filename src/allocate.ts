@@ -1,4 +1,5 @@
 // Arrays in the module's memory, for operands that the kernels then read in place.
+import { derive, retire } from './arrays.js';
 import { checkSize } from './errors.js';
 import { Allocations, HeapArray, type Heap } from './heap.js';
 import { runtime } from './runtime.js';
@@ -26,6 +27,13 @@ export class ModuleArray extends Float32Array {
     return Float32Array;
   }
 
+  /** A view of part of it, which calls refuse, as they refuse the array, once it is disposed. */
+  subarray(begin?: number, end?: number): Float32Array<ArrayBuffer> {
+    const view = super.subarray(begin, end);
+    derive(view, this);
+    return view;
+  }
+
   /** @internal Made by allocate(), which gives it the block at `start`. */
   constructor(heap: Heap, start: number, length: number) {
     if (!constructing) throw new TypeError('ModuleArray: made by allocate(length), not constructed');
@@ -49,6 +57,7 @@ export class ModuleArray extends Float32Array {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
+    retire(this);
     this.#memory.releaseAll();
   }
 
@@ -57,10 +66,9 @@ export class ModuleArray extends Float32Array {
     this.dispose();
   }
 
-  /** @internal The current view of `value` if it is a ModuleArray (refusing a disposed one), else `value` itself. */
-  static follow(where: string, name: string, value: unknown): unknown {
-    if (typeof value !== 'object' || value === null || !(#values in value)) return value;
-    if (value.#disposed) throw new Error(`${where}: ${name} is a ModuleArray that was disposed`);
+  /** @internal The current view of `value` if it is a live ModuleArray, else `value` itself (which checkFloat32Array refuses if disposed). */
+  static follow(value: unknown): unknown {
+    if (typeof value !== 'object' || value === null || !(#values in value) || value.#disposed) return value;
     return value.current;
   }
 }

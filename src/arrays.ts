@@ -93,6 +93,24 @@ export function isDetached(array: TypedArray): boolean {
   return lengthOf(array) === 0 && isDetachedBuffer(bufferOf(array));
 }
 
+/** Arrays whose memory was given back (a disposed ModuleArray): it may hold another layer's floats by now. */
+const retired = new WeakSet<object>();
+/** Views made of such an array (its subarrays), and the array they were made of. */
+const parents = new WeakMap<object, object>();
+
+export function retire(array: object): void {
+  retired.add(array);
+}
+
+/** Records that `view` shows part of `parent`, so that it is retired with it. */
+export function derive(view: object, parent: object): void {
+  parents.set(view, parent);
+}
+
+export function isRetired(array: object): boolean {
+  return retired.has(array) || retired.has(parents.get(array)!);
+}
+
 /** dst.set(src) by the intrinsic, so an overridden `set` is never called. */
 export function copyInto(dst: TypedArray, src: TypedArray): void {
   intrinsicSet.call(dst, src);

@@ -1,6 +1,6 @@
 // Argument checks shared by the public entry points. Every message names where the
 // check happened, the argument, what was expected and what was given.
-import { arrayBufferBytes, dataViewBytes, isDetached, isDetachedBuffer, lengthOf, sharedBufferBytes, typedArrayKind } from './arrays.js';
+import { arrayBufferBytes, dataViewBytes, isDetached, isDetachedBuffer, isRetired, lengthOf, sharedBufferBytes, typedArrayKind } from './arrays.js';
 
 /** The longest description a message quotes: messages stay short whatever they are given. */
 const DESCRIPTION_CHARS = 200;
@@ -82,6 +82,7 @@ export function checkFloat32Array(
   where: string, name: string, value: unknown, length?: number, formula?: string,
 ): asserts value is Float32Array {
   const expected = length === undefined ? 'a Float32Array' : `a Float32Array of length ${length}${formula ? ` (${formula})` : ''}`;
+  if (isRetired(value as object)) throw new Error(`${where}: ${name} is a ModuleArray that was disposed`);
   if (!isFloat32Array(value) || isDetached(value)) {
     throw new TypeError(`${where}: ${name} must be ${expected}; got ${describe(value)}`);
   }

@@ -2,7 +2,7 @@ import { FUSED_THRESHOLD, type Activation } from './activations.js';
 import { copyInto, Operand } from './arrays.js';
 import { WeightFormat } from './abi.generated.js';
 import { backwardArguments, checkInputWidth, describe, forwardArguments } from './errors.js';
-import { alignUp, Allocations, StagingBuffer, type HeapArray } from './heap.js';
+import { alignUp, Allocations, HeapArray, StagingBuffer } from './heap.js';
 import { ModuleLayer, type Parameter, stagedForward } from './layer.js';
 import { pairedDepth, type Epilogue, type PackedB, type Runtime } from './runtime.js';
 
@@ -33,15 +33,15 @@ const FORMATS: Record<WeightsFormat, number> = {
 
 /**
  * The weights format `options` asks for a layer of `inFeatures` (all layers of a model
- * when undefined), checked: a clear error naming what is wrong.
+ * when undefined), checked: a clear error naming what is wrong; undefined where none is named.
  */
-export function weightsFormat(where: string, options: unknown, inFeatures?: number): WeightsFormat {
-  if (options === undefined) return 'f32';
+export function requestedFormat(where: string, options: unknown, inFeatures?: number): WeightsFormat | undefined {
+  if (options === undefined) return undefined;
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`${where}: options must be an object; got ${describe(options)}`);
   }
-  const given: unknown = (options as FreezeOptions).weights; // read once
-  const weights = given === undefined ? 'f32' : given;
+  const weights: unknown = (options as FreezeOptions).weights; // read once
+  if (weights === undefined) return undefined;
   if (typeof weights !== 'string' || !Object.hasOwn(FORMATS, weights)) {
     throw new TypeError(`${where}: options.weights must be 'f32', 'bf16' or 'int8'; got ${describe(weights)}`);
   }
@@ -51,11 +51,17 @@ export function weightsFormat(where: string, options: unknown, inFeatures?: numb
   return weights as WeightsFormat;
 }
 
+/** The weights format `options` asks for, 'f32' where none is named (Linear.freeze). */
+export function weightsFormat(where: string, options: unknown, inFeatures?: number): WeightsFormat {
+  return requestedFormat(where, options, inFeatures) ?? 'f32';
+}
+
 /** What `Linear.freeze()` hands over: the layer's shape, parameters and activation. */
 export interface FrozenSource {
   inFeatures: number;
   outFeatures: number;
-  weight: HeapArray;
+  /** W (in×out row-major) to pack, or a frozen layer's W already packed in the format asked for, to copy. */
+  weight: HeapArray | PackedB;
   bias: HeapArray | null;
   activation: Activation | null;
   /** The activation as numbered in assembly/activations.ts (0: none), and its slope. */
@@ -130,7 +136,13 @@ export class FrozenLinear extends ModuleLayer<FrozenTape> {
     const format = FORMATS[weights];
     const weightBytes = alignUp(rt.packedWeightBytes(format, inFeatures, outFeatures));
     const start = this.#memory.alloc(weightBytes + (bias ? alignUp(outFeatures * 4) : 0));
-    this.#weight = rt.packWeights(format, inFeatures, outFeatures, weight.start, outFeatures, 1, start);
+    if ('format' in weight) {
+      const bytes = (at: number) => new Uint8Array(rt.heap.memory.buffer, at, weightBytes);
+      bytes(start).set(bytes(weight.at));
+      this.#weight = { format, at: start, scales: weight.scales && start + (weight.scales - weight.at) };
+    } else {
+      this.#weight = rt.packWeights(format, inFeatures, outFeatures, weight.start, outFeatures, 1, start);
+    }
     this.#bias = bias ? start + weightBytes : 0;
     if (bias) rt.heap.f32(this.#bias, outFeatures).set(bias.view);
     this.#input = new StagingBuffer(this.#memory);
@@ -252,15 +264,37 @@ export class FrozenLinear extends ModuleLayer<FrozenTape> {
     }
   }
 
+  /**
+   * A copy of this layer with memory of its own (what `Sequential.freeze` makes of it):
+   * W as it is kept here, byte for byte; or, where `options.weights` names another
+   * format, the values this layer computes with (bf16 expanded, int8 as q·s) kept in that one.
+   */
+  freeze(options?: FreezeOptions): FrozenLinear {
+    const where = 'FrozenLinear.freeze';
+    this.checkAlive(where);
+    const { inFeatures, outFeatures, activation } = this;
+    const weights = requestedFormat(where, options, inFeatures) ?? this.weights;
+    const rt = this.#rt;
+    const bias = this.#bias ? new HeapArray(rt.heap, this.#bias, outFeatures) : null;
+    const source = { inFeatures, outFeatures, bias, activation, kind: this.#kind, slope: this.#slope };
+    if (weights === this.weights) return new FrozenLinear(rt, { ...source, weight: this.#weight }, weights);
+    return this.#withValues((values) => new FrozenLinear(rt, { ...source, weight: values }, weights));
+  }
+
   /** @internal W as float32 (in×out row-major), as the kernels use it: bf16 expanded, int8 as q·s. */
   weightValues(): Float32Array {
+    return this.#withValues((values) => values.view.slice());
+  }
+
+  /** `use` applied to W as float32 (weightValues) in a block of the heap, freed after. */
+  #withValues<T>(use: (values: HeapArray) => T): T {
     const { inFeatures: din, outFeatures: dout } = this;
     const rt = this.#rt;
     const scratch = rt.heap.alloc(4 * din * dout);
     try {
       const { format, at, scales } = this.#weight;
       rt.kernels.unpack_b(format, din, at, scales, 0, dout, scratch);
-      return rt.heap.f32(scratch, din * dout).slice();
+      return use(new HeapArray(rt.heap, scratch, din * dout));
     } finally {
       rt.heap.release(scratch);
     }

@@ -30,8 +30,8 @@ export function matmul(
 ): Float32Array {
   const where = 'matmul';
   const rt = runtime(where);
-  a = ModuleArray.follow(where, 'a', a) as Float32Array;
-  b = ModuleArray.follow(where, 'b', b) as Float32Array;
+  a = ModuleArray.follow(a) as Float32Array;
+  b = ModuleArray.follow(b) as Float32Array;
   checkDimension(where, 'm', m);
   checkDimension(where, 'k', k);
   checkDimension(where, 'n', n);
@@ -39,7 +39,7 @@ export function matmul(
     throw new TypeError(`${where}: options must be an object; got ${describe(options)}`);
   }
   const { transposeA = false, transposeB = false, alpha = 1, beta = 0 } = options; // each option read once
-  const given = ModuleArray.follow(where, 'options.out', options.out) as Float32Array | undefined;
+  const given = ModuleArray.follow(options.out) as Float32Array | undefined;
   if (typeof transposeA !== 'boolean') throw new TypeError(`${where}: options.transposeA must be a boolean; got ${describe(transposeA)}`);
   if (typeof transposeB !== 'boolean') throw new TypeError(`${where}: options.transposeB must be a boolean; got ${describe(transposeB)}`);
   if (typeof alpha !== 'number' || !Number.isFinite(alpha)) throw new TypeError(`${where}: options.alpha must be a finite number; got ${describe(alpha)}`);

@@ -2,7 +2,7 @@ import { copyInto, isDetached, lengthOf, Operand } from './arrays.js';
 import { batchOf, checkFloat32Array, describe, isFloat32Array, outputArray } from './errors.js';
 import { Allocations, StagingBuffer } from './heap.js';
 import { beginGradients, endGradients, ModuleLayer, Parameter, parameterTensor, type Layer, type Tensor } from './layer.js';
-import { weightsFormat, type FreezeOptions } from './frozen-linear.js';
+import { requestedFormat, type FreezeOptions } from './frozen-linear.js';
 import { runtime, type Runtime } from './runtime.js';
 import { loadStateDict, stateDict, type StateDict } from './serialization.js';
 
@@ -262,14 +262,15 @@ export class Sequential {
 
   /**
    * An inference-only copy of the model as it is now: a Sequential of every layer's
-   * frozen copy (a Linear's W packed once, as `options.weights` says: Linear.freeze()),
-   * with memory of its own. Later changes to this model do not reach it; it refuses
-   * backward.
+   * frozen copy (a Linear's W packed once, as `options.weights` says: Linear.freeze();
+   * a layer frozen already keeps its format unless `options.weights` names one), with
+   * memory of its own. Later changes to this model do not reach it; its backward
+   * returns dX and changes nothing.
    */
   freeze(options?: FreezeOptions): Sequential {
     const where = 'Sequential.freeze';
     this.#checkUsable(where);
-    const weights = weightsFormat(where, options);
+    const weights = requestedFormat(where, options);
     // A layer used twice is frozen once: its copy is used twice too.
     const copies = new Map<Layer, Layer>();
     try {

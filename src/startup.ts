@@ -2,7 +2,7 @@
 // and shutdown(). Makes the one Runtime (runtime.ts) of the page or process.
 import { ABI_VERSION } from './abi.generated.js';
 import type { Kernels } from './abi.js';
-import { checkSize, describe } from './errors.js';
+import { describe } from './errors.js';
 import { compileKernels, hasRelaxedSimd, resolveLocation, type SimdLevel, type WasmSource } from './loader.js';
 import type { ThreadSupport } from './pool.js';
 import { currentRuntime, Runtime, setRuntime } from './runtime.js';
@@ -158,9 +158,15 @@ async function instantiate({ simd, wasm, threads, worker }: SettledOptions, loca
   return runtime;
 }
 
+/** More threads than any machine has cores is a slip (each worker takes memory of its own), not a request. */
+const MAX_THREADS = 256;
+
 /** How many threads to run for `threads`, and why fewer, if so. */
 function threadCount(threads: number | 'auto', locate: KernelLocator): { count: number; note?: string } {
-  if (threads !== 'auto') checkSize('init', 'options.threads', threads);
+  if (threads !== 'auto' && !(Number.isSafeInteger(threads) && threads >= 1 && threads <= MAX_THREADS)) {
+    const Kind = typeof threads === 'number' ? RangeError : TypeError;
+    throw new Kind(`init: options.threads must be 'auto' or an integer from 1 to ${MAX_THREADS}; got ${describe(threads)}`);
+  }
   const cores = threads === 'auto' ? hardwareThreads() : threads;
   if (cores === 1) return { count: 1 };
   const missing =

@@ -82,6 +82,7 @@ test('operands and out from allocate while the call itself grows the memory', ()
 test('dispose frees it (once), using frees it, and a disposed array is refused by name', () => {
   const before = memoryStats().liveBytes;
   const x = allocate(1000);
+  const part = x.subarray(10, 11);
   expect(memoryStats().liveBytes).toBeGreaterThanOrEqual(before + 4000);
   x.dispose();
   x.dispose();
@@ -90,6 +91,20 @@ test('dispose frees it (once), using frees it, and a disposed array is refused b
   expect(() => x.current).toThrow(/ModuleArray\.current: this array was disposed/);
   expect(() => matmul(x, new Float32Array(1000), 1, 1000, 1)).toThrow(/matmul: a is a ModuleArray that was disposed/);
   expect(() => matmul(new Float32Array(1), new Float32Array(1), 1, 1, 1, { out: x })).toThrow(/matmul: options\.out is a ModuleArray that was disposed/);
+  expect(() => matmul(new Float32Array(1), new Float32Array(1), 1, 1, 1, { out: part })).toThrow(/matmul: options\.out is a ModuleArray that was disposed/);
+  // Its memory may be another layer's by now: no call writes through it, or reads it.
+  const victim = new Linear(10, 100, { seed: 3 });
+  const weights = victim.weight.slice();
+  const layer = new Linear(10, 10, { seed: 4 });
+  const frozen = layer.freeze({ weights: 'int8' });
+  for (const l of [layer, frozen]) {
+    expect(() => l.forward(new Float32Array(100), 10, x)).toThrow(/\.forward: out is a ModuleArray that was disposed/);
+    expect(() => l.forward(x, 100)).toThrow(/\.forward: x is a ModuleArray that was disposed/);
+  }
+  layer.forward(new Float32Array(100), 10);
+  expect(() => layer.backward(x)).toThrow(/Linear\.backward: dy is a ModuleArray that was disposed/);
+  expectSameBits(victim.weight, weights);
+  for (const l of [victim, layer, frozen]) l.dispose();
   const y = allocate(10);
   y[Symbol.dispose]();
   expect(y.disposed).toBe(true);

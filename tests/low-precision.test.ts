@@ -49,7 +49,7 @@ function int8Forward(x: Float32Array, w: Float32Array, b: Float32Array | null, b
     for (let j = 0; j < dout; j++) {
       let dot = 0;
       for (let p = 0; p < din; p++) dot += qx[p] * qw[p * dout + j];
-      y[i * dout + j] = f32(f32(0 + (b?.[j] ?? 0)) + f32(f32(dot) * f32(s * sw[j])));
+      y[i * dout + j] = f32(f32(0 + (b?.[j] ?? 0)) + f32(f32(f32(dot) * s) * sw[j]));
     }
   }
   return { y, sx, sw };
@@ -187,6 +187,54 @@ describe.each(Object.entries(formats))('%s weights', (format, expectFormat) => {
   });
 });
 
+describe('freezing what is frozen', () => {
+  const all = ['f32', 'bf16', 'int8'] as const;
+
+  test.each(all)('a %s frozen layer copies itself bit for bit, or takes another format from the values it computes with', (format) => {
+    const layer = new Linear(37, 21, { seed: 5, activation: 'gelu' });
+    const frozen = layer.freeze({ weights: format });
+    layer.dispose();
+    const x = randomArray(3 * 37, 2);
+    const want = frozen.forward(x, 3).slice();
+    for (const copy of [frozen.freeze(), frozen.freeze({}), frozen.freeze({ weights: format })]) {
+      expect(copy.weights).toBe(format);
+      expectSameBits(copy.forward(x, 3), want, `${format} copy`);
+      copy.dispose();
+    }
+    const values = (frozen as unknown as { weightValues(): Float32Array }).weightValues();
+    for (const other of all.filter((f) => f !== format)) {
+      const converted = frozen.freeze({ weights: other });
+      const direct = new Linear(37, 21, { seed: 5, activation: 'gelu' });
+      direct.weight.set(values);
+      const reference = direct.freeze({ weights: other });
+      expect(converted.weights).toBe(other);
+      expectSameBits(converted.forward(x, 3), reference.forward(x, 3), `${format} → ${other}`);
+      for (const l of [converted, direct, reference]) l.dispose();
+    }
+    const model = new Sequential([frozen, new Linear(21, 4, { seed: 6 })]);
+    const modelBits = model.forward(x, 3).slice();
+    const copy = model.freeze();
+    expect((copy.layers[0] as typeof frozen).weights).toBe(format);
+    expectSameBits(copy.forward(x, 3), modelBits, 'a frozen backbone under a head, frozen again');
+    const again = copy.freeze({ weights: 'bf16' });
+    expect(again.layers.map((l) => (l as typeof frozen).weights)).toEqual(['bf16', 'bf16']);
+    again.dispose();
+    frozen.dispose();
+    expect(() => frozen.freeze()).toThrow(/FrozenLinear\.freeze: this FrozenLinear was disposed/);
+    copy.dispose();
+    model.dispose();
+  });
+
+  test('bad options are refused by name, nothing made', () => {
+    const frozen = new Linear(4, 4).freeze({ weights: 'bf16' });
+    const before = memoryStats().liveBytes;
+    expect(() => frozen.freeze({ weights: 'int4' } as never)).toThrow(/FrozenLinear\.freeze: options\.weights must be 'f32', 'bf16' or 'int8'; got the string "int4"/);
+    expect(() => frozen.freeze(1 as never)).toThrow(/FrozenLinear\.freeze: options must be an object; got 1/);
+    expect(memoryStats().liveBytes).toBe(before);
+    frozen.dispose();
+  });
+});
+
 describe('int8 edge cases', () => {
   test('a row holding NaN or ±Inf gives NaN for that row only; a zero row gives the bias', () => {
     const layer = new Linear(5, 3, { seed: 4 });
@@ -214,6 +262,27 @@ describe('int8 edge cases', () => {
         frozen.dispose();
         layer.dispose();
       }
+    }
+  });
+
+  test('rows and columns of values far from 1: scaled by the row, then the column, within float32', () => {
+    // s_x·s_j alone would overflow (1e22 by 1e21: the result NaN, where it is 0 + the error bound) or be
+    // subnormal (1e-20 by 1e-20: 9% off), while the result is a normal float.
+    const cases: [number, number, number, (p: number) => number][] = [
+      [1e22, 1e21, 2, (p) => p], [1e-20, 1e-20, 4096, () => 1], [7e-21, 7e-21, 4096, () => 1], [1e-21, 1e-21, 65536, () => 1], [3e30, 1e-30, 5, () => 1],
+    ];
+    for (const [xs, ws, din, rowWeight] of cases) {
+      const layer = new Linear(din, 3, { bias: false, seed: 1 });
+      layer.weight.forEach((_, at, w) => { w[at] = ws * rowWeight(Math.floor(at / 3)) * (1 + ((at * 7) % 5) / 4); });
+      // x: the large row value first, meeting W's zero row (the first case: [1e22, 1]).
+      const x = Float32Array.from({ length: din }, (_, p) => (din === 2 && p === 1 ? 1 : xs * (1 - ((p * 3) % 4) / 5)));
+      const frozen = layer.freeze({ weights: 'int8' });
+      const got = frozen.forward(x);
+      const exact = int8Forward(x, layer.weight.slice(), null, 1, din, 3);
+      expectSameBits(got, exact.y, `x ${xs}, W ${ws}`);
+      expectWithin(got, referenceForward(x, layer.weight, null, 1, din, 3), int8Bound(x, layer.weight, null, 1, din, 3, exact.sx, exact.sw), `x ${xs}, W ${ws}`);
+      frozen.dispose();
+      layer.dispose();
     }
   });
 

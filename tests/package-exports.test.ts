@@ -45,3 +45,11 @@ test('every sourceMappingURL in the packed .js names a map that is packed too, a
     expect(sourcesContent.filter(Boolean).length, `${map}: sources the package does not ship need their text`).toBe(sources.length);
   }
 });
+
+test('the minified entries keep the name of every class and function they export', async () => {
+  for (const entry of ['index', 'inline', 'reference']) {
+    const api: Record<string, unknown> = await import(`../dist/${entry}.js`);
+    const renamed = Object.entries(api).filter(([name, value]) => typeof value === 'function' && value.name !== name);
+    expect(renamed.map(([name, value]) => `${name} is named ${(value as () => void).name}`), entry).toEqual([]);
+  }
+});

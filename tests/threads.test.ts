@@ -94,7 +94,9 @@ test("without cross-origin isolation, 'auto' falls back to one thread and says w
   vi.resetModules();
   const again = (await import('../dist/index.js')) as Api;
   await expect(again.init({ threads: 2 })).rejects.toThrow(/init: threads: 2 cannot start: shared memory is unavailable: .*COOP\/COEP/);
-  await expect(again.init({ threads: 0 })).rejects.toThrow('init: options.threads must be a positive integer; got 0');
+  for (const [bad, shown] of [[0, '0'], [257, '257'], [1e9, '1000000000'], [1.5, '1.5'], ['all', 'the string "all"']]) {
+    await expect(again.init({ threads: bad as number })).rejects.toThrow(`init: options.threads must be 'auto' or an integer from 1 to 256; got ${shown}`);
+  }
 });
 
 test('Node exits with workers running, with or without shutdown()', () => {
