@@ -10,16 +10,18 @@ import { NR } from "./blocking";
 // that one load gives all eight and a shift or a mask gives either four.
 export const HIGH_HALF: i32 = 0xffff0000;
 
-// Columns 0–3 and 4–7 of the depth at p, as f32x4, of panels of W: f32 or u16 (bf16).
+// Columns 0–3 and 4–7 of the depth at p, as f32x4, of panels of W: f32 or u16 (bf16),
+// given v = v128.load(p) (loaded once by the caller for both: Binaryen at shrinkLevel 1
+// does not always merge repeated loads, and V8 does not).
 // @ts-ignore: decorator
-@inline export function panelLow<W>(p: usize): v128 {
-  return sizeof<W>() == 4 ? v128.load(p) : i32x4.shl(v128.load(p), 16);
+@inline export function panelLow<W>(v: v128): v128 {
+  return sizeof<W>() == 4 ? v : i32x4.shl(v, 16);
 }
 
 // highHalf: i32x4.splat(HIGH_HALF), made once outside the loop.
 // @ts-ignore: decorator
-@inline export function panelHigh<W>(p: usize, highHalf: v128): v128 {
-  return sizeof<W>() == 4 ? v128.load(p, 16) : v128.and(v128.load(p), highHalf);
+@inline export function panelHigh<W>(v: v128, p: usize, highHalf: v128): v128 {
+  return sizeof<W>() == 4 ? v128.load(p, 16) : v128.and(v, highHalf);
 }
 
 /** Bytes of a k×n B packed as bfloat16 panels. */

@@ -164,7 +164,8 @@ export function f32GemmTile4x8<W>(
   }
   const highHalf = i32x4.splat(HIGH_HALF);
   for (let p = 0, at: usize = 0; p < k; p++, at += aStep) {
-    const w = panelLow<W>(b), x = panelHigh<W>(b, highHalf);
+    const depth = v128.load(b);
+    const w = panelLow<W>(depth), x = panelHigh<W>(depth, b, highHalf);
     const s0 = v128.load32_splat(a0 + at);
     v0 = madd(s0, w, v0);
     u0 = madd(s0, x, u0);
@@ -213,8 +214,9 @@ export function f32GemmTile2x16<W>(
   }
   const highHalf = i32x4.splat(HIGH_HALF);
   for (let p = 0, at: usize = 0; p < k; p++, at += aStep) {
-    const w = panelLow<W>(b), x = panelHigh<W>(b, highHalf);
-    const y = panelLow<W>(b + far), z = panelHigh<W>(b + far, highHalf);
+    const depth = v128.load(b), farDepth = v128.load(b + far);
+    const w = panelLow<W>(depth), x = panelHigh<W>(depth, b, highHalf);
+    const y = panelLow<W>(farDepth), z = panelHigh<W>(farDepth, b + far, highHalf);
     const s0 = v128.load32_splat(a0 + at);
     v0 = madd(s0, w, v0);
     u0 = madd(s0, x, u0);

@@ -98,15 +98,17 @@ function addPanels<W>(
   let p = panel;
   for (; x < xEnd; x += xStep) {
     const xv = v128.load32_splat(x);
-    a0 = madd(xv, panelLow<W>(p), a0);
-    a1 = madd(xv, panelHigh<W>(p, highHalf), a1);
-    b0 = madd(xv, panelLow<W>(p + step), b0);
-    b1 = madd(xv, panelHigh<W>(p + step, highHalf), b1);
-    c0 = madd(xv, panelLow<W>(p + step2), c0);
-    c1 = madd(xv, panelHigh<W>(p + step2, highHalf), c1);
+    const a = v128.load(p), b = v128.load(p + step), c = v128.load(p + step2);
+    a0 = madd(xv, panelLow<W>(a), a0);
+    a1 = madd(xv, panelHigh<W>(a, p, highHalf), a1);
+    b0 = madd(xv, panelLow<W>(b), b0);
+    b1 = madd(xv, panelHigh<W>(b, p + step, highHalf), b1);
+    c0 = madd(xv, panelLow<W>(c), c0);
+    c1 = madd(xv, panelHigh<W>(c, p + step2, highHalf), c1);
     if (four) {
-      d0 = madd(xv, panelLow<W>(p + step3), d0);
-      d1 = madd(xv, panelHigh<W>(p + step3, highHalf), d1);
+      const d = v128.load(p + step3);
+      d0 = madd(xv, panelLow<W>(d), d0);
+      d1 = madd(xv, panelHigh<W>(d, p + step3, highHalf), d1);
     }
     p += NR * sizeof<W>();
   }

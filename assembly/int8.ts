@@ -126,25 +126,26 @@ export function quantizeRows(m: i32, k: i32, a: usize, rsA: i32, csA: i32, dst: 
   }
 }
 
-// The sums of a depth group of one panel (at `at`) against a row's group (xv, splat),
-// added to columns 0–3 (low) and 4–7 (high) of a row's int32 sums. Relaxed SIMD: with
-// Dot = u8, the fused dot product and add; with Dot = u16, the 16-bit dot product widened
-// and added, for engines whose fused one is wrong (V8 11.3's baseline compiler, in Node
-// 20, returns twice the products and drops the addend; the host asks, GemmCall.fusedDot).
-// SIMD: each half of the group is sign-extended as it is loaded (v128.load8x8_s, one x64
-// instruction, where extend_high of a loaded vector is two).
+// The weights of a depth group of one panel (at `at`) for columns 0–3 (low) and 4–7
+// (high): on the SIMD build sign-extended to int16 as they are loaded (v128.load8x8_s, one
+// x64 instruction, where extend_high of a loaded vector is two). Loaded once for all the
+// rows a tile takes them to (Binaryen at shrinkLevel 1 does not merge repeated loads).
 // @ts-ignore: decorator
-@inline function addGroupLow<Dot>(at: usize, xv: v128, sums: v128): v128 {
-  if (!QUADS) return i32x4.add(sums, i32x4.dot_i16x8_s(xv, v128.load8x8_s(at)));
-  return addQuads<Dot>(v128.load(at), xv, sums);
+@inline function groupLow(at: usize): v128 {
+  return QUADS ? v128.load(at) : v128.load8x8_s(at);
 }
 // @ts-ignore: decorator
-@inline function addGroupHigh<Dot>(at: usize, xv: v128, sums: v128): v128 {
-  if (!QUADS) return i32x4.add(sums, i32x4.dot_i16x8_s(xv, v128.load8x8_s(at, 8)));
-  return addQuads<Dot>(v128.load(at, 16), xv, sums);
+@inline function groupHigh(at: usize): v128 {
+  return QUADS ? v128.load(at, 16) : v128.load8x8_s(at, 8);
 }
+
+// sums + the products of a group's weights w and a row's group xv (splat). Relaxed SIMD:
+// with Dot = u8, the fused dot product and add; with Dot = u16, the 16-bit dot product
+// widened and added, for engines whose fused one is wrong (V8 11.3's baseline compiler, in
+// Node 20, returns twice the products and drops the addend; the host asks, GemmCall.fusedDot).
 // @ts-ignore: decorator
-@inline function addQuads<Dot>(w: v128, xv: v128, sums: v128): v128 {
+@inline function addGroup<Dot>(w: v128, xv: v128, sums: v128): v128 {
+  if (!QUADS) return i32x4.add(sums, i32x4.dot_i16x8_s(xv, w));
   return sizeof<Dot>() == 1
     ? i32x4.relaxed_dot_i8x16_i7x16_add_s(w, xv, sums)
     : i32x4.add(sums, i32x4.extadd_pairwise_i16x8_s(i16x8.relaxed_dot_i8x16_i7x16_s(w, xv)));
@@ -255,13 +256,13 @@ function int8Gemv(
   let p = panels + HEADER_BYTES;
   for (let at: usize = 0; at < depth; at += 4, p += GROUP_BYTES) {
     const xv = v128.load32_splat(x + at);
-    a0 = addGroupLow<Dot>(p, xv, a0);
-    a1 = addGroupHigh<Dot>(p, xv, a1);
+    a0 = addGroup<Dot>(groupLow(p), xv, a0);
+    a1 = addGroup<Dot>(groupHigh(p), xv, a1);
     if (streams == 3) {
-      b0 = addGroupLow<Dot>(p + step, xv, b0);
-      b1 = addGroupHigh<Dot>(p + step, xv, b1);
-      c0 = addGroupLow<Dot>(p + 2 * step, xv, c0);
-      c1 = addGroupHigh<Dot>(p + 2 * step, xv, c1);
+      b0 = addGroup<Dot>(groupLow(p + step), xv, b0);
+      b1 = addGroup<Dot>(groupHigh(p + step), xv, b1);
+      c0 = addGroup<Dot>(groupLow(p + 2 * step), xv, c0);
+      c1 = addGroup<Dot>(groupHigh(p + 2 * step), xv, c1);
     }
   }
   v128.store(sums, a0);
@@ -319,18 +320,19 @@ function int8Tile4x8(
   let v1 = v0, u1 = u0, v2 = v0, u2 = u0, v3 = v0, u3 = u0;
   panel += HEADER_BYTES;
   for (let at: usize = 0, end = <usize>groups(k) << 2; at < end; at += 4, panel += GROUP_BYTES) {
+    const low = groupLow(panel), high = groupHigh(panel);
     const x0 = v128.load32_splat(a0 + at);
-    v0 = addGroupLow<Dot>(panel, x0, v0);
-    u0 = addGroupHigh<Dot>(panel, x0, u0);
+    v0 = addGroup<Dot>(low, x0, v0);
+    u0 = addGroup<Dot>(high, x0, u0);
     const x1 = v128.load32_splat(a1 + at);
-    v1 = addGroupLow<Dot>(panel, x1, v1);
-    u1 = addGroupHigh<Dot>(panel, x1, u1);
+    v1 = addGroup<Dot>(low, x1, v1);
+    u1 = addGroup<Dot>(high, x1, u1);
     const x2 = v128.load32_splat(a2 + at);
-    v2 = addGroupLow<Dot>(panel, x2, v2);
-    u2 = addGroupHigh<Dot>(panel, x2, u2);
+    v2 = addGroup<Dot>(low, x2, v2);
+    u2 = addGroup<Dot>(high, x2, u2);
     const x3 = v128.load32_splat(a3 + at);
-    v3 = addGroupLow<Dot>(panel, x3, v3);
-    u3 = addGroupHigh<Dot>(panel, x3, u3);
+    v3 = addGroup<Dot>(low, x3, v3);
+    u3 = addGroup<Dot>(high, x3, u3);
   }
   v128.store(sums, v0);
   v128.store(sums, u0, 16);

@@ -24,8 +24,9 @@ export function unpackColumns(format: i32, k: i32, panels: usize, scales: usize,
     }
     for (let p = 0; p < k; p++, out += row) {
       const at = panel + <usize>p * NR * weight;
-      const low = format == PACKED_BF16 ? panelLow<u16>(at) : panelLow<f32>(at);
-      const high = format == PACKED_BF16 ? panelHigh<u16>(at, highHalf) : panelHigh<f32>(at, highHalf);
+      const depth = v128.load(at);
+      const low = format == PACKED_BF16 ? panelLow<u16>(depth) : panelLow<f32>(depth);
+      const high = format == PACKED_BF16 ? panelHigh<u16>(depth, at, highHalf) : panelHigh<f32>(depth, at, highHalf);
       if (cols == NR) {
         v128.store(out, low);
         v128.store(out, high, 16);
