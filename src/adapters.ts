@@ -1,30 +1,40 @@
 // A model's LoRA adapters as PEFT saves them for an nn.Sequential: adapter_model.safetensors
-// holding only the adapters, keyed base_model.model.<index>.lora_A.weight / lora_B.weight,
-// and the adapter_config.json that PeftModel.from_pretrained reads beside it.
+// holding only the adapters, keyed base_model.model.<index>.lora_A.weight / lora_B.weight
+// (<index>.<index> in a nested Sequential), and the adapter_config.json that
+// PeftModel.from_pretrained reads beside it.
 import { describe } from './errors.js';
+import { parameterTensor, type Tensor } from './layer.js';
 import { LoRA } from './lora.js';
-import type { Sequential } from './sequential.js';
+import { Sequential } from './sequential.js';
 import { readSafetensorsInto, writeSafetensors, type Slot } from './serialization.js';
 
-/** The adapters of `model` with the index of the layer each is (a layer used twice counts once, at its first place). */
-function adaptersOf(where: string, model: Sequential): { index: number; lora: LoRA }[] {
-  const layers: unknown = (model as { layers?: unknown } | null)?.layers;
-  if (!Array.isArray(layers) || typeof (model as { namedParameters?: unknown }).namedParameters !== 'function') {
-    throw new TypeError(`${where}: model must be a Sequential; got ${describe(model)}`);
-  }
+/**
+ * The adapters of `model` with their module paths as PEFT names them ('2', or '1.0' in a
+ * Sequential nested at 1; an adapter used twice counts once, at its first place). An adapter
+ * inside a layer of the user's own has no path to be saved under: refused, rather than left out.
+ */
+function adaptersOf(where: string, model: Sequential): { path: string; lora: LoRA }[] {
+  if (!(model instanceof Sequential)) throw new TypeError(`${where}: model must be a Sequential; got ${describe(model)}`);
   const seen = new Set<LoRA>();
-  const adapters = layers.flatMap((layer: unknown, index) => {
+  const visit = (layers: readonly unknown[], prefix: string): { path: string; lora: LoRA }[] => layers.flatMap((layer, index) => {
+    if (layer instanceof Sequential) return visit(layer.layers, `${prefix}${index}.`);
     if (!(layer instanceof LoRA) || seen.has(layer)) return [];
     seen.add(layer);
-    return [{ index, lora: layer }];
+    return [{ path: `${prefix}${index}`, lora: layer }];
   });
+  const adapters = visit(model.layers, '');
+  const found = new Set<Tensor>(adapters.flatMap(({ lora }) => lora.parameters().map(parameterTensor)));
+  const hidden = model.namedParameters().find(({ parameter }) => parameter.name.startsWith('lora_') && !found.has(parameterTensor(parameter)));
+  if (hidden) {
+    throw new Error(`${where}: ${hidden.name} is a LoRA adapter's inside a layer of your own, which has no module path for PEFT: put the LoRA in the model, or in a Sequential in it`);
+  }
   if (adapters.length === 0) throw new Error(`${where}: the model has no LoRA adapters`);
   return adapters;
 }
 
 function adapterSlots(where: string, model: Sequential): Slot[] {
-  return adaptersOf(where, model).flatMap(({ index, lora }) => lora.parameters().map((parameter) => ({
-    name: `base_model.model.${index}.${parameter.name}`, parameter, shape: [...parameter.torchShape],
+  return adaptersOf(where, model).flatMap(({ path, lora }) => lora.parameters().map((parameter) => ({
+    name: `base_model.model.${path}.${parameter.name}`, parameter, shape: [...parameter.torchShape],
   })));
 }
 
@@ -59,7 +69,7 @@ export interface AdapterConfig {
   r: number;
   lora_alpha: number;
   lora_dropout: number;
-  /** The adapted layers' indices in the nn.Sequential, as PEFT names its modules. */
+  /** The adapted layers' module paths in the nn.Sequential ('2', '1.0'), as PEFT names its modules. */
   target_modules: string[];
   bias: 'none';
   fan_in_fan_out: boolean;
@@ -83,9 +93,9 @@ export function adapterConfig(model: Sequential): AdapterConfig {
   const adapters = adaptersOf('adapterConfig', model);
   const { rank, alpha } = adapters[0]!.lora;
   const rankPattern: Record<string, number> = {}, alphaPattern: Record<string, number> = {};
-  for (const { index, lora } of adapters) {
-    if (lora.rank !== rank) rankPattern[String(index)] = lora.rank;
-    if (lora.alpha !== alpha) alphaPattern[String(index)] = lora.alpha;
+  for (const { path, lora } of adapters) {
+    if (lora.rank !== rank) rankPattern[path] = lora.rank;
+    if (lora.alpha !== alpha) alphaPattern[path] = lora.alpha;
   }
   return {
     peft_type: 'LORA',
@@ -96,7 +106,7 @@ export function adapterConfig(model: Sequential): AdapterConfig {
     r: rank,
     lora_alpha: alpha,
     lora_dropout: 0,
-    target_modules: adapters.map(({ index }) => String(index)),
+    target_modules: adapters.map(({ path }) => path),
     bias: 'none',
     fan_in_fan_out: false,
     modules_to_save: null,

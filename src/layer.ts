@@ -2,6 +2,7 @@ import { copyInto, lengthOf, Operand } from './arrays.js';
 import { checkFloat32Array, outputArray } from './errors.js';
 import { Allocations, type Heap, type HeapArray } from './heap.js';
 import type { FreezeOptions } from './frozen-linear.js';
+import type { NamedParameter } from './sequential.js';
 
 /**
  * A learnable tensor's memory: its values, the gradient backward accumulates, and
@@ -162,6 +163,11 @@ export interface Layer {
   forward(x: Float32Array, batch: number): Float32Array;
   backward?(dy: Float32Array): Float32Array;
   parameters?(): Parameter[];
+  /**
+   * Its parameters with a name each (`a.weight`, `b.weight`): what a model names them by
+   * (`<index>.<name>`) where the layer wraps several layers whose own names would repeat.
+   */
+  namedParameters?(): NamedParameter[];
   zeroGrad?(): void;
   /** An inference copy; `Sequential.freeze(options)` passes its options on. */
   freeze?(options?: FreezeOptions): Layer;

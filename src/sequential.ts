@@ -6,7 +6,7 @@ import { requestedFormat, type FreezeOptions } from './frozen-linear.js';
 import { runtime, type Runtime } from './runtime.js';
 import { loadStateDict, stateDict, type StateDict } from './serialization.js';
 
-/** A parameter with the name PyTorch's nn.Sequential gives it: `<layer index>.<name>`. */
+/** A parameter with the name PyTorch's nn.Sequential gives it: `<layer index>.<name within the layer>`. */
 export interface NamedParameter {
   name: string;
   parameter: Parameter;
@@ -202,23 +202,28 @@ export class Sequential {
     return this.namedParameters().map(({ parameter }) => parameter);
   }
 
-  /** Every parameter with its PyTorch name ('0.weight', '0.bias', '2.weight', …), each once, under its first name. */
+  /**
+   * Every parameter with its PyTorch name ('0.weight', '0.bias', '2.weight', …; '1.0.weight' in a
+   * model nested at 1), each once, under its first name.
+   */
   namedParameters(): NamedParameter[] {
     const where = 'Sequential.parameters';
     this.#checkUsable(where);
     const seen = new Set<Tensor>();
-    return this.#steps.flatMap(({ layer }, i) => {
-      const list: unknown = layer.parameters?.() ?? [];
-      if (!Array.isArray(list) || !list.every((p) => Parameter.isParameter(p))) {
-        throw new TypeError(`${where}: layers[${i}].parameters() must return parameters of this package's layers; got ${describe(list)}`);
+    const names = new Set<string>();
+    return this.#steps.flatMap(({ layer }, i) => namedParametersOf(where, layer, i).flatMap(({ name, parameter }) => {
+      const tensor = parameterTensor(parameter);
+      if (seen.has(tensor)) return [];
+      seen.add(tensor);
+      if (names.has(`${i}.${name}`)) {
+        throw new TypeError(
+          `${where}: layers[${i}] has two parameters named '${name}': give it namedParameters() with a name for each ` +
+          "(as PyTorch names a module's parameters by its attributes: 'a.weight', 'b.weight')",
+        );
       }
-      return list.flatMap((parameter) => {
-        const tensor = parameterTensor(parameter);
-        if (seen.has(tensor)) return [];
-        seen.add(tensor);
-        return [{ name: `${i}.${parameter.name}`, parameter }];
-      });
-    });
+      names.add(`${i}.${name}`);
+      return [{ name: `${i}.${name}`, parameter }];
+    }));
   }
 
   /** A copy of every parameter, named and laid out as PyTorch's `model.state_dict()` (weights out×in). */
@@ -395,6 +400,27 @@ function nextWidth(step: Step, width: number | undefined, where: string): number
     throw new RangeError(`${where}: a layer with inFeatures = ${declared.inFeatures} cannot take rows of ${width} floats`);
   }
   return declared?.outFeatures;
+}
+
+/**
+ * A layer's parameters with their names within it: from its namedParameters() where it has
+ * one (a nested Sequential, a layer of yours wrapping several), else parameters() under the
+ * names they have in their own layer. Each entry's fields are read once.
+ */
+function namedParametersOf(where: string, layer: Layer, i: number): NamedParameter[] {
+  if (typeof layer.namedParameters === 'function') {
+    const list: unknown = layer.namedParameters();
+    const entries = Array.isArray(list) ? list.map((entry: { name?: unknown; parameter?: unknown } | null) => ({ name: entry?.name, parameter: entry?.parameter })) : [];
+    if (!Array.isArray(list) || !entries.every(({ name, parameter }) => typeof name === 'string' && name !== '' && Parameter.isParameter(parameter))) {
+      throw new TypeError(`${where}: layers[${i}].namedParameters() must return { name, parameter } entries, each a non-empty name and a parameter of this package's layers; got ${describe(list)}`);
+    }
+    return entries as NamedParameter[];
+  }
+  const list: unknown = layer.parameters?.() ?? [];
+  if (!Array.isArray(list) || !list.every((p) => Parameter.isParameter(p))) {
+    throw new TypeError(`${where}: layers[${i}].parameters() must return parameters of this package's layers; got ${describe(list)}`);
+  }
+  return list.map((parameter: Parameter) => ({ name: parameter.name, parameter }));
 }
 
 /** The widths a layer declares: inFeatures and outFeatures, both positive integers, or none. */

@@ -126,3 +126,26 @@ test("PEFT's own files (tests/fixtures/peft, written by PEFT 0.21): loaded here 
   expect([...adapterConfig(model).target_modules].sort()).toEqual([...config.target_modules].sort());
   model.dispose();
 });
+
+test('adapters in a nested Sequential are saved under their path; one inside a layer of your own is refused, not left out', () => {
+  const { net, a2 } = model(11);
+  const outer = new Sequential([new Linear(3, 3, { seed: 12 }), net]);
+  expect(adapterConfig(outer).target_modules).toEqual(['1.0', '1.2']);
+  expect(adapterConfig(outer).rank_pattern).toEqual({ '1.2': 2 });
+  const file = saveAdapters(outer);
+  const saved = a2.loraB.slice();
+  a2.loraB.fill(0);
+  loadAdapters(outer, file);
+  expect(a2.loraB).toEqual(saved);
+  const inner = new LoRA(new Linear(3, 3, { seed: 13 }), { rank: 1 });
+  const wrapper = {
+    forward: (x: Float32Array, batch: number) => inner.forward(x, batch),
+    parameters: () => inner.parameters(),
+  };
+  const hiding = new Sequential([wrapper, net]);
+  for (const call of [() => saveAdapters(hiding), () => loadAdapters(hiding, file), () => adapterConfig(hiding)]) {
+    expect(call).toThrow(/0\.lora_A\.weight is a LoRA adapter's inside a layer of your own, which has no module path for PEFT/);
+  }
+  inner.dispose();
+  outer.dispose();
+});

@@ -515,3 +515,62 @@ describe('error messages stay short, and huge headers are refused quickly', () =
     expectShortRefusal(model, () => loadStateDict(model, shaped), /"4.bias" must have shape \[3\] \(PyTorch's layout\); got \[3, 3, 3/);
   });
 });
+
+describe('names inside nested models and layers of your own', () => {
+  /** A layer of the user's own wrapping two Linears, naming them as PyTorch names a module's attributes (or not). */
+  class Pair {
+    readonly a = new Linear(4, 3, { seed: 1 });
+    readonly b = new Linear(3, 2, { seed: 2 });
+    constructor(readonly named: boolean) {}
+    forward(x: Float32Array, batch: number) { return this.b.forward(this.a.forward(x, batch), batch); }
+    backward(dy: Float32Array) { return this.a.backward(this.b.backward(dy)); }
+    parameters() { return [...this.a.parameters(), ...this.b.parameters()]; }
+    namedParameters?: () => { name: string; parameter: ReturnType<Linear['parameters']>[number] }[];
+    dispose() { this.a.dispose(); this.b.dispose(); }
+  }
+  const pair = (named: boolean) => {
+    const layer = new Pair(named);
+    if (named) layer.namedParameters = () => [...layer.a.parameters().map((parameter) => ({ name: `a.${parameter.name}`, parameter })), ...layer.b.parameters().map((parameter) => ({ name: `b.${parameter.name}`, parameter }))];
+    return layer;
+  };
+
+  test("a nested Sequential's parameters are named by their path, as PyTorch's: they save and load unchanged", () => {
+    const model = new Sequential([new Linear(4, 4, { seed: 3 }), new Sequential([new Linear(4, 3, { seed: 4 }), new Tanh(), new Linear(3, 2, { seed: 5 })])]);
+    expect(model.namedParameters().map(({ name }) => name)).toEqual(['0.weight', '0.bias', '1.0.weight', '1.0.bias', '1.2.weight', '1.2.bias']);
+    const before = snapshot(model);
+    const file = saveSafetensors(model);
+    const state = stateDict(model);
+    for (const { parameter } of model.namedParameters()) parameter.value.fill(0);
+    loadSafetensors(model, file);
+    expect(snapshot(model)).toEqual(before);
+    for (const { parameter } of model.namedParameters()) parameter.value.fill(0);
+    loadStateDict(model, state);
+    expect(snapshot(model)).toEqual(before);
+    model.dispose();
+  });
+
+  test('a layer of your own with namedParameters() saves and loads under its names; without them, repeated names are an error', () => {
+    const named = new Sequential([new Linear(4, 4, { seed: 6 }), pair(true)]);
+    expect(named.namedParameters().map(({ name }) => name)).toEqual(['0.weight', '0.bias', '1.a.weight', '1.a.bias', '1.b.weight', '1.b.bias']);
+    const before = snapshot(named);
+    const file = saveSafetensors(named);
+    for (const { parameter } of named.namedParameters()) parameter.value.fill(0);
+    loadSafetensors(named, file);
+    expect(snapshot(named)).toEqual(before);
+    named.dispose();
+    const unnamed = new Sequential([pair(false)]);
+    const message = /Sequential\.parameters: layers\[0\] has two parameters named 'weight': give it namedParameters\(\) with a name for each/;
+    for (const call of [() => stateDict(unnamed), () => saveSafetensors(unnamed), () => unnamed.parameters()]) expect(call).toThrow(message);
+    unnamed.dispose();
+  });
+
+  test('namedParameters() that lies is refused by name', () => {
+    const layer = pair(true);
+    for (const bad of [null, [{ name: '', parameter: layer.a.parameters()[0] }], [{ name: 'w', parameter: {} }], [{ name: 3, parameter: layer.a.parameters()[0] }]]) {
+      layer.namedParameters = () => bad as never;
+      const model = new Sequential([layer]);
+      expect(() => model.parameters()).toThrow(/Sequential\.parameters: layers\[0\]\.namedParameters\(\) must return \{ name, parameter \} entries/);
+    }
+    layer.dispose();
+  });
+});
