@@ -26,7 +26,7 @@ function adaptersOf(where: string, model: Sequential): { path: string; lora: LoR
   const found = new Set<Tensor>(adapters.flatMap(({ lora }) => lora.parameters().map(parameterTensor)));
   const hidden = model.namedParameters().find(({ parameter }) => parameter.name.startsWith('lora_') && !found.has(parameterTensor(parameter)));
   if (hidden) {
-    throw new Error(`${where}: ${hidden.name} is a LoRA adapter's inside a layer of your own, which has no module path for PEFT: put the LoRA in the model, or in a Sequential in it`);
+    throw new Error(`${where}: ${hidden.name} is of a LoRA inside a layer of your own, with no PEFT module path: put it in the model or a Sequential`);
   }
   if (adapters.length === 0) throw new Error(`${where}: the model has no LoRA adapters`);
   return adapters;

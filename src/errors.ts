@@ -67,6 +67,17 @@ export function checkSize(where: string, name: string, value: unknown): asserts 
 }
 
 /**
+ * A seed: an integer (a fraction, such as Math.random()'s, would be cut to the same seed
+ * every time), of which the generator takes the low 32 bits.
+ */
+export function checkSeed(where: string, seed: unknown): number {
+  if (typeof seed !== 'number' || !Number.isSafeInteger(seed)) {
+    throw new (typeof seed === 'number' ? RangeError : TypeError)(`${where}: options.seed must be an integer; got ${describe(seed)}`);
+  }
+  return seed;
+}
+
+/**
  * True for real Float32Arrays, from this realm or another (a worker, an iframe, a vm
  * context), subclasses included; false for a Proxy or an object that only claims to be one.
  */

@@ -51,11 +51,6 @@ export function requestedFormat(where: string, options: unknown, inFeatures?: nu
   return weights as WeightsFormat;
 }
 
-/** The weights format `options` asks for, 'f32' where none is named (Linear.freeze). */
-export function weightsFormat(where: string, options: unknown, inFeatures?: number): WeightsFormat {
-  return requestedFormat(where, options, inFeatures) ?? 'f32';
-}
-
 /** What `Linear.freeze()` hands over: the layer's shape, parameters and activation. */
 export interface FrozenSource {
   inFeatures: number;

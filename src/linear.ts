@@ -1,7 +1,7 @@
 import { activationKind, checkSlope, FUSED_THRESHOLD, fusedSlope, type Activation } from './activations.js';
 import { copyInto, lengthOf } from './arrays.js';
-import { backwardArguments, checkFloat32Array, checkInputWidth, checkSize, describe, forwardArguments } from './errors.js';
-import { FrozenLinear, weightsFormat, type FreezeOptions } from './frozen-linear.js';
+import { backwardArguments, checkFloat32Array, checkInputWidth, checkSeed, checkSize, describe, forwardArguments } from './errors.js';
+import { FrozenLinear, requestedFormat, type FreezeOptions } from './frozen-linear.js';
 import { alignUp, Allocations, HeapArray } from './heap.js';
 import { beginGradients, createParameter, endGradients, ModuleLayer, Tensor, type Parameter, stagedForward } from './layer.js';
 import { runtime, type Epilogue, type Runtime } from './runtime.js';
@@ -58,9 +58,7 @@ export class Linear extends ModuleLayer<LinearTape> {
     }
     const { bias = true, seed = Math.floor(Math.random() * 2 ** 32), activation, negativeSlope = 0.01 } = options;
     if (typeof bias !== 'boolean') throw new TypeError(`${where}: options.bias must be a boolean; got ${describe(bias)}`);
-    if (typeof seed !== 'number' || !Number.isFinite(seed)) {
-      throw new TypeError(`${where}: options.seed must be a finite number; got ${describe(seed)}`);
-    }
+    checkSeed(where, seed);
     this.#kind = activationKind(where, activation);
     this.#slope = fusedSlope(this.#kind, checkSlope(where, negativeSlope));
     this.#rt = rt;
@@ -96,21 +94,16 @@ export class Linear extends ModuleLayer<LinearTape> {
 
   /**
    * A layer holding PyTorch nn.Linear tensors: `weight` out×in (as `weight.tolist()`, or
-   * `{ shape: [out, in], data }` row-major) and `bias` of out values (or null for none).
+   * `{ shape: [out, in], data }` row-major) and `bias` of out numbers (`bias.tolist()`, a
+   * typed array, or `{ shape: [out], data }`; null for none): what `toTorch()` gives back.
    */
   static fromTorch(
-    weight: number[][] | TorchTensor, bias: ArrayLike<number> | null = null, options: Omit<LinearOptions, 'bias' | 'seed'> = {},
+    weight: number[][] | TorchTensor, bias: ArrayLike<number> | TorchTensor | null = null, options: Omit<LinearOptions, 'bias' | 'seed'> = {},
   ): Linear {
     const where = 'Linear.fromTorch';
+    // Both read into copies before the layer allocates: they may be views of the module's memory, which allocating can detach.
     const [outFeatures, inFeatures, data] = torchMatrix(where, weight);
-    if (bias !== null && (typeof bias !== 'object' || bias.length !== outFeatures)) {
-      throw new RangeError(`${where}: bias must hold outFeatures = ${outFeatures} values or be null; got ${describe(bias)}`);
-    }
-    // Read before the layer allocates: the values may be views of the module's memory, which allocating can detach.
-    const biasValues = bias === null ? null : Float32Array.from(bias);
-    if (biasValues !== null && biasValues.length !== outFeatures) {
-      throw new RangeError(`${where}: bias must hold outFeatures = ${outFeatures} values or be null; got ${biasValues.length} values`);
-    }
+    const biasValues = bias === null ? null : torchVector(where, bias, outFeatures);
     const layer = new Linear(inFeatures, outFeatures, { ...options, bias: bias !== null, seed: 0 });
     const w = layer.weight;
     for (let o = 0; o < outFeatures; o++) for (let i = 0; i < inFeatures; i++) w[i * outFeatures + o] = data(o, i);
@@ -293,7 +286,7 @@ export class Linear extends ModuleLayer<LinearTape> {
     const where = 'Linear.freeze';
     this.checkAlive(where);
     const { inFeatures, outFeatures, activation } = this;
-    const weights = weightsFormat(where, options, inFeatures);
+    const weights = requestedFormat(where, options, inFeatures) ?? 'f32';
     return new FrozenLinear(this.#rt, {
       inFeatures, outFeatures, weight: this.#weight.values, bias: this.#bias?.values ?? null, activation, kind: this.#kind, slope: this.#slope,
     }, weights);
@@ -344,7 +337,10 @@ function torchMatrix(where: string, weight: number[][] | TorchTensor): [number, 
     if (rows === 0 || cols === 0 || !weight.every((row) => Array.isArray(row) && row.length === cols)) {
       throw new TypeError(`${where}: weight must be a non-empty out×in array of equal rows; got ${describe(weight)}`);
     }
-    return [rows, cols, (r, c) => weight[r][c]];
+    const data = new Float32Array(rows * cols);
+    // By index: forEach would skip a hole.
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) data[r * cols + c] = numberAt(where, `weight[${r}][${c}]`, weight[r]![c]);
+    return [rows, cols, (r, c) => data[r * cols + c]];
   }
   const shape = (weight as TorchTensor | null)?.shape;
   if (!Array.isArray(shape) || shape.length !== 2) {
@@ -359,6 +355,31 @@ function torchMatrix(where: string, weight: number[][] | TorchTensor): [number, 
   const data = new Float32Array(lengthOf(source));
   copyInto(data, source);
   return [rows, cols, (r, c) => data[r * cols + c]];
+}
+
+/** A bias of `length` numbers given as PyTorch's (`bias.tolist()`, a typed array, or toTorch()'s { shape: [out], data }), copied. */
+function torchVector(where: string, bias: ArrayLike<number> | TorchTensor, length: number): Float32Array {
+  const expected = `bias must hold outFeatures = ${length} numbers or be null`;
+  if (typeof bias !== 'object' || bias === null) throw new TypeError(`${where}: ${expected}; got ${describe(bias)}`);
+  if ('shape' in bias) {
+    const { shape, data } = bias; // each read once
+    if (!Array.isArray(shape) || shape.length !== 1 || shape[0] !== length) {
+      throw new RangeError(`${where}: bias.shape must be [${length}]; got ${describe(shape)}`);
+    }
+    checkFloat32Array(where, 'bias.data', data, length, 'outFeatures');
+    const copy = new Float32Array(length);
+    copyInto(copy, data);
+    return copy;
+  }
+  const values = Array.from(bias as ArrayLike<unknown>);
+  if (values.length !== length) throw new RangeError(`${where}: ${expected}; got ${describe(bias)}`);
+  return Float32Array.from(values, (value, i) => numberAt(where, `bias[${i}]`, value));
+}
+
+/** `value`, which must be a number (NaN and ±Inf are numbers: PyTorch's tensors hold them too). */
+function numberAt(where: string, name: string, value: unknown): number {
+  if (typeof value !== 'number') throw new TypeError(`${where}: ${name} must be a number; got ${describe(value)}`);
+  return value;
 }
 
 /** What a Linear's forward keeps for its backward, at one place of use. */

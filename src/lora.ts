@@ -1,6 +1,6 @@
 import { FUSED_THRESHOLD, type Activation } from './activations.js';
 import { copyInto, Operand } from './arrays.js';
-import { backwardArguments, checkInputWidth, checkSize, describe, forwardArguments } from './errors.js';
+import { backwardArguments, checkInputWidth, checkSeed, checkSize, describe, forwardArguments } from './errors.js';
 import { FrozenLinear, type FreezeOptions } from './frozen-linear.js';
 import { alignUp, Allocations, HeapArray, StagingBuffer } from './heap.js';
 import { beginGradients, createParameter, endGradients, ModuleLayer, Tensor, type Parameter, stagedForward } from './layer.js';
@@ -81,9 +81,7 @@ export class LoRA extends ModuleLayer<LoRATape> {
     if (typeof alpha !== 'number' || !Number.isFinite(alpha)) {
       throw new TypeError(`${where}: options.alpha must be a finite number; got ${describe(alpha)}`);
     }
-    if (typeof seed !== 'number' || !Number.isFinite(seed)) {
-      throw new TypeError(`${where}: options.seed must be a finite number; got ${describe(seed)}`);
-    }
+    checkSeed(where, seed);
     this.#rt = rt;
     this.base = base;
     this.inFeatures = inFeatures;

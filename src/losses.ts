@@ -38,7 +38,7 @@ export function softmaxCrossEntropy(
   checkFloat32Array(where, 'logits', logits);
   checkSize(where, 'classes', classes);
   const count = lengthOf(logits);
-  if (count === 0 || count % classes !== 0) {
+  if (count % classes !== 0) {
     throw new RangeError(`${where}: logits must hold whole rows of classes = ${classes}; got ${describe(logits)}`);
   }
   const batch = count / classes;
@@ -76,6 +76,8 @@ export function softmaxCrossEntropy(
     }
   }
 
+  // No rows: the mean of nothing, as PyTorch's (NaN), and no gradient.
+  if (batch === 0) return { loss: NaN, grad: new Float32Array(0) };
   const { heap, kernels } = rt;
   const input = new Operand(heap.memory, logits);
   const bytes = alignUp(count * 4), labelBytes = alignUp(batch * 4);
@@ -103,8 +105,8 @@ export function mse(pred: Float32Array, target: Float32Array): LossResult {
   const rt = runtime(where);
   checkFloat32Array(where, 'pred', pred);
   const count = lengthOf(pred);
-  if (count === 0) throw new RangeError(`${where}: pred must not be empty; got ${describe(pred)}`);
   checkFloat32Array(where, 'target', target, count, 'pred.length');
+  if (count === 0) return { loss: NaN, grad: new Float32Array(0) }; // as softmaxCrossEntropy's
 
   const { heap, kernels } = rt;
   const predicted = new Operand(heap.memory, pred);

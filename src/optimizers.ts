@@ -54,7 +54,7 @@ abstract class Optimizer {
   }
 
   set lr(value: number) {
-    this.#lr = checkNumber(`${this.name}.lr`, 'lr', value, 0, Infinity, true);
+    this.#lr = checkNumber(`${this.name}.lr`, 'lr', value, 0);
   }
 
   /** Sets every parameter's gradient to zero. */
@@ -116,7 +116,7 @@ export class SGD extends Optimizer {
     super('SGD', params);
     const where = 'new SGD';
     if (typeof options !== 'object' || options === null) throw new TypeError(`${where}: options must be an object with lr; got ${describe(options)}`);
-    this.lr = checkNumber(where, 'options.lr', options.lr, 0, Infinity, true);
+    this.lr = checkNumber(where, 'options.lr', options.lr, 0);
     this.momentum = checkNumber(where, 'options.momentum', options.momentum ?? 0, 0);
     this.dampening = checkNumber(where, 'options.dampening', options.dampening ?? 0, 0);
     this.weightDecay = checkNumber(where, 'options.weightDecay', options.weightDecay ?? 0, 0);
@@ -149,15 +149,14 @@ export class AdamW extends Optimizer {
   readonly betas: readonly [number, number];
   readonly eps: number;
   readonly weightDecay: number;
-  /** Steps taken so far (for bias correction). */
-  steps = 0;
+  #steps = 0;
   #moments: number[][] | null = null;
 
   constructor(params: ParameterList, options: AdamWOptions = {}) {
     super('AdamW', params);
     const where = 'new AdamW';
     if (typeof options !== 'object' || options === null) throw new TypeError(`${where}: options must be an object; got ${describe(options)}`);
-    this.lr = checkNumber(where, 'options.lr', options.lr ?? 1e-3, 0, Infinity, true);
+    this.lr = checkNumber(where, 'options.lr', options.lr ?? 1e-3, 0);
     const betas = options.betas ?? [0.9, 0.999];
     if (!Array.isArray(betas) || betas.length !== 2) throw new TypeError(`${where}: options.betas must be [beta1, beta2]; got ${describe(betas)}`);
     this.betas = [checkNumber(where, 'options.betas[0]', betas[0], 0, 1), checkNumber(where, 'options.betas[1]', betas[1], 0, 1)];
@@ -165,16 +164,26 @@ export class AdamW extends Optimizer {
     this.weightDecay = checkNumber(where, 'options.weightDecay', options.weightDecay ?? 1e-2, 0);
   }
 
+  /** Steps taken so far (for bias correction); may be set, to a whole number, when resuming a run. */
+  get steps(): number {
+    return this.#steps;
+  }
+
+  set steps(value: number) {
+    if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`AdamW.steps: steps must be a non-negative integer; got ${describe(value)}`);
+    this.#steps = value;
+  }
+
   /** Updates every parameter in place from its gradient. */
   step(): void {
     this.check('AdamW.step');
     const addresses = this.addresses('AdamW.step');
     this.#moments ??= this.allocateState(2);
-    this.steps++;
+    const steps = ++this.#steps;
     const [beta1, beta2] = this.betas;
     // The scalars, in double precision as PyTorch computes them.
-    const correction1 = 1 - beta1 ** this.steps;
-    const correction2 = 1 - beta2 ** this.steps;
+    const correction1 = 1 - beta1 ** steps;
+    const correction2 = 1 - beta2 ** steps;
     this.params.forEach((p, i) => {
       const { value, grad } = addresses[i];
       const [m, v] = this.#moments![i];

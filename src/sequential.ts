@@ -39,6 +39,8 @@ export class Sequential {
   readonly layers: readonly Layer[];
   /** The width of the model's input rows: the first Linear's inFeatures (undefined if a layer of unknown width comes first). */
   readonly inFeatures: number | undefined;
+  /** The width of its output rows: the last Linear's outFeatures (undefined if a layer of unknown width comes after it). */
+  readonly outFeatures: number | undefined;
   readonly #rt: Runtime;
   readonly #memory: Allocations;
   readonly #steps: Step[];
@@ -90,6 +92,7 @@ export class Sequential {
     let width: number | undefined;
     this.#steps.forEach((step, i) => { width = nextWidth(step, width, `${where}: layers[${i}]`); });
     this.inFeatures = firstInFeatures(this.#steps);
+    this.outFeatures = lastOutFeatures(this.#steps);
     this.#noBackward = firstWithoutBackward(this.#steps);
     this.#tensors = this.#steps.flatMap((step) => (step.native ? step.layer.gradientTensors() : []));
     this.#input = new StagingBuffer(this.#memory);
@@ -116,7 +119,9 @@ export class Sequential {
     const planned = this.#plannedWidths(where, length / rows);
     const steps = this.#steps;
     const known = planned.length === steps.length + 1;
-    if (out !== undefined && known) outputArray(where, 'out', out, rows * planned[planned.length - 1], `batch·output width = ${rows}·${planned[planned.length - 1]}`);
+    // out is checked before any layer runs wherever the output's width is known.
+    const expected = known ? planned[planned.length - 1] : this.outFeatures;
+    if (out !== undefined && expected !== undefined) outputArray(where, 'out', out, rows * expected, `batch·output width = ${rows}·${expected}`);
     else if (out !== undefined) checkFloat32Array(where, 'out', out);
 
     const heap = this.#rt.heap;
@@ -217,8 +222,7 @@ export class Sequential {
       seen.add(tensor);
       if (names.has(`${i}.${name}`)) {
         throw new TypeError(
-          `${where}: layers[${i}] has two parameters named '${name}': give it namedParameters() with a name for each ` +
-          "(as PyTorch names a module's parameters by its attributes: 'a.weight', 'b.weight')",
+          `${where}: layers[${i}] has two parameters named '${name}': give it namedParameters() naming each`,
         );
       }
       names.add(`${i}.${name}`);
@@ -389,6 +393,16 @@ function firstInFeatures(steps: readonly Step[]): number | undefined {
   return undefined;
 }
 
+/** The last fixed output width, if only width-keeping layers of this package come after it. */
+function lastOutFeatures(steps: readonly Step[]): number | undefined {
+  for (const step of [...steps].reverse()) {
+    const widths = step.native ? fixedWidths(step.layer) : step.declared;
+    if (widths) return widths.outFeatures;
+    if (!step.native) return undefined;
+  }
+  return undefined;
+}
+
 /**
  * The width leaving a step that rows `width` wide enter (undefined: not known before
  * it runs); throws, naming `where`, if the step cannot take them.
@@ -412,7 +426,7 @@ function namedParametersOf(where: string, layer: Layer, i: number): NamedParamet
     const list: unknown = layer.namedParameters();
     const entries = Array.isArray(list) ? list.map((entry: { name?: unknown; parameter?: unknown } | null) => ({ name: entry?.name, parameter: entry?.parameter })) : [];
     if (!Array.isArray(list) || !entries.every(({ name, parameter }) => typeof name === 'string' && name !== '' && Parameter.isParameter(parameter))) {
-      throw new TypeError(`${where}: layers[${i}].namedParameters() must return { name, parameter } entries, each a non-empty name and a parameter of this package's layers; got ${describe(list)}`);
+      throw new TypeError(`${where}: layers[${i}].namedParameters() must return { name, parameter } entries: non-empty names, this package's parameters; got ${describe(list)}`);
     }
     return entries as NamedParameter[];
   }

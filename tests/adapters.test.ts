@@ -144,7 +144,7 @@ test('adapters in a nested Sequential are saved under their path; one inside a l
   };
   const hiding = new Sequential([wrapper, net]);
   for (const call of [() => saveAdapters(hiding), () => loadAdapters(hiding, file), () => adapterConfig(hiding)]) {
-    expect(call).toThrow(/0\.lora_A\.weight is a LoRA adapter's inside a layer of your own, which has no module path for PEFT/);
+    expect(call).toThrow(/0\.lora_A\.weight is of a LoRA inside a layer of your own, with no PEFT module path/);
   }
   inner.dispose();
   outer.dispose();

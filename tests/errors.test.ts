@@ -30,7 +30,9 @@ const cases: Case[] = [
     error: typeof size === 'number' ? RangeError : TypeError, message: new RegExp(`outFeatures must be a positive integer; ${got.source}`),
   })),
   { name: 'new Linear bias not boolean', call: () => new Linear(2, 2, { bias: 1 as unknown as boolean }), error: TypeError, message: /options.bias must be a boolean; got 1/ },
-  { name: 'new Linear seed NaN', call: () => new Linear(2, 2, { seed: NaN }), error: TypeError, message: /options.seed must be a finite number; got NaN/ },
+  { name: 'new Linear seed NaN', call: () => new Linear(2, 2, { seed: NaN }), error: RangeError, message: /options.seed must be an integer; got NaN/ },
+  { name: 'new Linear seed Math.random()', call: () => new Linear(2, 2, { seed: 0.37 }), error: RangeError, message: /options.seed must be an integer; got 0.37/ },
+  { name: 'new Linear seed a string', call: () => new Linear(2, 2, { seed: '1' as never }), error: TypeError, message: /options.seed must be an integer; got the string "1"/ },
 
   { name: 'forward x Float64Array', call: (l) => l.forward(new Float64Array(12) as unknown as Float32Array), error: TypeError, message: /Linear.forward: x must be a Float32Array; got a Float64Array of length 12/ },
   { name: 'forward x plain array', call: (l) => l.forward([1, 2, 3] as unknown as Float32Array), error: TypeError, message: /x must be a Float32Array; got an Array of length 3/ },

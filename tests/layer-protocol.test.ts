@@ -62,3 +62,17 @@ test("declared widths of a user's layer chain like a Linear's and are held to", 
   expect(() => new Sequential([liar]).forward(randomArray(2, 3))).toThrow(/Sequential.forward: layers\[0\].forward must return a Float32Array of 3 floats; got a Float32Array of length 4/);
   first.dispose();
 });
+
+test("a model's output width is known past a layer of unknown width, so a wrong out is refused before anything runs", () => {
+  let calls = 0;
+  const free: Layer = { forward: (x) => { calls++; return x; }, backward: (dy) => dy };
+  const model = new Sequential([new Linear(3, 4, { seed: 1 }), free, new ReLU(), new Linear(4, 2, { seed: 2 }), new ReLU()]);
+  expect([model.inFeatures, model.outFeatures]).toEqual([3, 2]);
+  const x = randomArray(6, 1);
+  model.forward(x, 2);
+  expect(() => model.forward(x, 2, new Float32Array(5))).toThrow('Sequential.forward: out must be a Float32Array of length 4 (batch·output width = 2·2); got a Float32Array of length 5');
+  expect(calls).toBe(1);
+  expect(model.backward(new Float32Array(4))).toHaveLength(6); // the forward before it is still there
+  expect(new Sequential([new Linear(3, 4), free]).outFeatures).toBeUndefined();
+  model.dispose();
+});

@@ -105,8 +105,8 @@ describe('initialisation', () => {
     for (const layer of [a, b, c]) layer.dispose();
   });
 
-  test('W then b are the seed\'s draws of uniformGenerator, as JavaScript computes them, for any finite seed', () => {
-    for (const seed of [0, 1, -1, 2.75, 2 ** 32 + 5, -(2 ** 40) - 3, 0xffffffff]) {
+  test('W then b are the seed\'s draws of uniformGenerator, as JavaScript computes them, for any integer seed (its low 32 bits)', () => {
+    for (const seed of [0, 1, -1, 2 ** 32 + 5, -(2 ** 40) - 3, 0xffffffff]) {
       const [din, dout] = [37, 5];
       const layer = new Linear(din, dout, { seed });
       const next = uniformGenerator(seed), bound = 1 / Math.sqrt(din);
@@ -167,12 +167,33 @@ describe('PyTorch layout', () => {
     expect(again.weight).toEqual(layer.weight);
     expect(again.activation).toBe('relu');
     expect(Linear.fromTorch({ shape: [1, 2], data: new Float32Array([3, 4]) }).bias).toBeNull();
-    for (const l of [layer, again]) l.dispose();
+    const roundTrip = Linear.fromTorch(torch.weight, torch.bias); // toTorch()'s bias as it is
+    expect([roundTrip.weight, roundTrip.bias]).toEqual([layer.weight, layer.bias]);
+    for (const l of [layer, again, roundTrip]) l.dispose();
   });
 
   test('fromTorch rejects ragged or mis-sized tensors clearly', () => {
     expect(() => Linear.fromTorch([[1, 2], [3]])).toThrow(/Linear.fromTorch: weight must be a non-empty out×in array of equal rows/);
-    expect(() => Linear.fromTorch([[1, 2]], [1, 2])).toThrow('Linear.fromTorch: bias must hold outFeatures = 1 values or be null; got an Array of length 2');
+    expect(() => Linear.fromTorch([[1, 2]], [1, 2])).toThrow('Linear.fromTorch: bias must hold outFeatures = 1 numbers or be null; got an Array of length 2');
     expect(() => Linear.fromTorch({ shape: [2, 2], data: new Float32Array(3) })).toThrow(/weight.data must be a Float32Array of length 4 \(out·in = 2·2\)/);
+  });
+
+  test('fromTorch takes numbers only: holes, strings, null, booleans, objects, deeper nesting and BigInts are refused by position', () => {
+    const cases: [unknown, unknown, string][] = [
+      // eslint-disable-next-line no-sparse-arrays
+      [[[1, , 3], [4, 5, 6]], null, 'weight[0][1] must be a number; got undefined'],
+      [[[1, 'x', 3]], null, 'weight[0][1] must be a number; got the string "x"'],
+      [[[1, 2], [null, 4]], null, 'weight[1][0] must be a number; got null'],
+      [[[true, 2]], null, 'weight[0][0] must be a number; got a boolean'],
+      [[[[1], [2]]], null, 'weight[0][0] must be a number; got an Array of length 1'],
+      [[[1n, 2]], null, 'weight[0][0] must be a number; got a bigint'],
+      [[[1, 2], [3, 4]], ['a', null], 'bias[0] must be a number; got the string "a"'],
+      [[[1, 2], [3, 4]], { shape: [3], data: new Float32Array(3) }, 'bias.shape must be [2]; got an Array of length 1'],
+      [[[1, 2], [3, 4]], { shape: [2], data: [1, 2] }, 'bias.data must be a Float32Array of length 2 (outFeatures)'],
+      [[[1, 2], [3, 4]], 7, 'bias must hold outFeatures = 2 numbers or be null; got 7'],
+    ];
+    for (const [weight, bias, message] of cases) {
+      expect(() => Linear.fromTorch(weight as number[][], bias as number[]), message).toThrow(`Linear.fromTorch: ${message}`);
+    }
   });
 });

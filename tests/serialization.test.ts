@@ -559,7 +559,7 @@ describe('names inside nested models and layers of your own', () => {
     expect(snapshot(named)).toEqual(before);
     named.dispose();
     const unnamed = new Sequential([pair(false)]);
-    const message = /Sequential\.parameters: layers\[0\] has two parameters named 'weight': give it namedParameters\(\) with a name for each/;
+    const message = /Sequential\.parameters: layers\[0\] has two parameters named 'weight': give it namedParameters\(\) naming each/;
     for (const call of [() => stateDict(unnamed), () => saveSafetensors(unnamed), () => unnamed.parameters()]) expect(call).toThrow(message);
     unnamed.dispose();
   });

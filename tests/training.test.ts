@@ -144,7 +144,7 @@ describe('optimizers follow PyTorch step for step', () => {
     layer.weightGrad.fill(1);
     sgd.zeroGrad();
     expect(layer.weightGrad.every((v) => v === 0)).toBe(true);
-    expect(() => new SGD(layer, { lr: -1 })).toThrow('new SGD: options.lr must be a number in (0, ∞); got -1');
+    expect(() => new SGD(layer, { lr: -1 })).toThrow('new SGD: options.lr must be a number in [0, ∞); got -1');
     expect(() => new SGD(layer, { lr: 0.1, nesterov: true })).toThrow(/nesterov needs momentum > 0/);
     expect(() => new AdamW(layer, { betas: [1, 0.9] })).toThrow(/options.betas\[0\] must be a number in \[0, 1\); got 1/);
     expect(() => new AdamW([1, 2] as never)).toThrow(/new AdamW: params must be a list of parameters/);
@@ -153,7 +153,15 @@ describe('optimizers follow PyTorch step for step', () => {
     const before = layer.weight.slice();
     sgd.step();
     expect(layer.weight).toEqual(before.map((w) => Math.fround(w - 0.5)));
-    expect(() => { sgd.lr = 0; }).toThrow('SGD.lr: lr must be a number in (0, ∞); got 0');
+    expect(() => { sgd.lr = -0.5; }).toThrow('SGD.lr: lr must be a number in [0, ∞); got -0.5');
+    sgd.lr = 0; // as PyTorch: a schedule may reach 0 (cosine annealing to eta_min = 0); the step then changes nothing
+    const kept = layer.weight.slice();
+    sgd.step();
+    expect(layer.weight).toEqual(kept);
+    const adam = new AdamW(layer);
+    for (const bad of [-1, 1.5, NaN]) expect(() => { adam.steps = bad; }).toThrow(`AdamW.steps: steps must be a non-negative integer; got ${bad}`);
+    adam.steps = 10;
+    expect(adam.steps).toBe(10);
     layer.dispose();
     expect(() => sgd.step()).toThrow(/SGD.step: this Linear layer was disposed/);
   });
