@@ -40,7 +40,7 @@ export class ModuleArray extends Float32Array {
     super(heap.memory.buffer, start, length);
     this.#memory = new Allocations(heap, this);
     this.#memory.adopt(start);
-    this.#values = new HeapArray(heap, start, length);
+    this.#values = new HeapArray(heap, start, length, this);
   }
 
   /** The floats of this array as the module's memory holds them now (one view until the memory grows). */

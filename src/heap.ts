@@ -253,12 +253,23 @@ export class StagingBuffer {
 export class HeapArray {
   private cached: Float32Array;
 
-  constructor(private readonly heap: Heap, readonly start: number, readonly length: number) {
-    this.cached = heap.f32(start, length);
+  /** owner: what frees the floats when it is collected (a layer); every view handed out keeps it alive. */
+  constructor(private readonly heap: Heap, readonly start: number, readonly length: number, private readonly owner?: object) {
+    this.cached = this.viewed();
   }
 
   get view(): Float32Array {
-    if (this.cached.buffer !== this.heap.memory.buffer) this.cached = this.heap.f32(this.start, this.length);
+    if (this.cached.buffer !== this.heap.memory.buffer) this.cached = this.viewed();
     return this.cached;
   }
+
+  private viewed(): Float32Array {
+    const view = this.heap.f32(this.start, this.length);
+    // A view kept after its layer is dropped must not see the block freed and given to another.
+    if (this.owner) owners.set(view, this.owner);
+    return view;
+  }
 }
+
+/** Each handed-out view's owner, alive while the view is (a WeakMap's values live as long as their keys). */
+const owners = new WeakMap<Float32Array, object>();

@@ -14,8 +14,15 @@ import { initWith, type InitOptions } from './startup.js';
 export function init(options: InitOptions = {}): Promise<void> {
   return initWith(options, {
     wasm: defaultWasmUrl,
-    workers: { spawn: startWorker, allocatePoolArea, startPool: (...args) => Pool.start(...args) },
+    workers: { spawn: startWorker, allocatePoolArea, startPool: (...args) => Pool.start(...args), unavailable: sharedMemoryMissing },
   });
+}
+
+/** Why shared memory, which workers need, is missing here (a page not cross-origin isolated), or null. */
+function sharedMemoryMissing(): string | null {
+  return typeof SharedArrayBuffer !== 'function' || globalThis.crossOriginIsolated === false
+    ? 'shared memory is unavailable: serve the page with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp (COOP/COEP) to make it cross-origin isolated'
+    : null;
 }
 
 /**

@@ -5,7 +5,7 @@ export { Runtime, runtime, pairedDepth, type Kernels } from './runtime.js';
 export { Heap } from './heap.js';
 export { compileKernels, hasRelaxedSimd, type SimdLevel } from './loader.js';
 export { defaultWasmUrl } from './init.js';
-export { PARALLEL_THRESHOLD } from './pool.js';
+export { PARALLEL_THRESHOLD, Pool } from './pool.js';
 export { uniformGenerator } from './random.js';
 export { GEMM_CALL_BYTES, WeightFormat, writeGemmCall, type GemmCall } from './abi.generated.js';
 // The public API too, though the tests take it from the entries: with it, the modules both

@@ -73,11 +73,11 @@ export class Linear extends ModuleLayer<LinearTape> {
     this.#memory = this.ownMemory(heap);
     // One block holds W, dW, b and db, so a layer is created whole or not at all.
     const parameters = this.#memory.alloc(2 * weightBytes + 2 * biasBytes, true); // handed out as weight, bias, …
-    this.#weight = new Tensor(new HeapArray(heap, parameters, weights), new HeapArray(heap, parameters + weightBytes, weights));
+    this.#weight = new Tensor(new HeapArray(heap, parameters, weights, this), new HeapArray(heap, parameters + weightBytes, weights, this));
     this.#bias = bias
       ? new Tensor(
-        new HeapArray(heap, parameters + 2 * weightBytes, outFeatures),
-        new HeapArray(heap, parameters + 2 * weightBytes + biasBytes, outFeatures),
+        new HeapArray(heap, parameters + 2 * weightBytes, outFeatures, this),
+        new HeapArray(heap, parameters + 2 * weightBytes + biasBytes, outFeatures, this),
       )
       : null;
     this.#tensors = this.#bias ? [this.#weight, this.#bias] : [this.#weight];

@@ -97,8 +97,8 @@ export class LoRA extends ModuleLayer<LoRATape> {
     const aBytes = alignUp(4 * aCount), bBytes = alignUp(4 * bCount);
     // One block for A, dA, B and dB: the adapter is made whole or not at all.
     const start = memory.alloc(2 * aBytes + 2 * bBytes, true);
-    this.#a = new Tensor(new HeapArray(heap, start, aCount), new HeapArray(heap, start + aBytes, aCount));
-    this.#b = new Tensor(new HeapArray(heap, start + 2 * aBytes, bCount), new HeapArray(heap, start + 2 * aBytes + bBytes, bCount));
+    this.#a = new Tensor(new HeapArray(heap, start, aCount, this), new HeapArray(heap, start + aBytes, aCount, this));
+    this.#b = new Tensor(new HeapArray(heap, start + 2 * aBytes, bCount, this), new HeapArray(heap, start + 2 * aBytes + bBytes, bCount, this));
     this.#tensors = [this.#a, this.#b];
     this.#input = new StagingBuffer(memory);
     this.#tape = this.createTape(memory);

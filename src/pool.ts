@@ -30,6 +30,8 @@ export interface ThreadSupport {
   spawn: WorkerFactory;
   allocatePoolArea: typeof allocatePoolArea;
   startPool: typeof Pool.start;
+  /** Why workers cannot start here, or null. */
+  unavailable(): string | null;
 }
 
 /**
@@ -71,10 +73,21 @@ export class Pool {
   }
 
   /** Starts `size` workers on the module and shared memory, in `area`; resolves when all are ready. */
+  /**
+   * How long a worker may take to answer its start before init() gives up on it: a script
+   * that loads but is not simd-linear's worker (a wrong options.worker) would never answer.
+   */
+  static startupMs = 30_000;
+
   static async start(size: number, module: WasmModule, heap: Heap, area: PoolArea, spawn: WorkerFactory): Promise<Pool> {
     const pool = new Pool(size, heap, area);
+    const timers: ReturnType<typeof setTimeout>[] = [];
     try {
       await Promise.all(Array.from({ length: size }, (_, slot) => new Promise<void>((resolve, reject) => {
+        timers.push(setTimeout(() => {
+          pool.#broken ??= `worker ${slot + 1} did not answer within ${Pool.startupMs / 1000} s of starting (is options.worker simd-linear's worker?)`;
+          reject(new Error(`simd-linear: ${pool.#broken}`));
+        }, Pool.startupMs));
         const worker = spawn(
           (data) => {
             if (data.ready) resolve();
@@ -96,6 +109,8 @@ export class Pool {
     } catch (error) {
       pool.stop();
       throw error;
+    } finally {
+      timers.forEach(clearTimeout);
     }
     // Ready workers only wait for calls: they must not keep Node running.
     for (const worker of pool.#workers) worker.unref?.();

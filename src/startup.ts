@@ -54,7 +54,10 @@ export interface KernelLocator {
  * loaded (and may then be called again, with any options).
  */
 export function initWith(options: InitOptions, locate: KernelLocator): Promise<void> {
-  const asked = settleOptions(options ?? {});
+  if (typeof options !== 'object' || options === null) {
+    return Promise.reject(new TypeError(`init: options must be an object ({ simd, threads, wasm, worker }); got ${describe(options)}`));
+  }
+  const asked = settleOptions(options);
   const current = currentRuntime();
   if (first) {
     const mismatch = optionMismatch(first, asked, current);
@@ -169,12 +172,9 @@ function threadCount(threads: number | 'auto', locate: KernelLocator): { count: 
   }
   const cores = threads === 'auto' ? hardwareThreads() : threads;
   if (cores === 1) return { count: 1 };
-  const missing =
-    typeof SharedArrayBuffer !== 'function' || globalThis.crossOriginIsolated === false
-      ? 'shared memory is unavailable: serve the page with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp (COOP/COEP) to make it cross-origin isolated'
-      : !locate.workers
-        ? 'this entry point runs on one thread (simd-linear/inline embeds no threads build): import simd-linear'
-        : null;
+  const missing = locate.workers
+    ? locate.workers.unavailable()
+    : 'this entry point runs on one thread (simd-linear/inline embeds no threads build): import simd-linear';
   if (!missing) return { count: cores };
   if (threads === 'auto') return { count: 1, note: missing };
   throw new Error(`init: threads: ${threads} cannot start: ${missing}`);

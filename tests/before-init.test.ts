@@ -12,6 +12,13 @@ test('every entry point asks for init() before it', () => {
   for (const [where, use] of uses) expect(use, where).toThrow(`${where}: simd-linear is not initialised: call \`await init()\` first`);
 });
 
+test('options that are not an object are refused by name, changing nothing', async () => {
+  for (const [bad, shown] of [['relaxed', 'the string "relaxed"'], [null, 'null'], [2, '2']] as const) {
+    await expect(init(bad as never)).rejects.toThrow(`init: options must be an object ({ simd, threads, wasm, worker }); got ${shown}`);
+  }
+  expect(() => backendInfo()).toThrow(/not initialised/);
+});
+
 test('a bad wasm source rejects clearly, and init can then succeed', async () => {
   await expect(init({ wasm: new Uint8Array([60, 104, 116, 109, 108, 62]) })).rejects.toThrow(
     /the bytes given is not a WebAssembly module \(it starts with "<html>"/,

@@ -47,3 +47,20 @@ test('a layer collected without dispose() gives its memory back', async () => {
   }
   expect(memoryStats().liveBytes).toBe(before);
 });
+
+test("a view of a layer's weights keeps the layer's memory while it is kept, and lets it go after", async () => {
+  const gc = (globalThis as { gc?: () => void }).gc!;
+  const collect = async () => { for (let i = 0; i < 10; i++) { gc(); await new Promise((resolve) => setTimeout(resolve, 10)); } };
+  const before = memoryStats().liveBytes;
+  let kept: Float32Array | null = (() => new Linear(64, 32, { seed: 3 }).weight)(); // the layer itself dropped
+  const values = kept.slice();
+  await collect();
+  // Its block is not freed, so a new allocation cannot take it and write into what the view shows.
+  const others = Array.from({ length: 8 }, (_, i) => new Linear(64, 32, { seed: 10 + i }));
+  expect(kept).toEqual(values);
+  expect(matmul(new Float32Array(64).fill(1), kept, 1, 64, 32)).toEqual(matmul(new Float32Array(64).fill(1), values, 1, 64, 32));
+  for (const other of others) other.dispose();
+  kept = null;
+  for (let attempt = 0; attempt < 50 && memoryStats().liveBytes > before; attempt++) await collect();
+  expect(memoryStats().liveBytes).toBe(before);
+});

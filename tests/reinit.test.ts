@@ -167,6 +167,24 @@ test('a worker script that cannot start is named in the error, and init() may be
   api.shutdown();
 });
 
+test('a worker script that loads but never answers fails init() after the startup deadline, not never', async () => {
+  const { api } = await freshApi();
+  const { Pool } = await import('../dist/internal.js');
+  const deadline = Pool.startupMs;
+  Pool.startupMs = 300;
+  try {
+    const silent = new URL('./fixtures/silent-worker.mjs', import.meta.url);
+    await expect(api.init({ ...initOptions, threads: 2, worker: silent })).rejects.toThrow(
+      "simd-linear: worker 1 did not answer within 0.3 s of starting (is options.worker simd-linear's worker?)",
+    );
+  } finally {
+    Pool.startupMs = deadline;
+  }
+  await api.init({ ...initOptions, threads: 2 });
+  expect(api.backendInfo().threads).toBe(2);
+  api.shutdown();
+});
+
 test('init({ worker }) that is neither a URL nor a string is a TypeError naming it', async () => {
   const { api } = await freshApi();
   await expect(api.init({ ...initOptions, threads: 2, worker: 42 as unknown as string })).rejects.toThrow(
