@@ -13,10 +13,26 @@ export interface TransposeOptions {
   transposeB?: boolean;
 }
 
+/**
+ * Refuses what would make an oracle silently wrong: sizes that are not whole numbers, and
+ * arrays shorter or longer than the sizes say (a short one reads undefined: NaN everywhere).
+ */
+function checkShape(where: string, sizes: Record<string, number>, arrays: Record<string, [Matrix | null, number]>): void {
+  for (const [name, size] of Object.entries(sizes)) {
+    if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`${where}: ${name} must be an integer ≥ 0; got ${String(size)}`);
+  }
+  for (const [name, [array, length]] of Object.entries(arrays)) {
+    if (array !== null && array?.length !== length) {
+      throw new RangeError(`${where}: ${name} must hold ${length} numbers; got ${array === undefined ? 'undefined' : `length ${String(array.length)}`}`);
+    }
+  }
+}
+
 /** op(A)·op(B) with op(A) m×k (stored k×m if transposeA) and op(B) k×n (stored n×k if transposeB). */
 export function referenceMatmul(
   a: Matrix, b: Matrix, m: number, k: number, n: number, { transposeA = false, transposeB = false }: TransposeOptions = {},
 ): Float64Array {
+  checkShape('referenceMatmul', { m, k, n }, { a: [a, m * k], b: [b, k * n] });
   const c = new Float64Array(m * n);
   for (let i = 0; i < m; i++) {
     for (let p = 0; p < k; p++) {
@@ -33,6 +49,7 @@ export function referenceMatmul(
 export function referenceForward(
   x: Matrix, weight: Matrix, bias: Matrix | null, batch: number, din: number, dout: number,
 ): Float64Array {
+  checkShape('referenceForward', { batch, din, dout }, { x: [x, batch * din], weight: [weight, din * dout], bias: [bias, dout] });
   const y = referenceMatmul(x, weight, batch, din, dout);
   if (bias) for (let i = 0; i < batch; i++) for (let j = 0; j < dout; j++) y[i * dout + j] += bias[j];
   return y;
@@ -42,6 +59,7 @@ export function referenceForward(
 export function referenceBackward(
   x: Matrix, weight: Matrix, dy: Matrix, batch: number, din: number, dout: number,
 ): { dx: Float64Array; dw: Float64Array; db: Float64Array } {
+  checkShape('referenceBackward', { batch, din, dout }, { x: [x, batch * din], weight: [weight, din * dout], dy: [dy, batch * dout] });
   const db = new Float64Array(dout);
   for (let i = 0; i < batch; i++) for (let j = 0; j < dout; j++) db[j] += dy[i * dout + j];
   return {
