@@ -68,10 +68,16 @@ export function initWith(options: InitOptions, locate: KernelLocator): Promise<v
   return pending;
 }
 
+/** shutdown() was called while the first init() was under way: its workers stop as soon as it is done. */
+let stopWhenStarted = false;
+
 function start(options: SettledOptions, locate: KernelLocator): Promise<void> {
   return instantiate(options, locate).then(
-    (runtime) => { setRuntime(runtime); },
-    (error: unknown) => { pending = undefined; first = undefined; throw error; },
+    (runtime) => {
+      setRuntime(runtime);
+      if (stopWhenStarted) shutdown();
+    },
+    (error: unknown) => { pending = undefined; first = undefined; stopWhenStarted = false; throw error; },
   );
 }
 
@@ -192,6 +198,7 @@ function hardwareThreads(): number {
  */
 export function shutdown(): void {
   const current = currentRuntime();
+  stopWhenStarted = !current && pending !== undefined;
   if (!current) return;
   const hadWorkers = current.pool !== null || current.workersStopped;
   current.stopWorkers();

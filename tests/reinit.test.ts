@@ -185,6 +185,17 @@ test('a worker script that loads but never answers fails init() after the startu
   api.shutdown();
 });
 
+test('shutdown() while the first init({ threads }) starts its workers: they are stopped, and the next init() starts them', async () => {
+  const { api } = await freshApi();
+  const first = api.init({ ...initOptions, threads: 2 });
+  api.shutdown();
+  await first;
+  expect(api.backendInfo().threads).toBe(1);
+  await api.init({ ...initOptions, threads: 2 });
+  expect(api.backendInfo().threads).toBe(2);
+  api.shutdown();
+});
+
 test('init({ worker }) that is neither a URL nor a string is a TypeError naming it', async () => {
   const { api } = await freshApi();
   await expect(api.init({ ...initOptions, threads: 2, worker: 42 as unknown as string })).rejects.toThrow(
