@@ -91,8 +91,8 @@ export class Sequential {
     // Widths must chain: each layer of fixed width takes the width reaching it.
     let width: number | undefined;
     this.#steps.forEach((step, i) => { width = nextWidth(step, width, `${where}: layers[${i}]`); });
-    this.inFeatures = firstInFeatures(this.#steps);
-    this.outFeatures = lastOutFeatures(this.#steps);
+    this.inFeatures = edgeWidth(this.#steps, 'inFeatures');
+    this.outFeatures = edgeWidth([...this.#steps].reverse(), 'outFeatures');
     this.#noBackward = firstWithoutBackward(this.#steps);
     this.#tensors = this.#steps.flatMap((step) => (step.native ? step.layer.gradientTensors() : []));
     this.#input = new StagingBuffer(this.#memory);
@@ -220,13 +220,10 @@ export class Sequential {
       const tensor = parameterTensor(parameter);
       if (seen.has(tensor)) return [];
       seen.add(tensor);
-      if (names.has(`${i}.${name}`)) {
-        throw new TypeError(
-          `${where}: layers[${i}] has two parameters named '${name}': give it namedParameters() naming each`,
-        );
-      }
-      names.add(`${i}.${name}`);
-      return [{ name: `${i}.${name}`, parameter }];
+      const full = `${i}.${name}`;
+      if (names.has(full)) throw new TypeError(`${where}: layers[${i}] has two parameters named '${name}': give it namedParameters() naming each`);
+      names.add(full);
+      return [{ name: full, parameter }];
     }));
   }
 
@@ -383,21 +380,14 @@ function firstWithoutBackward(steps: readonly Step[]): string | null {
   return null;
 }
 
-/** The first fixed input width, if only width-keeping layers of this package come before it. */
-function firstInFeatures(steps: readonly Step[]): number | undefined {
+/**
+ * The model's input width (steps in order, `inFeatures`) or output width (steps reversed,
+ * `outFeatures`): the first fixed one, if only width-keeping layers of this package come before it.
+ */
+function edgeWidth(steps: readonly Step[], side: keyof Widths): number | undefined {
   for (const step of steps) {
     const widths = step.native ? fixedWidths(step.layer) : step.declared;
-    if (widths) return widths.inFeatures;
-    if (!step.native) return undefined;
-  }
-  return undefined;
-}
-
-/** The last fixed output width, if only width-keeping layers of this package come after it. */
-function lastOutFeatures(steps: readonly Step[]): number | undefined {
-  for (const step of [...steps].reverse()) {
-    const widths = step.native ? fixedWidths(step.layer) : step.declared;
-    if (widths) return widths.outFeatures;
+    if (widths) return widths[side];
     if (!step.native) return undefined;
   }
   return undefined;
@@ -424,8 +414,8 @@ function nextWidth(step: Step, width: number | undefined, where: string): number
 function namedParametersOf(where: string, layer: Layer, i: number): NamedParameter[] {
   if (typeof layer.namedParameters === 'function') {
     const list: unknown = layer.namedParameters();
-    const entries = Array.isArray(list) ? list.map((entry: { name?: unknown; parameter?: unknown } | null) => ({ name: entry?.name, parameter: entry?.parameter })) : [];
-    if (!Array.isArray(list) || !entries.every(({ name, parameter }) => typeof name === 'string' && name !== '' && Parameter.isParameter(parameter))) {
+    const entries = Array.isArray(list) ? list.map((entry: { name?: unknown; parameter?: unknown } | null) => ({ name: entry?.name, parameter: entry?.parameter })) : null;
+    if (!entries?.every(({ name, parameter }) => typeof name === 'string' && name !== '' && Parameter.isParameter(parameter))) {
       throw new TypeError(`${where}: layers[${i}].namedParameters() must return { name, parameter } entries: non-empty names, this package's parameters; got ${describe(list)}`);
     }
     return entries as NamedParameter[];

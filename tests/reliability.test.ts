@@ -130,7 +130,10 @@ describe('views of the module\'s own memory as inputs and out, while the call gr
     const built = growing(() => Linear.fromTorch({ shape: [24, 16], data: layer.weight }, layer.weight.subarray(0, 24)));
     expectSameBits(built.toTorch().weight.data, copy);
     expectSameBits(built.bias!, copy.subarray(0, 24));
-    built.dispose();
+    // The bias as toTorch() gives it ({ shape, data }), its data a view of the module's memory too.
+    const again = growing(() => Linear.fromTorch({ shape: [24, 16], data: layer.weight }, { shape: [24], data: layer.weight.subarray(0, 24) }));
+    expectSameBits(again.bias!, copy.subarray(0, 24));
+    for (const l of [built, again]) l.dispose();
     layer.dispose();
   });
 });
