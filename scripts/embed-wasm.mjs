@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import zopfli from '@gfx/zopfli';
 
 const dist = new URL('../dist/', import.meta.url);
-const PIECE = 16384; // bytes: each piece and its counterpart within the window
+const PIECE = 20480; // bytes: each piece and its counterpart within the window
 const builds = ['simd-linear.wasm', 'simd-linear-relaxed.wasm'].map((file) => readFileSync(new URL(file, dist)));
 const pieces = [];
 for (let at = 0; at < Math.max(...builds.map((b) => b.length)); at += PIECE) {

@@ -1,6 +1,6 @@
 import { ActivationKind } from './abi.generated.js';
 import { copyInto } from './arrays.js';
-import { checkFloat32Array, describe, elementwiseArguments, outputArray } from './errors.js';
+import { checkFloat32Array, checkOptions, describe, elementwiseArguments, outputArray } from './errors.js';
 import { Allocations } from './heap.js';
 import { ModuleLayer, type Parameter, stagedForward } from './layer.js';
 import { runtime, type Runtime } from './runtime.js';
@@ -188,17 +188,14 @@ export class ReLU extends ActivationLayer {
 /** x for x > 0, negativeSlope·x below (default slope 0.01). */
 export class LeakyReLU extends ActivationLayer {
   constructor(options: { negativeSlope?: number } = {}) {
-    if (typeof options !== 'object' || options === null) {
-      throw new TypeError(`new LeakyReLU: options must be an object ({ negativeSlope }); got ${describe(options)}`);
-    }
-    super('LeakyReLU', 'leakyRelu', checkSlope('new LeakyReLU', options.negativeSlope ?? 0.01));
+    super('LeakyReLU', 'leakyRelu', checkSlope('new LeakyReLU', checkOptions('new LeakyReLU', options, 'negativeSlope').negativeSlope ?? 0.01));
   }
 }
 
 /** x·Φ(x), exact (erf) form; `{ approximate: 'tanh' }`: ½x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
 export class GELU extends ActivationLayer {
   constructor(options: { approximate?: 'none' | 'tanh' } = {}) {
-    const approximate = optionsOf('GELU', options, '{ approximate }').approximate ?? 'none';
+    const approximate = checkOptions('new GELU', options, 'approximate').approximate ?? 'none';
     if (approximate !== 'none' && approximate !== 'tanh') {
       throw new TypeError(`new GELU: options.approximate must be 'none' or 'tanh'; got ${describe(approximate)}`);
     }
@@ -214,7 +211,7 @@ export class SiLU extends ActivationLayer {
 /** x above zero, alpha·(e^x − 1) below (default alpha 1). */
 export class ELU extends ActivationLayer {
   constructor(options: { alpha?: number } = {}) {
-    super('ELU', 'elu', checkSlope('new ELU', optionsOf('ELU', options, '{ alpha }').alpha ?? 1, 'options.alpha'));
+    super('ELU', 'elu', checkSlope('new ELU', checkOptions('new ELU', options, 'alpha').alpha ?? 1, 'options.alpha'));
   }
 }
 
@@ -226,19 +223,11 @@ export class ReLU6 extends ActivationLayer {
 /** log(1 + e^(βx))/β, and x itself where βx > threshold (defaults β = 1, threshold = 20). */
 export class Softplus extends ActivationLayer {
   constructor(options: { beta?: number; threshold?: number } = {}) {
-    const { beta = 1, threshold = FUSED_THRESHOLD } = optionsOf('Softplus', options, '{ beta, threshold }');
+    const { beta = 1, threshold = FUSED_THRESHOLD } = checkOptions('new Softplus', options, 'beta, threshold');
     checkSlope('new Softplus', beta, 'options.beta');
     if (beta <= 0) throw new RangeError(`new Softplus: options.beta must be positive; got ${describe(beta)}`);
     super('Softplus', 'softplus', beta, checkSlope('new Softplus', threshold, 'options.threshold'));
   }
-}
-
-/** `options` if it is an object, else a TypeError naming the layer and what it takes. */
-function optionsOf<T extends object>(layer: string, options: T, shape: string): T {
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`new ${layer}: options must be an object (${shape}); got ${describe(options)}`);
-  }
-  return options;
 }
 
 export class Tanh extends ActivationLayer {

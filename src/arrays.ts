@@ -93,16 +93,19 @@ export function isDetached(array: TypedArray): boolean {
   return lengthOf(array) === 0 && isDetachedBuffer(bufferOf(array));
 }
 
-/** Arrays whose memory was given back (a disposed ModuleArray): it may hold another layer's floats by now. */
+/** What gave its memory back (a disposed layer or ModuleArray): it may hold another layer's floats by now. */
 const retired = new WeakSet<object>();
-/** Views made of such an array (its subarrays), and the array they were made of. */
+/**
+ * The views handed out of such an object's memory (a layer's weight, a ModuleArray's subarrays), each with
+ * the object: retired with it, and keeping it alive while held (a WeakMap's values live as long as their keys).
+ */
 const parents = new WeakMap<object, object>();
 
 export function retire(array: object): void {
   retired.add(array);
 }
 
-/** Records that `view` shows part of `parent`, so that it is retired with it. */
+/** Records that `view` shows part of `parent`'s memory, so that it is retired with it. */
 export function derive(view: object, parent: object): void {
   parents.set(view, parent);
 }

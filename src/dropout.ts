@@ -1,5 +1,5 @@
 import { copyInto } from './arrays.js';
-import { checkFloat32Array, checkSeed, describe, elementwiseArguments, outputArray } from './errors.js';
+import { checkFloat32Array, checkOptions, checkSeed, describe, elementwiseArguments, outputArray } from './errors.js';
 import { alignUp, Allocations } from './heap.js';
 import { ModuleLayer, type Parameter, stagedForward } from './layer.js';
 import { runtime, type Runtime } from './runtime.js';
@@ -39,8 +39,7 @@ export class Dropout extends ModuleLayer<DropoutTape> {
     const where = 'new Dropout';
     this.#rt = runtime(where);
     if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw new RangeError(`${where}: p must be a probability in [0, 1]; got ${describe(p)}`);
-    if (typeof options !== 'object' || options === null) throw new TypeError(`${where}: options must be an object ({ seed }); got ${describe(options)}`);
-    const { seed = Math.floor(Math.random() * 2 ** 32) } = options;
+    const { seed = Math.floor(Math.random() * 2 ** 32) } = checkOptions(where, options, 'seed');
     this.p = p;
     this.#seed = checkSeed(where, seed) >>> 0;
     this.#tape = this.createTape(this.ownMemory(this.#rt.heap));

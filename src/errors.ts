@@ -46,6 +46,21 @@ function article(word: string): string {
   return /^[AEIO]/.test(word) ? 'an' : 'a';
 }
 
+/**
+ * `options` if it is an object whose keys are all among `names` (as messages list them: 'lr, betas, eps'):
+ * a misspelt or foreign key would otherwise be ignored and the call quietly do something else
+ * (`{ transposeb: true }` multiplies by B, not Bᵀ; PyTorch's `weight_decay` leaves AdamW's at 0.01).
+ */
+export function checkOptions<T>(where: string, options: T, names: string): T {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`${where}: options must be an object ({ ${names} }); got ${describe(options)}`);
+  }
+  for (const key in options) {
+    if (!names.split(', ').includes(key)) throw new TypeError(`${where}: options.${key} is not an option; expected ${names}`);
+  }
+  return options;
+}
+
 /** Checks that `value` is a non-negative integer: a matrix dimension, which may be empty. */
 export function checkDimension(where: string, name: string, value: unknown): asserts value is number {
   if (typeof value !== 'number') {
@@ -93,7 +108,7 @@ export function checkFloat32Array(
   where: string, name: string, value: unknown, length?: number, formula?: string,
 ): asserts value is Float32Array {
   const expected = length === undefined ? 'a Float32Array' : `a Float32Array of length ${length}${formula ? ` (${formula})` : ''}`;
-  if (isRetired(value as object)) throw new Error(`${where}: ${name} is a ModuleArray that was disposed`);
+  if (isRetired(value as object)) throw new Error(`${where}: ${name} shows memory that was freed (of a disposed layer or ModuleArray): it may hold other floats by now`);
   if (!isFloat32Array(value) || isDetached(value)) {
     throw new TypeError(`${where}: ${name} must be ${expected}; got ${describe(value)}`);
   }

@@ -1,7 +1,7 @@
 import { FUSED_THRESHOLD, type Activation } from './activations.js';
 import { copyInto, Operand } from './arrays.js';
 import { WeightFormat } from './abi.generated.js';
-import { backwardArguments, checkInputWidth, describe, forwardArguments } from './errors.js';
+import { backwardArguments, checkInputWidth, checkOptions, describe, forwardArguments } from './errors.js';
 import { alignUp, Allocations, HeapArray, StagingBuffer } from './heap.js';
 import { ModuleLayer, type Parameter, stagedForward } from './layer.js';
 import { pairedDepth, type Epilogue, type PackedB, type Runtime } from './runtime.js';
@@ -37,10 +37,7 @@ const FORMATS: Record<WeightsFormat, number> = {
  */
 export function requestedFormat(where: string, options: unknown, inFeatures?: number): WeightsFormat | undefined {
   if (options === undefined) return undefined;
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`${where}: options must be an object; got ${describe(options)}`);
-  }
-  const weights: unknown = (options as FreezeOptions).weights; // read once
+  const weights: unknown = checkOptions(where, options as FreezeOptions, 'weights').weights; // read once
   if (weights === undefined) return undefined;
   if (typeof weights !== 'string' || !Object.hasOwn(FORMATS, weights)) {
     throw new TypeError(`${where}: options.weights must be 'f32', 'bf16' or 'int8'; got ${describe(weights)}`);

@@ -2,7 +2,7 @@
 // allocate: every buffer, scratch included, comes from here, so a memory shared by
 // several instances (threads) still has a single owner.
 import type { WasmMemory } from './globals.js';
-import { bufferOf, byteOffsetOf, lengthOf } from './arrays.js';
+import { bufferOf, byteOffsetOf, derive, lengthOf } from './arrays.js';
 
 const PAGE = 65536;
 /** wasm32 addresses 4 GiB at most. */
@@ -28,33 +28,33 @@ interface FreeBlock { start: number; size: number }
 export class Heap {
   readonly memory: WasmMemory;
   /** Free blocks below `top`, sorted by address, never adjacent (adjacent ones merge). */
-  private readonly free: FreeBlock[] = [];
-  private readonly sizes = new Map<number, number>();
+  readonly #free: FreeBlock[] = [];
+  readonly #sizes = new Map<number, number>();
   /**
    * Starts of the blocks whose views the package hands out (a layer's parameters), sorted:
    * an operand inside one is read in place (see addressOf), never anything else (scratch).
    */
-  private readonly handedOut: number[] = [];
+  readonly #handedOut: number[] = [];
   /** End of the region handed out so far; memory above it is untouched. */
-  private top: number;
-  private live = 0;
+  #top: number;
+  #live = 0;
   /** Frees the blocks of owners collected without releasing them (see Allocations). */
   readonly finalizer = new FinalizationRegistry<Set<number>>((blocks) => {
     for (const start of blocks) this.release(start);
   });
 
   /** Bytes the memory may grow to: 4 GiB, or less where it was declared with a smaller maximum. */
-  private readonly maximumBytes: number;
+  readonly #maximumBytes: number;
 
   constructor(memory: WasmMemory, base: number, maximumPages = MAX_BYTES / PAGE) {
     this.memory = memory;
-    this.top = alignUp(base);
-    this.maximumBytes = Math.min(MAX_BYTES, maximumPages * PAGE);
+    this.#top = alignUp(base);
+    this.#maximumBytes = Math.min(MAX_BYTES, maximumPages * PAGE);
   }
 
   /** Bytes currently allocated (after alignment). */
   get liveBytes(): number {
-    return this.live;
+    return this.#live;
   }
 
   /**
@@ -63,22 +63,22 @@ export class Heap {
    */
   alloc(bytes: number, handedOut = false): number {
     const size = alignUp(Math.max(bytes, 1));
-    const start = this.takeFree(size) ?? this.takeTop(size, bytes);
-    this.sizes.set(start, size);
-    this.live += size;
-    if (handedOut) this.handedOut.splice(this.handedOutBefore(start + 1), 0, start);
+    const start = this.#takeFree(size) ?? this.#takeTop(size, bytes);
+    this.#sizes.set(start, size);
+    this.#live += size;
+    if (handedOut) this.#handedOut.splice(this.#handedOutBefore(start + 1), 0, start);
     return start;
   }
 
   /** Returns a block from `alloc` for reuse. */
   release(start: number): void {
-    const size = this.sizes.get(start);
+    const size = this.#sizes.get(start);
     if (size === undefined) throw new Error(`Heap.release: ${start} is not an allocated block`);
-    this.sizes.delete(start);
-    this.live -= size;
-    const i = this.handedOutBefore(start + 1) - 1;
-    if (this.handedOut[i] === start) this.handedOut.splice(i, 1);
-    this.insertFree(start, size);
+    this.#sizes.delete(start);
+    this.#live -= size;
+    const i = this.#handedOutBefore(start + 1) - 1;
+    if (this.#handedOut[i] === start) this.#handedOut.splice(i, 1);
+    this.#insertFree(start, size);
   }
 
   /**
@@ -89,17 +89,17 @@ export class Heap {
   addressOf(array: Float32Array): number | undefined {
     if (bufferOf(array) !== this.memory.buffer) return undefined;
     const start = byteOffsetOf(array);
-    const block = this.handedOut[this.handedOutBefore(start + 1) - 1];
-    if (block === undefined || start + 4 * lengthOf(array) > block + this.sizes.get(block)!) return undefined;
+    const block = this.#handedOut[this.#handedOutBefore(start + 1) - 1];
+    if (block === undefined || start + 4 * lengthOf(array) > block + this.#sizes.get(block)!) return undefined;
     return start;
   }
 
   /** How many handed-out blocks start below `address` (binary search). */
-  private handedOutBefore(address: number): number {
-    let low = 0, high = this.handedOut.length;
+  #handedOutBefore(address: number): number {
+    let low = 0, high = this.#handedOut.length;
     while (low < high) {
       const middle = (low + high) >> 1;
-      if (this.handedOut[middle] < address) low = middle + 1;
+      if (this.#handedOut[middle] < address) low = middle + 1;
       else high = middle;
     }
     return low;
@@ -110,32 +110,32 @@ export class Heap {
     return new Float32Array(this.memory.buffer, start, length);
   }
 
-  private takeFree(size: number): number | undefined {
-    for (let i = 0; i < this.free.length; i++) {
-      const block = this.free[i];
+  #takeFree(size: number): number | undefined {
+    for (let i = 0; i < this.#free.length; i++) {
+      const block = this.#free[i];
       if (block.size < size) continue;
       const start = block.start;
-      if (block.size === size) this.free.splice(i, 1);
+      if (block.size === size) this.#free.splice(i, 1);
       else { block.start += size; block.size -= size; }
       return start;
     }
     return undefined;
   }
 
-  private takeTop(size: number, requested: number): number {
+  #takeTop(size: number, requested: number): number {
     // A free block that ends at the top is extended instead of left behind.
-    const last = this.free[this.free.length - 1];
-    const start = last && last.start + last.size === this.top ? last.start : this.top;
+    const last = this.#free[this.#free.length - 1];
+    const start = last && last.start + last.size === this.#top ? last.start : this.#top;
     const end = start + size;
     if (end > MAX_BYTES) {
       throw new RangeError(
         `simd-linear: cannot allocate ${requested} bytes: WebAssembly memory is limited to 4 GiB ` +
-        `(${this.live} bytes in use, ${MAX_BYTES - start} available at most)`,
+        `(${this.#live} bytes in use, ${MAX_BYTES - start} available at most)`,
       );
     }
-    if (end > this.memory.buffer.byteLength) this.growTo(end, requested);
-    if (start !== this.top) this.free.pop();
-    this.top = end;
+    if (end > this.memory.buffer.byteLength) this.#growTo(end, requested);
+    if (start !== this.#top) this.#free.pop();
+    this.#top = end;
     return start;
   }
 
@@ -143,11 +143,11 @@ export class Heap {
    * Grows the memory to hold `end` bytes: geometrically where the engine allows, else
    * by exactly what is needed (a refused large grow may still leave room for the request).
    */
-  private growTo(end: number, requested: number): void {
+  #growTo(end: number, requested: number): void {
     const have = this.memory.buffer.byteLength;
     const needed = Math.ceil((end - have) / PAGE);
-    const ample = Math.ceil((Math.min(this.maximumBytes, Math.max(end, have * GROWTH_FACTOR)) - have) / PAGE);
-    if (ample > needed && this.tryGrow(ample)) return;
+    const ample = Math.ceil((Math.min(this.#maximumBytes, Math.max(end, have * GROWTH_FACTOR)) - have) / PAGE);
+    if (ample > needed && this.#tryGrow(ample)) return;
     try {
       this.memory.grow(needed);
     } catch (cause) {
@@ -158,7 +158,7 @@ export class Heap {
     }
   }
 
-  private tryGrow(pages: number): boolean {
+  #tryGrow(pages: number): boolean {
     try {
       this.memory.grow(pages);
       return true;
@@ -167,22 +167,22 @@ export class Heap {
     }
   }
 
-  private insertFree(start: number, size: number): void {
+  #insertFree(start: number, size: number): void {
     let i = 0;
-    while (i < this.free.length && this.free[i].start < start) i++;
-    const before = this.free[i - 1];
-    const after = this.free[i];
+    while (i < this.#free.length && this.#free[i].start < start) i++;
+    const before = this.#free[i - 1];
+    const after = this.#free[i];
     if (before && before.start + before.size === start) {
       before.size += size;
       if (after && before.start + before.size === after.start) {
         before.size += after.size;
-        this.free.splice(i, 1);
+        this.#free.splice(i, 1);
       }
     } else if (after && start + size === after.start) {
       after.start = start;
       after.size += size;
     } else {
-      this.free.splice(i, 0, { start, size });
+      this.#free.splice(i, 0, { start, size });
     }
   }
 }
@@ -198,51 +198,56 @@ export function alignUp(bytes: number): number {
  * not leak.
  */
 export class Allocations {
-  private readonly blocks = new Set<number>();
+  readonly #blocks = new Set<number>();
+  readonly #heap: Heap;
 
-  constructor(private readonly heap: Heap, owner: object) {
-    heap.finalizer.register(owner, this.blocks, this);
+  constructor(heap: Heap, owner: object) {
+    this.#heap = heap;
+    heap.finalizer.register(owner, this.#blocks, this);
   }
 
   alloc(bytes: number, handedOut = false): number {
-    const start = this.heap.alloc(bytes, handedOut);
-    this.blocks.add(start);
+    const start = this.#heap.alloc(bytes, handedOut);
+    this.#blocks.add(start);
     return start;
   }
 
   /** Takes over a block already allocated from the heap, as if by alloc. */
   adopt(start: number): void {
-    this.blocks.add(start);
+    this.#blocks.add(start);
   }
 
   release(start: number): void {
-    this.blocks.delete(start);
-    this.heap.release(start);
+    this.#blocks.delete(start);
+    this.#heap.release(start);
   }
 
   releaseAll(): void {
-    for (const start of this.blocks) this.heap.release(start);
-    this.blocks.clear();
-    this.heap.finalizer.unregister(this);
+    for (const start of this.#blocks) this.#heap.release(start);
+    this.#blocks.clear();
+    this.#heap.finalizer.unregister(this);
   }
 }
 
 /** A buffer of floats from an owner's allocations that grows (never shrinks) on demand. */
 export class StagingBuffer {
-  private start = 0;
-  private capacity = 0;
+  #start = 0;
+  #capacity = 0;
+  readonly #memory: Allocations;
 
-  constructor(private readonly memory: Allocations) {}
+  constructor(memory: Allocations) {
+    this.#memory = memory;
+  }
 
   /** The buffer's address, with room for at least `count` floats; earlier contents are not kept. */
   reserve(count: number): number {
-    if (count > this.capacity) {
-      const start = this.memory.alloc(count * 4);
-      if (this.capacity) this.memory.release(this.start);
-      this.start = start;
-      this.capacity = count;
+    if (count > this.#capacity) {
+      const start = this.#memory.alloc(count * 4);
+      if (this.#capacity) this.#memory.release(this.#start);
+      this.#start = start;
+      this.#capacity = count;
     }
-    return this.start;
+    return this.#start;
   }
 }
 
@@ -251,25 +256,27 @@ export class StagingBuffer {
  * from the current buffer whenever the memory has grown since it was made.
  */
 export class HeapArray {
-  private cached: Float32Array;
+  #cached: Float32Array;
+  readonly #heap: Heap;
+  /** What frees the floats when it is collected (a layer); every view handed out keeps it alive. */
+  readonly #owner: object | undefined;
 
-  /** owner: what frees the floats when it is collected (a layer); every view handed out keeps it alive. */
-  constructor(private readonly heap: Heap, readonly start: number, readonly length: number, private readonly owner?: object) {
-    this.cached = this.viewed();
+  constructor(heap: Heap, readonly start: number, readonly length: number, owner?: object) {
+    this.#heap = heap;
+    this.#owner = owner;
+    this.#cached = this.#viewed();
   }
 
   get view(): Float32Array {
-    if (this.cached.buffer !== this.heap.memory.buffer) this.cached = this.viewed();
-    return this.cached;
+    if (this.#cached.buffer !== this.#heap.memory.buffer) this.#cached = this.#viewed();
+    return this.#cached;
   }
 
-  private viewed(): Float32Array {
-    const view = this.heap.f32(this.start, this.length);
-    // A view kept after its layer is dropped must not see the block freed and given to another.
-    if (this.owner) owners.set(view, this.owner);
+  #viewed(): Float32Array {
+    const view = this.#heap.f32(this.start, this.length);
+    // A view kept after its layer is dropped must not see the block freed and given to another;
+    // one kept after its layer's dispose() is refused by every call.
+    if (this.#owner) derive(view, this.#owner);
     return view;
   }
 }
-
-/** Each handed-out view's owner, alive while the view is (a WeakMap's values live as long as their keys). */
-const owners = new WeakMap<Float32Array, object>();

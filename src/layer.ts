@@ -1,4 +1,4 @@
-import { copyInto, lengthOf, Operand } from './arrays.js';
+import { copyInto, lengthOf, Operand, retire } from './arrays.js';
 import { checkFloat32Array, outputArray } from './errors.js';
 import { Allocations, type Heap, type HeapArray } from './heap.js';
 import type { FreezeOptions } from './frozen-linear.js';
@@ -251,6 +251,7 @@ export abstract class ModuleLayer<TapeState = unknown> implements Layer {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
+    retire(this); // and with it every view of its memory handed out
     this.#memory?.releaseAll();
   }
 

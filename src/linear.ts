@@ -1,6 +1,6 @@
 import { activationKind, checkSlope, FUSED_THRESHOLD, fusedSlope, type Activation } from './activations.js';
 import { copyInto, lengthOf } from './arrays.js';
-import { backwardArguments, checkFloat32Array, checkInputWidth, checkSeed, checkSize, describe, forwardArguments } from './errors.js';
+import { backwardArguments, checkFloat32Array, checkInputWidth, checkOptions, checkSeed, checkSize, describe, forwardArguments } from './errors.js';
 import { FrozenLinear, requestedFormat, type FreezeOptions } from './frozen-linear.js';
 import { alignUp, Allocations, HeapArray } from './heap.js';
 import { beginGradients, createParameter, endGradients, ModuleLayer, Tensor, type Parameter, stagedForward } from './layer.js';
@@ -53,10 +53,7 @@ export class Linear extends ModuleLayer<LinearTape> {
     const rt = runtime(where);
     checkSize(where, 'inFeatures', inFeatures);
     checkSize(where, 'outFeatures', outFeatures);
-    if (typeof options !== 'object' || options === null) {
-      throw new TypeError(`${where}: options must be an object; got ${describe(options)}`);
-    }
-    const { bias = true, seed = Math.floor(Math.random() * 2 ** 32), activation, negativeSlope = 0.01 } = options;
+    const { bias = true, seed = Math.floor(Math.random() * 2 ** 32), activation, negativeSlope = 0.01 } = checkOptions(where, options, 'bias, seed, activation, negativeSlope');
     if (typeof bias !== 'boolean') throw new TypeError(`${where}: options.bias must be a boolean; got ${describe(bias)}`);
     checkSeed(where, seed);
     this.#kind = activationKind(where, activation);
@@ -104,7 +101,8 @@ export class Linear extends ModuleLayer<LinearTape> {
     // Both read into copies before the layer allocates: they may be views of the module's memory, which allocating can detach.
     const [outFeatures, inFeatures, data] = torchMatrix(where, weight);
     const biasValues = bias === null ? null : torchVector(where, bias, outFeatures);
-    const layer = new Linear(inFeatures, outFeatures, { ...options, bias: bias !== null, seed: 0 });
+    const { activation, negativeSlope } = checkOptions(where, options, 'activation, negativeSlope');
+    const layer = new Linear(inFeatures, outFeatures, { activation, negativeSlope, bias: bias !== null, seed: 0 });
     const w = layer.weight;
     for (let o = 0; o < outFeatures; o++) for (let i = 0; i < inFeatures; i++) w[i * outFeatures + o] = data(o, i);
     if (biasValues !== null) layer.bias!.set(biasValues);

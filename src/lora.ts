@@ -1,6 +1,6 @@
 import { FUSED_THRESHOLD, type Activation } from './activations.js';
 import { copyInto, Operand } from './arrays.js';
-import { backwardArguments, checkInputWidth, checkSeed, checkSize, describe, forwardArguments } from './errors.js';
+import { backwardArguments, checkInputWidth, checkOptions, checkSeed, checkSize, describe, forwardArguments } from './errors.js';
 import { FrozenLinear, type FreezeOptions } from './frozen-linear.js';
 import { alignUp, Allocations, HeapArray, StagingBuffer } from './heap.js';
 import { beginGradients, createParameter, endGradients, ModuleLayer, Tensor, type Parameter, stagedForward } from './layer.js';
@@ -69,10 +69,7 @@ export class LoRA extends ModuleLayer<LoRATape> {
       throw new TypeError(`${where}: base must be a Linear or a FrozenLinear; got ${describe(base)}`);
     }
     if (base.isDisposed()) throw new Error(`${where}: base was disposed`);
-    if (typeof options !== 'object' || options === null) {
-      throw new TypeError(`${where}: options must be an object with a rank; got ${describe(options)}`);
-    }
-    const { rank, alpha = rank, seed = Math.floor(Math.random() * 2 ** 32) } = options;
+    const { rank, alpha = rank, seed = Math.floor(Math.random() * 2 ** 32) } = checkOptions(where, options, 'rank, alpha, seed');
     const { inFeatures, outFeatures } = base;
     checkSize(where, 'options.rank', rank);
     if (rank > Math.min(inFeatures, outFeatures)) {

@@ -1,5 +1,5 @@
 import { copyInto, lengthOf, Operand, typedArrayKind } from './arrays.js';
-import { checkFloat32Array, checkSize, describe } from './errors.js';
+import { checkFloat32Array, checkOptions, checkSize, describe } from './errors.js';
 import { alignUp } from './heap.js';
 import { runtime } from './runtime.js';
 
@@ -49,10 +49,7 @@ export function softmaxCrossEntropy(
   if (lengthOf(labels) !== batch) {
     throw new RangeError(`${where}: labels must hold one class index per row of logits (${batch}); got ${describe(labels)}`);
   }
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`${where}: options must be an object ({ weight, ignoreIndex, labelSmoothing }); got ${describe(options)}`);
-  }
-  const { weight, ignoreIndex = -100, labelSmoothing = 0 } = options; // each read once
+  const { weight, ignoreIndex = -100, labelSmoothing = 0 } = checkOptions(where, options, 'weight, ignoreIndex, labelSmoothing'); // each read once
   if (!Number.isSafeInteger(ignoreIndex)) {
     throw new TypeError(`${where}: options.ignoreIndex must be an integer; got ${describe(ignoreIndex)}`);
   }

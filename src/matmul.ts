@@ -1,5 +1,5 @@
 import { copyInto, Operand } from './arrays.js';
-import { checkDimension, checkFloat32Array, describe } from './errors.js';
+import { checkDimension, checkFloat32Array, checkOptions, describe } from './errors.js';
 import { ModuleArray } from './allocate.js';
 import { alignUp } from './heap.js';
 import { runtime } from './runtime.js';
@@ -35,10 +35,7 @@ export function matmul(
   checkDimension(where, 'm', m);
   checkDimension(where, 'k', k);
   checkDimension(where, 'n', n);
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`${where}: options must be an object; got ${describe(options)}`);
-  }
-  const { transposeA = false, transposeB = false, alpha = 1, beta = 0 } = options; // each option read once
+  const { transposeA = false, transposeB = false, alpha = 1, beta = 0 } = checkOptions(where, options, 'transposeA, transposeB, out, alpha, beta'); // each option read once
   const given = ModuleArray.follow(options.out) as Float32Array | undefined;
   if (typeof transposeA !== 'boolean') throw new TypeError(`${where}: options.transposeA must be a boolean; got ${describe(transposeA)}`);
   if (typeof transposeB !== 'boolean') throw new TypeError(`${where}: options.transposeB must be a boolean; got ${describe(transposeB)}`);

@@ -1,4 +1,4 @@
-import { describe } from './errors.js';
+import { checkOptions, describe } from './errors.js';
 import { alignUp, Allocations } from './heap.js';
 import { Parameter, parameterAddresses, parameterTensor, zeroGradient } from './layer.js';
 import { runtime, type Runtime } from './runtime.js';
@@ -115,7 +115,7 @@ export class SGD extends Optimizer {
   constructor(params: ParameterList, options: SGDOptions) {
     super('SGD', params);
     const where = 'new SGD';
-    if (typeof options !== 'object' || options === null) throw new TypeError(`${where}: options must be an object with lr; got ${describe(options)}`);
+    checkOptions(where, options, 'lr, momentum, dampening, weightDecay, nesterov');
     this.lr = checkNumber(where, 'options.lr', options.lr, 0);
     this.momentum = checkNumber(where, 'options.momentum', options.momentum ?? 0, 0);
     this.dampening = checkNumber(where, 'options.dampening', options.dampening ?? 0, 0);
@@ -155,7 +155,7 @@ export class AdamW extends Optimizer {
   constructor(params: ParameterList, options: AdamWOptions = {}) {
     super('AdamW', params);
     const where = 'new AdamW';
-    if (typeof options !== 'object' || options === null) throw new TypeError(`${where}: options must be an object; got ${describe(options)}`);
+    checkOptions(where, options, 'lr, betas, eps, weightDecay');
     this.lr = checkNumber(where, 'options.lr', options.lr ?? 1e-3, 0);
     const betas = options.betas ?? [0.9, 0.999];
     if (!Array.isArray(betas) || betas.length !== 2) throw new TypeError(`${where}: options.betas must be [beta1, beta2]; got ${describe(betas)}`);

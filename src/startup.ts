@@ -2,7 +2,7 @@
 // and shutdown(). Makes the one Runtime (runtime.ts) of the page or process.
 import { ABI_VERSION } from './abi.generated.js';
 import type { Kernels } from './abi.js';
-import { describe } from './errors.js';
+import { checkOptions, describe } from './errors.js';
 import { compileKernels, hasRelaxedSimd, resolveLocation, type SimdLevel, type WasmSource } from './loader.js';
 import type { ThreadSupport } from './pool.js';
 import { currentRuntime, Runtime, setRuntime } from './runtime.js';
@@ -54,10 +54,12 @@ export interface KernelLocator {
  * loaded (and may then be called again, with any options).
  */
 export function initWith(options: InitOptions, locate: KernelLocator): Promise<void> {
-  if (typeof options !== 'object' || options === null) {
-    return Promise.reject(new TypeError(`init: options must be an object ({ simd, threads, wasm, worker }); got ${describe(options)}`));
+  let asked: SettledOptions;
+  try {
+    asked = settleOptions(checkOptions('init', options, 'simd, threads, wasm, worker'));
+  } catch (error) {
+    return Promise.reject(error);
   }
-  const asked = settleOptions(options);
   const current = currentRuntime();
   if (first) {
     const mismatch = optionMismatch(first, asked, current);

@@ -59,7 +59,7 @@ const cases: Case[] = [
   { name: 'matmul m -1', call: () => matmul(f32(1), f32(1), -1, 1, 1), error: RangeError, message: /matmul: m must be a non-negative integer; got -1/ },
   { name: 'matmul k Infinity', call: () => matmul(f32(1), f32(1), 1, Infinity, 1), error: RangeError, message: /matmul: k must be a non-negative integer; got Infinity/ },
   { name: 'matmul n a string', call: () => matmul(f32(1), f32(1), 1, 1, '1' as unknown as number), error: TypeError, message: /matmul: n must be a non-negative integer; got the string "1"/ },
-  { name: 'matmul options null', call: () => matmul(f32(1), f32(1), 1, 1, 1, null as never), error: TypeError, message: /matmul: options must be an object; got null/ },
+  { name: 'matmul options null', call: () => matmul(f32(1), f32(1), 1, 1, 1, null as never), error: TypeError, message: /matmul: options must be an object \(\{ transposeA, transposeB, out, alpha, beta \}\); got null/ },
   { name: 'matmul transposeA not boolean', call: () => matmul(f32(1), f32(1), 1, 1, 1, { transposeA: 'yes' as never }), error: TypeError, message: /matmul: options.transposeA must be a boolean; got the string "yes"/ },
   { name: 'matmul a too short', call: () => matmul(f32(5), f32(6), 2, 3, 2), error: RangeError, message: /matmul: a must be a Float32Array of length 6 \(m·k = 2·3\); got a Float32Array of length 5/ },
   { name: 'matmul b transposed too long', call: () => matmul(f32(6), f32(7), 2, 3, 2, { transposeB: true }), error: RangeError, message: /matmul: b must be a Float32Array of length 6 \(n·k = 2·3, transposed\); got a Float32Array of length 7/ },

@@ -1,6 +1,6 @@
 // Memory comes back: after dispose, after `using`, and after a forgotten layer is collected.
 import { beforeAll, expect, test } from 'vitest';
-import { init, Linear, matmul, memoryStats } from '../dist/index.js';
+import { allocate, init, Linear, LoRA, matmul, memoryStats, Tanh } from '../dist/index.js';
 import { initOptions, randomArray } from './support.js';
 
 beforeAll(() => init(initOptions));
@@ -63,4 +63,30 @@ test("a view of a layer's weights keeps the layer's memory while it is kept, and
   kept = null;
   for (let attempt = 0; attempt < 50 && memoryStats().liveBytes > before; attempt++) await collect();
   expect(memoryStats().liveBytes).toBe(before);
+});
+
+test("a view taken before dispose() is refused by every call: its memory may be another layer's by now", () => {
+  const ones = new Float32Array(256).fill(1);
+  const freed = /shows memory that was freed \(of a disposed layer or ModuleArray\)/;
+  const owner = new Linear(16, 16, { seed: 1 });
+  const adapted = new LoRA(new Linear(16, 16, { seed: 2 }), { rank: 2 });
+  const array = allocate(256);
+  const stale = [owner.weight, owner.bias!, owner.weightGrad, owner.biasGrad!, adapted.loraA, adapted.loraBGrad, array.current];
+  owner.dispose();
+  adapted.dispose();
+  array.dispose();
+  // New owners of the memory those views show.
+  const victims = [new Linear(16, 16, { seed: 3 }), new Linear(16, 16, { seed: 4 }), new Linear(16, 16, { seed: 5 })];
+  const before = victims.map((v) => [v.weight.slice(), v.weightGrad.slice(), v.bias!.slice()]);
+  for (const view of stale) {
+    const n = view.length;
+    expect(() => matmul(view, ones, 1, n, 1), `a = ${n} floats`).toThrow(freed);
+    expect(() => matmul(ones.subarray(0, n), new Float32Array(1), n, 1, 1, { out: view })).toThrow(/options\.out shows memory that was freed/);
+    expect(() => new Tanh().forward(view, 1)).toThrow(/x shows memory that was freed/);
+  }
+  victims.forEach((v, i) => {
+    expect(v.weight).toEqual(before[i][0]);
+    expect(v.weightGrad).toEqual(before[i][1]);
+  });
+  victims.forEach((v) => v.dispose());
 });

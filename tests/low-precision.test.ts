@@ -229,7 +229,7 @@ describe('freezing what is frozen', () => {
     const frozen = new Linear(4, 4).freeze({ weights: 'bf16' });
     const before = memoryStats().liveBytes;
     expect(() => frozen.freeze({ weights: 'int4' } as never)).toThrow(/FrozenLinear\.freeze: options\.weights must be 'f32', 'bf16' or 'int8'; got the string "int4"/);
-    expect(() => frozen.freeze(1 as never)).toThrow(/FrozenLinear\.freeze: options must be an object; got 1/);
+    expect(() => frozen.freeze(1 as never)).toThrow(/FrozenLinear\.freeze: options must be an object \(\{ weights \}\); got 1/);
     expect(memoryStats().liveBytes).toBe(before);
     frozen.dispose();
   });
@@ -309,7 +309,7 @@ describe('bad options', () => {
       expect(() => layer.freeze({ weights } as never)).toThrow(/Linear\.freeze: options\.weights must be 'f32', 'bf16' or 'int8'; got/);
       expect(() => model.freeze({ weights } as never)).toThrow(/Sequential\.freeze: options\.weights must be/);
     }
-    expect(() => layer.freeze(3 as never)).toThrow(/Linear\.freeze: options must be an object; got 3/);
+    expect(() => layer.freeze(3 as never)).toThrow(/Linear\.freeze: options must be an object \(\{ weights \}\); got 3/);
     expect(memoryStats().liveBytes).toBe(before);
     const plain = layer.freeze({});
     expect(plain.weights).toBe('f32');
