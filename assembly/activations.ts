@@ -17,13 +17,16 @@ export function activate(kind: i32, slope: f32, threshold: f32, z: usize, y: usi
   }
 }
 
-// dz[i] = dy[i]·f'(z[i]), with y = f(z) from the forward pass (dz may be dy).
+// dz[i] = dy[i]·f'(z[i]), with y = f(z) from the forward pass (dz may be dy). ReLU and
+// ReLU6 select dy where z is not cut off, as PyTorch does (an infinite dy where the unit is
+// off gives 0, not ∞·0 = NaN; a NaN z lets dy through): their derivative4 is that mask.
 export function activateBackward(kind: i32, slope: f32, threshold: f32, z: usize, y: usize, dy: usize, dz: usize, count: i32): void {
   const s = f32x4.splat(slope), t = f32x4.splat(threshold);
   for (let i = 0; i < count; i += 4) {
     const o = <usize>i << 2, left = count - i;
     const d = derivative4(kind, s, t, loadLanes(z + o, left), loadLanes(y + o, left));
-    storeLanes(dz + o, f32x4.mul(loadLanes(dy + o, left), d), left);
+    const g = loadLanes(dy + o, left);
+    storeLanes(dz + o, kind == RELU || kind == RELU6 ? v128.and(g, d) : f32x4.mul(g, d), left);
   }
 }
 
@@ -82,7 +85,7 @@ export function activateTile(kind: i32, slope: f32, z: usize, y: usize, rows: i3
 // @ts-ignore: decorator
 @inline function derivative4(kind: i32, slope: v128, threshold: v128, z: v128, y: v128): v128 {
   const zero = f32x4.splat(0), one = f32x4.splat(1);
-  if (kind == RELU) return v128.and(f32x4.gt(z, zero), one);
+  if (kind == RELU) return v128.not(f32x4.le(z, zero)); // a mask (see activateBackward)
   if (kind == LEAKY_RELU) return v128.bitselect(one, slope, f32x4.gt(z, zero));
   if (kind == GELU) {
     // d/dz z·Φ(z) = Φ(z) + z·φ(z), φ(z) = e^(−z²/2)/√(2π)
@@ -103,9 +106,9 @@ export function activateTile(kind: i32, slope: f32, z: usize, y: usize, rows: i3
     const du = f32x4.mul(f32x4.splat(2 * 0.7978845608028654), f32x4.add(one, f32x4.mul(f32x4.splat(0.134145), f32x4.mul(z, z))));
     return f32x4.add(s, f32x4.mul(f32x4.mul(z, f32x4.mul(s, complement(u2, s))), du));
   }
-  // ELU below zero: alpha·e^z (from the output, y + alpha, it would cancel far below zero).
-  if (kind == ELU) return v128.bitselect(one, f32x4.mul(slope, exp4(z)), f32x4.gt(z, zero));
-  if (kind == RELU6) return v128.and(v128.and(f32x4.gt(z, zero), f32x4.lt(z, f32x4.splat(6))), one);
+  // ELU below zero: alpha·e^z (from the output, y + alpha, it would cancel far below zero); 1 for NaN, as PyTorch.
+  if (kind == ELU) return v128.bitselect(f32x4.mul(slope, exp4(z)), one, f32x4.le(z, zero));
+  if (kind == RELU6) return v128.not(v128.or(f32x4.le(z, zero), f32x4.ge(z, f32x4.splat(6)))); // a mask
   if (kind == SOFTPLUS) {
     const scaled = f32x4.mul(slope, z);
     return v128.bitselect(one, sigmoid4(scaled), f32x4.gt(scaled, threshold));
@@ -191,7 +194,7 @@ function softplus4(x: v128): v128 {
 function exp4(x: v128): v128 {
   const overflow = f32x4.gt(x, f32x4.splat(88.72283935546875));
   const underflow = f32x4.lt(x, f32x4.splat(-87.3365447505531));
-  x = f32x4.max(f32x4.min(x, f32x4.splat(88.3762626647949)), f32x4.splat(-87.3365447505531));
+  x = f32x4.max(f32x4.min(x, f32x4.splat(88.72283935546875)), f32x4.splat(-87.3365447505531));
   const n = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504088896341)));
   let r = f32x4.sub(x, f32x4.mul(n, f32x4.splat(0.693359375)));
   r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(-2.12194440e-4)));

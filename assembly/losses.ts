@@ -56,7 +56,8 @@ export function softmaxCrossEntropy(
       store<f32>(grad + o, load<f32>(grad + o) * toGrad - ((j == label ? target : 0) + spread * wc) * scale);
     }
   }
-  return (<f64>keep * nll + <f64>spread * smooth) / kept;
+  // Nothing kept (every row ignored, or of weight 0) is NaN, as PyTorch's 0/0, smoothing or not.
+  return kept == 0 ? NaN : (<f64>keep * nll + <f64>spread * smooth) / kept;
 }
 
 // Mean squared error over all `count` elements: mean((p − t)²), grad = 2(p − t)/count.

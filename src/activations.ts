@@ -188,14 +188,15 @@ export class ReLU extends ActivationLayer {
 /** x for x > 0, negativeSlope·x below (default slope 0.01). */
 export class LeakyReLU extends ActivationLayer {
   constructor(options: { negativeSlope?: number } = {}) {
-    super('LeakyReLU', 'leakyRelu', checkSlope('new LeakyReLU', checkOptions('new LeakyReLU', options, 'negativeSlope').negativeSlope ?? 0.01));
+    const { negativeSlope = 0.01 } = checkOptions('new LeakyReLU', options, 'negativeSlope');
+    super('LeakyReLU', 'leakyRelu', checkSlope('new LeakyReLU', negativeSlope));
   }
 }
 
 /** x·Φ(x), exact (erf) form; `{ approximate: 'tanh' }`: ½x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
 export class GELU extends ActivationLayer {
   constructor(options: { approximate?: 'none' | 'tanh' } = {}) {
-    const approximate = checkOptions('new GELU', options, 'approximate').approximate ?? 'none';
+    const { approximate = 'none' } = checkOptions('new GELU', options, 'approximate');
     if (approximate !== 'none' && approximate !== 'tanh') {
       throw new TypeError(`new GELU: options.approximate must be 'none' or 'tanh'; got ${describe(approximate)}`);
     }
@@ -211,7 +212,8 @@ export class SiLU extends ActivationLayer {
 /** x above zero, alpha·(e^x − 1) below (default alpha 1). */
 export class ELU extends ActivationLayer {
   constructor(options: { alpha?: number } = {}) {
-    super('ELU', 'elu', checkSlope('new ELU', checkOptions('new ELU', options, 'alpha').alpha ?? 1, 'options.alpha'));
+    const { alpha = 1 } = checkOptions('new ELU', options, 'alpha');
+    super('ELU', 'elu', checkSlope('new ELU', alpha, 'options.alpha'));
   }
 }
 

@@ -17,7 +17,7 @@ export function clipGradNorm(params: Parameter[] | { parameters(): Parameter[] }
     throw new TypeError(`${where}: params must be a list of parameters (model.parameters()) or a model; got ${describe(params)}`);
   }
   if (typeof maxNorm !== 'number' || !(maxNorm >= 0)) {
-    throw new TypeError(`${where}: maxNorm must be a number ≥ 0; got ${describe(maxNorm)}`);
+    throw new (typeof maxNorm === 'number' ? RangeError : TypeError)(`${where}: maxNorm must be a number ≥ 0; got ${describe(maxNorm)}`);
   }
   // Each tensor once (two handles on one tensor would count and scale it twice); every address checked before any write.
   const seen = new Set<unknown>();

@@ -38,7 +38,7 @@ export class Dropout extends ModuleLayer<DropoutTape> {
     super();
     const where = 'new Dropout';
     this.#rt = runtime(where);
-    if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw new RangeError(`${where}: p must be a probability in [0, 1]; got ${describe(p)}`);
+    if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw new (typeof p === 'number' ? RangeError : TypeError)(`${where}: p must be a probability in [0, 1]; got ${describe(p)}`);
     const { seed = Math.floor(Math.random() * 2 ** 32) } = checkOptions(where, options, 'seed');
     this.p = p;
     this.#seed = checkSeed(where, seed) >>> 0;

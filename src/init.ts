@@ -1,5 +1,6 @@
 import type { SimdLevel } from './loader.js';
 import { allocatePoolArea, Pool, type WorkerFactory } from './pool.js';
+import { describe } from './errors.js';
 import { initWith, type InitOptions } from './startup.js';
 
 /**
@@ -14,8 +15,30 @@ import { initWith, type InitOptions } from './startup.js';
 export function init(options: InitOptions = {}): Promise<void> {
   return initWith(options, {
     wasm: defaultWasmUrl,
-    workers: { spawn: startWorker, allocatePoolArea, startPool: (...args) => Pool.start(...args), unavailable: sharedMemoryMissing },
+    workers: { spawn: startWorker, allocatePoolArea, startPool: (...args) => Pool.start(...args), count: threadCount },
   });
+}
+
+/** More threads than any machine has cores is a slip (each worker takes memory of its own), not a request. */
+const MAX_THREADS = 256;
+
+/** How many threads to run for options.threads, and why fewer, if so (see ThreadSupport). */
+function threadCount(threads: unknown): { count: number; note?: string } {
+  if (threads !== 'auto' && !(Number.isSafeInteger(threads) && (threads as number) >= 1 && (threads as number) <= MAX_THREADS)) {
+    const Kind = typeof threads === 'number' ? RangeError : TypeError;
+    throw new Kind(`init: options.threads must be 'auto' or an integer from 1 to ${MAX_THREADS}; got ${describe(threads)}`);
+  }
+  const cores = threads === 'auto' ? hardwareThreads() : threads as number;
+  if (cores === 1) return { count: 1 };
+  const missing = sharedMemoryMissing();
+  if (!missing) return { count: cores };
+  if (threads === 'auto') return { count: 1, note: missing };
+  throw new Error(`init: threads: ${threads} cannot start: ${missing}`);
+}
+
+function hardwareThreads(): number {
+  const os = globalThis.process?.getBuiltinModule?.('node:os');
+  return Math.max(1, os?.availableParallelism?.() ?? globalThis.navigator?.hardwareConcurrency ?? 1);
 }
 
 /** Why shared memory, which workers need, is missing here (a page not cross-origin isolated), or null. */

@@ -39,8 +39,8 @@ export function matmul(
   const given = ModuleArray.follow(options.out) as Float32Array | undefined;
   if (typeof transposeA !== 'boolean') throw new TypeError(`${where}: options.transposeA must be a boolean; got ${describe(transposeA)}`);
   if (typeof transposeB !== 'boolean') throw new TypeError(`${where}: options.transposeB must be a boolean; got ${describe(transposeB)}`);
-  if (typeof alpha !== 'number' || !Number.isFinite(alpha)) throw new TypeError(`${where}: options.alpha must be a finite number; got ${describe(alpha)}`);
-  if (typeof beta !== 'number' || !Number.isFinite(beta)) throw new TypeError(`${where}: options.beta must be a finite number; got ${describe(beta)}`);
+  checkScalar(where, 'alpha', alpha);
+  checkScalar(where, 'beta', beta);
   checkFloat32Array(where, 'a', a, m * k, transposeA ? `k·m = ${k}·${m}, transposed` : `m·k = ${m}·${k}`);
   checkFloat32Array(where, 'b', b, k * n, transposeB ? `n·k = ${n}·${k}, transposed` : `k·n = ${k}·${n}`);
   if (given !== undefined) checkFloat32Array(where, 'options.out', given, m * n, `m·n = ${m}·${n}`);
@@ -89,4 +89,13 @@ export function matmul(
   } finally {
     heap.release(start);
   }
+}
+
+/**
+ * alpha and beta are float32 in the kernels: a finite double past float32's range would
+ * become ±∞ there (alpha = 1e39 made every element of C infinite), so it is refused.
+ */
+function checkScalar(where: string, name: string, value: unknown): void {
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new TypeError(`${where}: options.${name} must be a finite number; got ${describe(value)}`);
+  if (!Number.isFinite(Math.fround(value))) throw new RangeError(`${where}: options.${name} must be within float32's range, the kernels'; got ${value}`);
 }

@@ -30,8 +30,8 @@ export interface ThreadSupport {
   spawn: WorkerFactory;
   allocatePoolArea: typeof allocatePoolArea;
   startPool: typeof Pool.start;
-  /** Why workers cannot start here, or null. */
-  unavailable(): string | null;
+  /** How many threads to run for init's options.threads (checked), and why fewer, if so. */
+  count(threads: unknown): { count: number; note?: string };
 }
 
 /**

@@ -14,8 +14,9 @@ export interface TransposeOptions {
 }
 
 /**
- * Refuses what would make an oracle silently wrong: sizes that are not whole numbers, and
- * arrays shorter or longer than the sizes say (a short one reads undefined: NaN everywhere).
+ * Refuses what would make an oracle silently wrong: sizes that are not whole numbers, arrays
+ * shorter or longer than the sizes say (a short one reads undefined: NaN everywhere), and
+ * entries that are not numbers (a hole, a string, null: NaN or a silent conversion).
  */
 function checkShape(where: string, sizes: Record<string, number>, arrays: Record<string, [Matrix | null, number]>): void {
   for (const [name, size] of Object.entries(sizes)) {
@@ -25,13 +26,28 @@ function checkShape(where: string, sizes: Record<string, number>, arrays: Record
     if (array !== null && array?.length !== length) {
       throw new RangeError(`${where}: ${name} must hold ${length} numbers; got ${array === undefined ? 'undefined' : `length ${String(array.length)}`}`);
     }
+    // A typed array holds numbers by construction (and is what the bench times: no extra pass there).
+    for (let i = 0; array !== null && !ArrayBuffer.isView(array) && i < length; i++) {
+      if (typeof array[i] !== 'number') throw new TypeError(`${where}: ${name}[${i}] must be a number; got ${typeof array[i]}`);
+    }
+  }
+}
+
+/** The transposes, each a boolean if given ('false', a truthy string, would transpose). */
+function checkTransposes(where: string, options: TransposeOptions): void {
+  if (typeof options !== 'object' || options === null) throw new TypeError(`${where}: options must be an object ({ transposeA, transposeB }); got ${String(options)}`);
+  for (const [name, value] of Object.entries(options)) {
+    if (name !== 'transposeA' && name !== 'transposeB') throw new TypeError(`${where}: options.${name} is not an option; expected transposeA, transposeB`);
+    if (value !== undefined && typeof value !== 'boolean') throw new TypeError(`${where}: options.${name} must be a boolean; got ${typeof value}`);
   }
 }
 
 /** op(A)·op(B) with op(A) m×k (stored k×m if transposeA) and op(B) k×n (stored n×k if transposeB). */
 export function referenceMatmul(
-  a: Matrix, b: Matrix, m: number, k: number, n: number, { transposeA = false, transposeB = false }: TransposeOptions = {},
+  a: Matrix, b: Matrix, m: number, k: number, n: number, options: TransposeOptions = {},
 ): Float64Array {
+  checkTransposes('referenceMatmul', options);
+  const { transposeA = false, transposeB = false } = options;
   checkShape('referenceMatmul', { m, k, n }, { a: [a, m * k], b: [b, k * n] });
   const c = new Float64Array(m * n);
   for (let i = 0; i < m; i++) {

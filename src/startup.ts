@@ -145,7 +145,7 @@ async function instantiate({ simd, wasm, threads, worker }: SettledOptions, loca
     throw new TypeError(`init: worker must be a URL or a string; got ${describe(worker)}`);
   }
   const level: SimdLevel = simd === 'auto' ? (hasRelaxedSimd() ? 'relaxed' : 'fixed') : simd;
-  const { count, note } = threadCount(threads, locate);
+  const { count, note } = locate.workers ? locate.workers.count(threads) : oneThread(threads);
   const threaded = count > 1;
   const module = await compileKernels(wasm ?? await locate.wasm(level, threaded));
   const memory = threaded
@@ -169,28 +169,12 @@ async function instantiate({ simd, wasm, threads, worker }: SettledOptions, loca
   return runtime;
 }
 
-/** More threads than any machine has cores is a slip (each worker takes memory of its own), not a request. */
-const MAX_THREADS = 256;
-
-/** How many threads to run for `threads`, and why fewer, if so. */
-function threadCount(threads: number | 'auto', locate: KernelLocator): { count: number; note?: string } {
-  if (threads !== 'auto' && !(Number.isSafeInteger(threads) && threads >= 1 && threads <= MAX_THREADS)) {
-    const Kind = typeof threads === 'number' ? RangeError : TypeError;
-    throw new Kind(`init: options.threads must be 'auto' or an integer from 1 to ${MAX_THREADS}; got ${describe(threads)}`);
-  }
-  const cores = threads === 'auto' ? hardwareThreads() : threads;
-  if (cores === 1) return { count: 1 };
-  const missing = locate.workers
-    ? locate.workers.unavailable()
-    : 'this entry point runs on one thread (simd-linear/inline embeds no threads build): import simd-linear';
-  if (!missing) return { count: cores };
-  if (threads === 'auto') return { count: 1, note: missing };
-  throw new Error(`init: threads: ${threads} cannot start: ${missing}`);
-}
-
-function hardwareThreads(): number {
-  const os = globalThis.process?.getBuiltinModule?.('node:os');
-  return Math.max(1, os?.availableParallelism?.() ?? globalThis.navigator?.hardwareConcurrency ?? 1);
+/** An entry point without threads (simd-linear/inline) runs one, whatever 'auto' would find. */
+function oneThread(threads: unknown): { count: number; note?: string } {
+  const note = 'this entry point runs on one thread (simd-linear/inline embeds no threads build): import simd-linear';
+  if (threads === 'auto') return { count: 1, note };
+  if (threads === 1) return { count: 1 };
+  throw new (typeof threads === 'number' ? RangeError : TypeError)(`init: options.threads must be 1 or 'auto' here (${note}); got ${describe(threads)}`);
 }
 
 /**

@@ -3,7 +3,7 @@
 // derivatives, non-finite inputs as PyTorch propagates them, the layers' own parameters
 // (ELU alpha, Softplus beta and threshold) and their errors. Fused forms: tests/training.test.ts.
 import { beforeAll, describe, expect, test } from 'vitest';
-import { ELU, GELU, init, Linear, ReLU6, SiLU, Softplus } from '../dist/index.js';
+import { ELU, GELU, init, LeakyReLU, Linear, ReLU, ReLU6, Sigmoid, SiLU, Softplus } from '../dist/index.js';
 import { activations } from './reference-nn.js';
 import { initOptions } from './support.js';
 
@@ -46,6 +46,43 @@ describe.each(Object.keys(ULPS) as (keyof typeof ULPS)[])('%s', (name) => {
   });
 });
 
+// e^x is finite up to ln(FLT_MAX) ≈ 88.72: σ(z) = 1/(1 + e^−z) and SiLU there are normal or subnormal floats, not a
+// clamped e^88.38 (which had SiLU 2–38% off between −88.72 and −88.38; the dense grid above stops at ±40).
+test('near the end of e^x\'s range: SiLU within its ulps, Sigmoid within one, layer and fused alike', () => {
+  const z = Float32Array.from({ length: 173 }, (_, i) => -88.72 + i / 100);
+  const silu = new SiLU(), sigmoid = new Sigmoid();
+  const fused = Linear.fromTorch([[1]], null, { activation: 'silu' });
+  const bad: string[] = [];
+  const check = (name: string, y: Float32Array, f: (z: number) => number, ulps: number) => z.forEach((v, i) => {
+    const error = Math.abs(y[i] - f(v)) / ulp(f(v));
+    if (!(error <= ulps + 0.5)) bad.push(`${name}(${v}) = ${y[i]}, want ${f(v)} (${error.toFixed(1)} ulp)`);
+  });
+  check('SiLU', silu.forward(z, 1), activations.silu.f, ULPS.silu[1]);
+  check('fused silu', fused.forward(z, z.length), activations.silu.f, ULPS.silu[1]);
+  check('Sigmoid', sigmoid.forward(z, 1), activations.sigmoid.f, 1);
+  expect(bad).toEqual([]);
+  for (const l of [silu, sigmoid, fused]) l.dispose();
+});
+
+// PyTorch's threshold_backward and hardtanh_backward select dY where the unit is on: an infinite or NaN dY
+// where it is off gives 0 (a product would give ∞·0 = NaN), and a NaN z lets dY through (NaN ≤ 0 is false).
+test('ReLU, ReLU6 and ELU backward select as PyTorch does: ∞ where a unit is off is 0, a NaN z passes dY', () => {
+  const z = Float32Array.of(-1, -1, 2, NaN, 7, -0.5);
+  const dy = Float32Array.of(Infinity, NaN, 3, 4, -Infinity, 5);
+  const relu = new ReLU(), relu6 = new ReLU6(), elu = new ELU();
+  for (const l of [relu, relu6, elu]) l.forward(z, 1);
+  expect(Array.from(relu.backward(dy))).toEqual([0, 0, 3, 4, -Infinity, 0]);
+  expect(Array.from(relu6.backward(dy))).toEqual([0, 0, 3, 4, 0, 0]);
+  expect(Array.from(elu.backward(dy)).slice(2, 4)).toEqual([3, 4]); // 1 for z = NaN, as elu_backward's z ≤ 0 test
+  // Fused into a Linear: the unit off (z = −1) takes no part of an infinite dY, in dX, dW or db.
+  const layer = Linear.fromTorch([[1], [1]], [-2, 0], { activation: 'relu' }); // z = x − 2 and x
+  layer.forward(Float32Array.of(1), 1); // z = [−1, 1]
+  expect(Array.from(layer.backward(Float32Array.of(Infinity, 2)))).toEqual([2]);
+  expect(Array.from(layer.weightGrad)).toEqual([0, 2]);
+  expect(Array.from(layer.biasGrad!)).toEqual([0, 2]);
+  for (const l of [relu, relu6, elu, layer]) l.dispose();
+});
+
 test('non-finite inputs come out as PyTorch gives them', () => {
   const special = Float32Array.of(-Infinity, Infinity, NaN);
   const want = { silu: [NaN, Infinity, NaN], geluTanh: [NaN, Infinity, NaN], elu: [-1, Infinity, NaN], relu6: [0, 6, NaN], softplus: [0, Infinity, NaN] };
@@ -71,6 +108,10 @@ test("the layers' parameters: ELU alpha, Softplus beta and threshold, GELU's app
   expect(() => new Softplus({ threshold: Infinity })).toThrow('new Softplus: options.threshold must be a finite number; got Infinity');
   expect(() => new GELU({ approximate: 'erf' as never })).toThrow(`new GELU: options.approximate must be 'none' or 'tanh'; got the string "erf"`);
   expect(() => new ELU(3 as never)).toThrow('new ELU: options must be an object ({ alpha }); got 3');
+  // null is not a value left out (the default): it is refused, as a slope of null would be anywhere else.
+  expect(() => new ELU({ alpha: null } as never)).toThrow('new ELU: options.alpha must be a finite number; got null');
+  expect(() => new LeakyReLU({ negativeSlope: null } as never)).toThrow('new LeakyReLU: options.negativeSlope must be a finite number; got null');
+  expect(() => new GELU({ approximate: null } as never)).toThrow(`new GELU: options.approximate must be 'none' or 'tanh'; got null`);
   expect(() => new Linear(2, 2, { activation: 'swish' as never })).toThrow(/options.activation must be one of .*'silu', 'geluTanh', 'elu', 'relu6', 'softplus'; got the string "swish"/);
   for (const l of [elu, softplus]) l.dispose();
 });

@@ -35,6 +35,8 @@ test('each tensor counted once; a NaN gradient makes all NaN, as PyTorch; bad in
   const total = norm(grads());
   expect(clipGradNorm([...params, params[0]], Infinity)).toBeCloseTo(total, 5);
   expect(() => clipGradNorm(model, -1)).toThrow('clipGradNorm: maxNorm must be a number ≥ 0; got -1');
+  expect(() => clipGradNorm(model, -1)).toThrow(RangeError);
+  expect(() => clipGradNorm(model, '1' as never)).toThrow(TypeError);
   expect(() => clipGradNorm(model, NaN)).toThrow('clipGradNorm: maxNorm must be a number ≥ 0; got NaN');
   expect(() => clipGradNorm([{}] as never, 1)).toThrow(/clipGradNorm: params must be a list of parameters/);
   params[0].grad[0] = NaN;

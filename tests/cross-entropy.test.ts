@@ -60,6 +60,15 @@ test('every row ignored: the loss is NaN (0 / 0, as PyTorch) and the gradient ze
   expect(Array.from(grad).every((v) => v === 0)).toBe(true);
 });
 
+test('every kept row of weight 0: NaN with label smoothing too (it was +∞), as PyTorch\'s 0 / 0', () => {
+  const zeroFirst = Float32Array.from([0, 1, 1, 1, 1]);
+  for (const labelSmoothing of [0, 0.2, 1]) {
+    const { loss, grad } = softmaxCrossEntropy(logits.subarray(0, 10), Int32Array.from([0, 0]), classes, { weight: zeroFirst, labelSmoothing });
+    expect(loss, `labelSmoothing ${labelSmoothing}`).toBeNaN();
+    expect(grad).toHaveLength(10);
+  }
+});
+
 test('bad options are clear errors', () => {
   const l = Int32Array.from([0, 1, 2, 3, 4, 0]);
   expect(() => softmaxCrossEntropy(logits, l, classes, { weight: new Float32Array(4) })).toThrow(/softmaxCrossEntropy: options.weight must be a Float32Array of length 5 \(one per class\); got a Float32Array of length 4/);

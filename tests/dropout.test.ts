@@ -36,6 +36,9 @@ test('the same seed gives the same masks; eval mode is the identity; p = 0 and p
   expect(Array.from(new Dropout(0).forward(x))).toEqual(Array.from(x));
   expect(Array.from(new Dropout(1).forward(x)).every((v) => v === 0)).toBe(true);
   expect(() => new Dropout(1.5)).toThrow('new Dropout: p must be a probability in [0, 1]; got 1.5');
+  expect(() => new Dropout(1.5)).toThrow(RangeError);
+  expect(() => new Dropout('0.5' as never)).toThrow(TypeError); // not read as 0.5
+  expect(() => new Dropout(null as never)).toThrow('new Dropout: p must be a probability in [0, 1]; got null');
   expect(() => new Dropout(0.5, { seed: NaN })).toThrow('new Dropout: options.seed must be an integer; got NaN');
   expect(() => new Dropout(0.5, { seed: 0.25 })).toThrow('new Dropout: options.seed must be an integer; got 0.25');
   expect(() => a.backward(new Float32Array(3))).toThrow(/Dropout.backward: dy must be a Float32Array of length 64/);

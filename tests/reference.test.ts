@@ -21,3 +21,13 @@ test('sizes that are not whole numbers, and arrays of the wrong length, are refu
   expect(() => referenceBackward([1, 2], [1, 2, 3, 4], [1], 1, 2, 2)).toThrow('referenceBackward: dy must hold 2 numbers; got length 1');
   expect(referenceMatmul([], [], 0, 3, 0)).toEqual(new Float64Array(0));
 });
+
+test('entries that are not numbers, and transposes that are not booleans, are refused by name', () => {
+  expect(() => referenceMatmul({ length: 2 } as never, [1, 2], 1, 2, 1)).toThrow('referenceMatmul: a[0] must be a number; got undefined');
+  expect(() => referenceMatmul([1, '2'] as never, [1, 2], 1, 2, 1)).toThrow('referenceMatmul: a[1] must be a number; got string');
+  expect(() => referenceForward([1, 1], [1, 2, 3, 4], [1, null] as never, 1, 2, 2)).toThrow('referenceForward: bias[1] must be a number; got object');
+  expect(() => referenceMatmul([1, 2], [1, 2], 1, 2, 1, { transposeA: 'false' as never })).toThrow('referenceMatmul: options.transposeA must be a boolean; got string');
+  expect(() => referenceMatmul([1, 2], [1, 2], 1, 2, 1, { transposeb: true } as never)).toThrow('referenceMatmul: options.transposeb is not an option; expected transposeA, transposeB');
+  expect(() => referenceMatmul([1, 2], [1, 2], 1, 2, 1, null as never)).toThrow('referenceMatmul: options must be an object ({ transposeA, transposeB }); got null');
+  expect(Array.from(referenceMatmul(Float32Array.of(1, 2), [3, 4], 1, 2, 1, { transposeB: true }))).toEqual([11]);
+});
