@@ -46,6 +46,22 @@ describe.each(Object.keys(ULPS) as (keyof typeof ULPS)[])('%s', (name) => {
   });
 });
 
+// GELU's exact (erf) form, as the README's table states it: Φ comes from Abramowitz and Stegun 7.1.26, whose erf is
+// within 1.5e-7 absolutely, so below −2, where y is small, the error is that absolute one times |z|/2, not ulps.
+test('GELU(): within 7 ulps from −1 up, 39 in [−2, −1], and 7.5e-8·|z| (plus an ulp) below −2', () => {
+  const gelu = new GELU();
+  const y = gelu.forward(grid, 1);
+  const bad: string[] = [];
+  grid.forEach((z, i) => {
+    const want = activations.gelu.f(z), error = Math.abs(y[i] - want);
+    if (Math.abs(want) < 2 ** -100) return;
+    const ok = z >= -1 ? error <= 7.5 * ulp(want) : z >= -2 ? error <= 39.5 * ulp(want) : error <= 7.5e-8 * Math.abs(z) + ulp(want);
+    if (!ok && bad.length < 5) bad.push(`gelu(${z}) = ${y[i]}, want ${want}`);
+  });
+  expect(bad).toEqual([]);
+  gelu.dispose();
+});
+
 // e^x is finite up to ln(FLT_MAX) ≈ 88.72: σ(z) = 1/(1 + e^−z) and SiLU there are normal or subnormal floats, not a
 // clamped e^88.38 (which had SiLU 2–38% off between −88.72 and −88.38; the dense grid above stops at ±40).
 test('near the end of e^x\'s range: SiLU within its ulps, Sigmoid within one, layer and fused alike', () => {
