@@ -59,5 +59,7 @@ function serve(kernels: Kernels, { memory, control, slot, scratch, epoch }: Setu
   (globalThis as { close?: () => void }).close?.();
 }
 
+// Imported anywhere but in a worker (a page's main thread, where a bundler put it), it listens to
+// nothing: a window's onmessage would answer every message posted to the page, its own replies included.
 if (nodePort) nodePort.on!('message', onSetup);
-else (globalThis as unknown as { onmessage: (e: { data: Setup }) => void }).onmessage = (e) => onSetup(e.data);
+else if (typeof window === 'undefined') (globalThis as unknown as { onmessage: (e: { data: Setup }) => void }).onmessage = (e) => onSetup(e.data);

@@ -30,3 +30,12 @@ test('init(), forward and backward in a module Web Worker match the reference', 
   expectWithin(result.dw, want.dw, productBound(x, dy, din, batch, dout, { transposeA: true }), 'dW');
   expectWithin(result.db, want.db, productBound(new Float32Array(batch).fill(1), dy, 1, batch, dout), 'db');
 });
+
+test("the GEMM worker's script imported on the page itself listens to nothing (it would answer the page's messages)", async () => {
+  const before = window.onmessage;
+  await import('../dist/worker.js');
+  expect(window.onmessage).toBe(before);
+  window.postMessage({ module: null }, '*'); // would have reached its setup
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  expect(window.onmessage).toBe(before);
+});
