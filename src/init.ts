@@ -1,7 +1,8 @@
 import type { SimdLevel } from './loader.js';
-import { allocatePoolArea, Pool, type WorkerFactory } from './pool.js';
+import type { WorkerFactory } from './pool.js';
 import { describe } from './errors.js';
 import { initWith, type InitOptions } from './startup.js';
+import { Workers } from './workers.js';
 
 /**
  * Compiles and instantiates the kernels: call once, before anything else, and await
@@ -15,7 +16,7 @@ import { initWith, type InitOptions } from './startup.js';
 export function init(options: InitOptions = {}): Promise<void> {
   return initWith(options, {
     wasm: defaultWasmUrl,
-    workers: { spawn: startWorker, allocatePoolArea, startPool: (...args) => Pool.start(...args), count: threadCount },
+    workers: { count: threadCount, workers: (runtime, size, module, script) => new Workers(runtime, size, module, startWorker, script) },
   });
 }
 

@@ -142,6 +142,11 @@ export function endGradients(tensors: readonly Tensor[]): void {
   for (const tensor of tensors) tensor.unfinished--;
 }
 
+/** Throws, naming `where`, once the parameter's layer is disposed. */
+export function checkParameter(parameter: Parameter, where: string): void {
+  internalsOf(parameter).check(where);
+}
+
 /** Zeroes a parameter's gradient, which makes it whole again. */
 export function zeroGradient(parameter: Parameter): void {
   parameter.grad.fill(0);

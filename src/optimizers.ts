@@ -1,6 +1,6 @@
 import { checkOptions, describe } from './errors.js';
 import { alignUp, Allocations } from './heap.js';
-import { Parameter, parameterAddresses, parameterTensor, zeroGradient } from './layer.js';
+import { checkParameter, Parameter, parameterAddresses, parameterTensor, zeroGradient } from './layer.js';
 import { runtime, type Runtime } from './runtime.js';
 
 /** Something with parameters: a layer, a model, or the list itself. */
@@ -44,6 +44,7 @@ abstract class Optimizer {
       if (first !== undefined) throw new Error(`${where}: params[${i}] is the same tensor as params[${first}] (${p.name}); give each parameter once`);
       seen.set(parameterTensor(p), i);
     });
+    if (list.length === 0) throw new TypeError(`${where}: got an empty parameter list (a frozen model has none; optimize the layers that train)`);
     this.params = [...list];
     this.memory = new Allocations(this.rt.heap, this);
   }
@@ -59,7 +60,9 @@ abstract class Optimizer {
 
   /** Sets every parameter's gradient to zero. */
   zeroGrad(): void {
-    this.check(`${this.name}.zeroGrad`);
+    const where = `${this.name}.zeroGrad`;
+    this.check(where);
+    this.params.forEach((p, i) => checkParameter(p, `${where}: params[${i}]`)); // every one alive before any is zeroed
     for (const p of this.params) zeroGradient(p);
   }
 

@@ -2,6 +2,7 @@
 // of a call's output, waiting for them, and stopping them.
 import type { WasmModule } from './globals.js';
 import type { Heap } from './heap.js';
+import type { Runtime, WorkerControl } from './runtime.js';
 import { CALL_WORD, EPOCH_WORD, PART_WORD, SLOT_WORDS, SPIN_CHECKS, State } from './pool-protocol.js';
 
 /** What the pool needs of a worker: Node's worker_threads.Worker and the browser's Worker both fit. */
@@ -27,11 +28,10 @@ export { PARALLEL_THRESHOLD } from './pool-protocol.js';
  * so that the single-threaded /inline entry does not carry this module.
  */
 export interface ThreadSupport {
-  spawn: WorkerFactory;
-  allocatePoolArea: typeof allocatePoolArea;
-  startPool: typeof Pool.start;
   /** How many threads to run for init's options.threads (checked), and why fewer, if so. */
   count(threads: unknown): { count: number; note?: string };
+  /** The workers of `runtime` (`size` beside this thread, each instantiating `module`), not started yet. */
+  workers(runtime: Runtime, size: number, module: WasmModule, script?: URL): WorkerControl;
 }
 
 /**

@@ -1,11 +1,11 @@
 // The instantiated kernels and the heap they work in, and the host side of their ABI
 // (the GEMM descriptor, the workers sharing a call): one per page or process, made by
 // `init()` (startup.ts), reached by everything else through `runtime()`.
-import type { WasmMemory, WasmModule } from './globals.js';
+import type { WasmMemory } from './globals.js';
 import type { Epilogue, Kernels } from './abi.js';
 import { GEMM_CALL_BYTES, WeightFormat, writeGemmCall, type GemmCall } from './abi.generated.js';
 import { alignUp, Heap } from './heap.js';
-import type { Pool, PoolArea, ThreadSupport } from './pool.js';
+import type { Pool } from './pool.js';
 import { PARALLEL_THRESHOLD } from './pool-protocol.js';
 import { hasExactFusedDot, type SimdLevel } from './loader.js';
 
@@ -24,15 +24,12 @@ export interface BackendInfo {
   blocks: { depth: number; rows: number; cols: number };
 }
 
-/** What starts the workers: kept to start them again after shutdown(). */
-export interface WorkerPlan {
-  /** Workers beside this thread. */
-  size: number;
-  /** The threads build, instantiated by each worker over the shared memory. */
-  module: WasmModule;
-  support: ThreadSupport;
-  /** The worker script init() was given (options.worker), or the entry's own. */
-  script?: URL;
+/** The runtime's workers as init() and shutdown() drive them (src/workers.ts, for the entries with threads). */
+export interface WorkerControl {
+  start(): Promise<void>;
+  stop(): void;
+  /** Started once, and stopped now. */
+  readonly stopped: boolean;
 }
 
 /** B as a packer left it (`packWeights`): its layout (a WeightFormat), where it is, and int8's column scales. */
@@ -56,6 +53,8 @@ export class Runtime {
   readonly info: BackendInfo;
   /** The workers sharing large products, or null for this thread alone. */
   pool: Pool | null = null;
+  /** What starts and stops them, once init({ threads }) made them. */
+  workers: WorkerControl | null = null;
   /** Multiply-adds from which a product is shared with the workers. */
   parallelThreshold = PARALLEL_THRESHOLD;
 
@@ -65,10 +64,6 @@ export class Runtime {
   #floats: Float32Array;
   /** GemmCall.fusedDot: whether this engine's fused int8 dot product is exact. */
   readonly #fusedDot: number;
-  #workerPlan: WorkerPlan | null = null;
-  #poolArea: PoolArea | null = null;
-  /** Counts starts and stops of the workers: a start that a stop overtook discards its pool. */
-  #workerGeneration = 0;
 
   constructor(readonly kernels: Kernels, memory: WasmMemory) {
     this.heap = new Heap(memory, kernels.heap_base());
@@ -165,42 +160,6 @@ export class Runtime {
       c, ldc, beta: Number(beta), bias,
       epilogue: epilogue?.kind ?? 0, slope: epilogue?.slope ?? 0, y: epilogue?.y ?? 0, parts: 1,
     });
-  }
-
-  /** Starts the workers `plan` describes (again, after `stopWorkers`, with `restartWorkers`). */
-  async startWorkers(plan: WorkerPlan): Promise<void> {
-    this.#workerPlan = plan;
-    const generation = ++this.#workerGeneration;
-    const { allocatePoolArea, startPool, spawn } = plan.support;
-    const area = (this.#poolArea ??= allocatePoolArea(this.heap, plan.size, this.kernels.gemm_scratch_bytes()));
-    const pool = await startPool(plan.size, plan.module, this.heap, area, (onMessage, onExit) => spawn(onMessage, onExit, plan.script));
-    if (generation !== this.#workerGeneration) {
-      pool.stop(); // shutdown() was called while the workers were starting
-      return;
-    }
-    this.pool = pool;
-    this.info.threads = plan.size + 1;
-  }
-
-  /** True when workers were started once and are stopped now. */
-  get workersStopped(): boolean {
-    return this.#workerPlan !== null && this.pool === null;
-  }
-
-  /** Starts the workers of the last `startWorkers` again, on the same memory. */
-  restartWorkers(): Promise<void> {
-    return this.startWorkers(this.#workerPlan!);
-  }
-
-  /** Ends the workers; large products run on this thread until they start again. */
-  stopWorkers(): void {
-    this.#workerGeneration++;
-    if (!this.pool) return;
-    // A worker given up on mid-call may still write the area: leave it to that worker.
-    if (this.pool.abandonedWork) this.#poolArea = null;
-    this.pool.stop();
-    this.pool = null;
-    this.info.threads = 1;
   }
 
   /** Writes `call` where every thread's kernels read it, and runs it: shared with the workers when large. */

@@ -25,6 +25,8 @@ type Step =
     declared: Widths | undefined;
     /** The widths of its last forward. */
     inputWidth: number; outputWidth: number;
+    /** A nested Sequential's count of forwards when it ran this model's (see #forwards). */
+    seen: number;
   };
 
 /** The fixed widths of a layer's rows in and out. */
@@ -47,7 +49,11 @@ export class Sequential {
   /** Which layer has no backward and why ('layers[0] is frozen (an inference copy)'), or null. */
   readonly #noBackward: string | null;
   /** The tensors the layers' backwards add gradients to, once per use. */
-  readonly #tensors: readonly Tensor[];
+  /**
+   * Every gradient a backward adds to, the layers' of yours and nested models' included (found at the first
+   * backward): a backward that fails part-way leaves them all marked incomplete, wherever it stopped.
+   */
+  #tensors: readonly Tensor[] | undefined;
   /**
    * Staging for the model's input and, separately, for the incoming dY: the first
    * layer keeps its input's address for backward, so dY must not overwrite it.
@@ -65,6 +71,11 @@ export class Sequential {
   #training = true;
   /** The last forward had no rows. */
   #emptyForward = false;
+  /**
+   * Forwards that succeeded. A model nested in this one keeps its last forward only: if it ran another since
+   * this model's (at a second position, or in another model), its backward would differentiate that one.
+   */
+  #forwards = 0;
 
   constructor(layers: Layer[]) {
     const where = 'new Sequential';
@@ -86,7 +97,7 @@ export class Sequential {
       ? { native: true, layer, tape: layer.createTape(this.#memory) }
       : {
         native: false, layer, output: new StagingBuffer(this.#memory), dx: new StagingBuffer(this.#memory),
-        declared: fixedWidths(layer), inputWidth: 0, outputWidth: 0,
+        declared: fixedWidths(layer), inputWidth: 0, outputWidth: 0, seen: 0,
       });
     // Widths must chain: each layer of fixed width takes the width reaching it.
     let width: number | undefined;
@@ -94,7 +105,6 @@ export class Sequential {
     this.inFeatures = edgeWidth(this.#steps, 'inFeatures');
     this.outFeatures = edgeWidth([...this.#steps].reverse(), 'outFeatures');
     this.#noBackward = firstWithoutBackward(this.#steps);
-    this.#tensors = this.#steps.flatMap((step) => (step.native ? step.layer.gradientTensors() : []));
     this.#input = new StagingBuffer(this.#memory);
     this.#gradient = new StagingBuffer(this.#memory);
   }
@@ -109,12 +119,14 @@ export class Sequential {
     this.#checkUsable(where);
     const rows = batchOf(where, x, this.inFeatures, batch);
     const length = lengthOf(x);
-    this.#emptyForward = rows === 0;
     if (rows === 0) {
-      // No rows: no layer runs, and backward gives no rows either (gradients unchanged).
+      // No rows: no layer runs, and backward gives no rows either (gradients unchanged); a refused out changes nothing.
+      const y = outputArray(where, 'out', out, 0, 'batch·output width = 0');
+      this.#emptyForward = true;
       this.#batch = 0;
-      return outputArray(where, 'out', out, 0, 'batch·output width = 0');
+      return y;
     }
+    this.#emptyForward = false;
     // Widths are known up front unless a layer of the user's own decides one.
     const planned = this.#plannedWidths(where, length / rows);
     const steps = this.#steps;
@@ -154,6 +166,7 @@ export class Sequential {
       copyInto(y, heap.f32(at, rows * outputWidth));
       this.#batch = rows;
       this.#widths = widths;
+      this.#forwards++;
       return y;
     } finally {
       this.#running = false;
@@ -180,6 +193,12 @@ export class Sequential {
     checkFloat32Array(where, 'dy', dy, batch * outWidth, `batch·output width = ${batch}·${outWidth}, from the last forward`);
     const dx = outputArray(where, 'out', out, batch * widths[0], `batch·input width = ${batch}·${widths[0]}`);
 
+    this.#steps.forEach((step, i) => {
+      if (!step.native && step.layer instanceof Sequential && step.layer.#forwards !== step.seen) {
+        throw new Error(`${where}: layers[${i}], a Sequential, ran another forward after this model's (it is at a second position, or in another model): use its layers, not the model, in both places`);
+      }
+    });
+    const tensors = (this.#tensors ??= this.parameters().map(parameterTensor));
     const heap = this.#rt.heap;
     const gradient = new Operand(heap.memory, dy);
     const result = new Operand(heap.memory, dx);
@@ -188,12 +207,12 @@ export class Sequential {
       const staging = this.#gradient.reserve(batch * outWidth);
       copyInto(heap.f32(staging, batch * outWidth), gradient.current());
       let at = staging;
-      beginGradients(this.#tensors);
+      beginGradients(tensors);
       for (let i = this.#steps.length - 1; i >= 0; i--) {
         const step = this.#steps[i];
         at = step.native ? step.layer.backwardAt(step.tape, at) : this.#backwardUser(step, i, at, batch);
       }
-      endGradients(this.#tensors);
+      endGradients(tensors);
       const target = result.current();
       copyInto(target, heap.f32(at, batch * widths[0]));
       return target;
@@ -349,6 +368,7 @@ export class Sequential {
     copyInto(heap.f32(to, count), source.current());
     step.inputWidth = width;
     step.outputWidth = count / batch;
+    if (step.layer instanceof Sequential) step.seen = step.layer.#forwards;
     return to;
   }
 

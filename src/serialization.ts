@@ -183,7 +183,7 @@ function checkedValues(where: string, { name, parameter, shape }: Slot, entry: u
   const { shape: got, data } = entry as { shape?: unknown; data?: unknown };
   const expected = `${label} must have shape ${shapeText(shape)} (PyTorch's layout${transposedInTorch(parameter) ? ': out×in' : ''})`;
   if (!Array.isArray(got)) throw new TypeError(`${where}: ${expected}; got ${describe(got)}`);
-  if (got.length !== shape.length || got.some((size, i) => size !== shape[i])) {
+  if (got.length !== shape.length || [...got].some((size, i) => size !== shape[i])) { // spread: a hole is no size
     throw new RangeError(`${where}: ${expected}; got ${shapeText(got)}`);
   }
   const expectedData = `${label}.data must be a Float32Array of length ${parameter.length} (shape ${shapeText(shape)})`;

@@ -85,8 +85,8 @@ function start(options: SettledOptions, locate: KernelLocator): Promise<void> {
 
 /** Starts again the workers shutdown() ended; on failure this thread carries on alone, and init() may try again. */
 function restart(runtime: Runtime): Promise<void> {
-  if (!runtime.workersStopped) return Promise.resolve();
-  return runtime.restartWorkers().catch((error: unknown) => { pending = undefined; throw error; });
+  if (!runtime.workers?.stopped) return Promise.resolve();
+  return runtime.workers.start().catch((error: unknown) => { pending = undefined; throw error; });
 }
 
 /**
@@ -163,7 +163,8 @@ async function instantiate({ simd, wasm, threads, worker }: SettledOptions, loca
   const runtime = new Runtime(kernels, memory);
   if (threaded) {
     const script = worker === undefined ? undefined : resolveLocation(worker);
-    await runtime.startWorkers({ size: count - 1, module, support: locate.workers!, ...(script && { script }) });
+    runtime.workers = locate.workers!.workers(runtime, count - 1, module, script);
+    await runtime.workers.start();
   }
   if (note) runtime.info.threadsNote = note;
   return runtime;
@@ -186,8 +187,8 @@ export function shutdown(): void {
   const current = currentRuntime();
   stopWhenStarted = !current && pending !== undefined;
   if (!current) return;
-  const hadWorkers = current.pool !== null || current.workersStopped;
-  current.stopWorkers();
-  if (hadWorkers) pending = undefined; // the next init() restarts the workers
+  if (!current.workers) return;
+  current.workers.stop();
+  pending = undefined; // the next init() restarts the workers
 }
 

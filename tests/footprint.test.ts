@@ -18,6 +18,9 @@ import { expect, test } from 'vitest';
 // Freezing a frozen layer, refusing disposed arrays everywhere, and the class names kept (0.35 KB) were paid by
 // Binaryen's shrinkLevel 1, with the few helpers hot loops call (sigmoid4, finishDot, …) marked @inline: −0.4 KB a build;
 // names of nested parameters and adapters (0.3 KB) by keeping only the public functions' names in the minified JS (−0.4 KB).
+// Refusing unknown option keys and views of disposed layers, and the fourth and fifth sweeps' checks (0.4 KB), by the
+// workers' lifecycle and the thread count moving to the default entry's own chunk (src/workers.ts, init.ts), Heap's
+// private members as # fields and /inline's pieces of 20 KB.
 const BUDGET_BYTES = 36 * 1024;
 const dist = new URL('../dist/', import.meta.url);
 
