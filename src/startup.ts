@@ -1,5 +1,6 @@
-// init()'s policy: which build to load, how many threads, what a second init() may ask,
-// and shutdown(). Makes the one Runtime (runtime.ts) of the page or process.
+// init()'s policy: which build to load, what a second init() may ask, and shutdown();
+// how many threads, and starting them, is the entry's (init.ts and src/workers.ts for the
+// default one; /inline runs one). Makes the one Runtime (runtime.ts) of the page or process.
 import { ABI_VERSION } from './abi.generated.js';
 import type { Kernels } from './abi.js';
 import { checkOptions, describe } from './errors.js';
