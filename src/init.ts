@@ -45,7 +45,7 @@ function hardwareThreads(): number {
 /** Why shared memory, which workers need, is missing here (a page not cross-origin isolated), or null. */
 function sharedMemoryMissing(): string | null {
   return typeof SharedArrayBuffer !== 'function' || globalThis.crossOriginIsolated === false
-    ? 'shared memory is unavailable: serve the page with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp (COOP/COEP) to make it cross-origin isolated'
+    ? 'shared memory is unavailable: serve the page with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp (COOP/COEP)'
     : null;
 }
 

@@ -96,6 +96,7 @@ export function matmul(
  * become ±∞ there (alpha = 1e39 made every element of C infinite), so it is refused.
  */
 function checkScalar(where: string, name: string, value: unknown): void {
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw new TypeError(`${where}: options.${name} must be a finite number; got ${describe(value)}`);
-  if (!Number.isFinite(Math.fround(value))) throw new RangeError(`${where}: options.${name} must be within float32's range, the kernels'; got ${value}`);
+  if (typeof value !== 'number' || !Number.isFinite(Math.fround(value))) {
+    throw new (Number.isFinite(value) ? RangeError : TypeError)(`${where}: options.${name} must be a finite number within float32's range; got ${describe(value)}`);
+  }
 }

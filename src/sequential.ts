@@ -72,7 +72,7 @@ export class Sequential {
   /** The last forward had no rows. */
   #emptyForward = false;
   /**
-   * Forwards that succeeded. A model nested in this one keeps its last forward only: if it ran another since
+   * Forwards run (empty or failed ones too). A model nested in this one keeps its last forward only: if it ran another since
    * this model's (at a second position, or in another model), its backward would differentiate that one.
    */
   #forwards = 0;
@@ -122,6 +122,7 @@ export class Sequential {
     if (rows === 0) {
       // No rows: no layer runs, and backward gives no rows either (gradients unchanged); a refused out changes nothing.
       const y = outputArray(where, 'out', out, 0, 'batch·output width = 0');
+      this.#forwards++;
       this.#emptyForward = true;
       this.#batch = 0;
       return y;
@@ -140,6 +141,7 @@ export class Sequential {
     const input = new Operand(heap.memory, x);
     const output = out === undefined ? undefined : new Operand(heap.memory, out);
     this.#batch = 0; // until this forward succeeds, there is none to differentiate
+    this.#forwards++;
     this.#running = true;
     try {
       const staging = this.#input.reserve(length);
@@ -166,7 +168,6 @@ export class Sequential {
       copyInto(y, heap.f32(at, rows * outputWidth));
       this.#batch = rows;
       this.#widths = widths;
-      this.#forwards++;
       return y;
     } finally {
       this.#running = false;
@@ -195,10 +196,10 @@ export class Sequential {
 
     this.#steps.forEach((step, i) => {
       if (!step.native && step.layer instanceof Sequential && step.layer.#forwards !== step.seen) {
-        throw new Error(`${where}: layers[${i}], a Sequential, ran another forward after this model's (it is at a second position, or in another model): use its layers, not the model, in both places`);
+        throw new Error(`${where}: layers[${i}] (a Sequential) ran another forward since this model's: at two positions or in two models, use its layers`);
       }
     });
-    const tensors = (this.#tensors ??= this.parameters().map(parameterTensor));
+    const tensors = (this.#tensors ??= this.#allTensors());
     const heap = this.#rt.heap;
     const gradient = new Operand(heap.memory, dy);
     const result = new Operand(heap.memory, dx);
@@ -382,6 +383,16 @@ export class Sequential {
     const to = step.dx.reserve(count);
     copyInto(heap.f32(to, count), source.current());
     return to;
+  }
+
+  /**
+   * Every gradient a backward of this model may add to: its layers', nested models' and your layers' parameters
+   * (found without their names, which backward does not need).
+   */
+  #allTensors(): Tensor[] {
+    return this.#steps.flatMap((step) => step.native ? step.layer.gradientTensors()
+      : step.layer instanceof Sequential ? step.layer.#allTensors()
+      : [step.layer.parameters?.()].flat().filter((p) => Parameter.isParameter(p)).map(parameterTensor));
   }
 
   /** A user's layer may have disposed this model or its layers while it ran. */

@@ -11,18 +11,24 @@ export class Workers implements WorkerControl {
   #generation = 0;
   #started = false;
 
-  constructor(
-    private readonly runtime: Runtime, private readonly size: number, private readonly module: WasmModule,
-    private readonly spawn: WorkerFactory, private readonly script?: URL,
-  ) {}
+  readonly #runtime: Runtime;
+  readonly #size: number;
+  /** A pool of the workers over the area (which start() makes first). */
+  readonly #startPool: () => Promise<Pool>;
+
+  constructor(runtime: Runtime, size: number, module: WasmModule, spawn: WorkerFactory, script?: URL) {
+    this.#runtime = runtime;
+    this.#size = size;
+    this.#startPool = () => Pool.start(size, module, runtime.heap, this.#area!, (onMessage, onExit) => spawn(onMessage, onExit, script));
+  }
 
   /** Starts the workers (again, after `stop`). */
   async start(): Promise<void> {
     this.#started = true;
     const generation = ++this.#generation;
-    const { runtime, size } = this;
-    const area = (this.#area ??= allocatePoolArea(runtime.heap, size, runtime.kernels.gemm_scratch_bytes()));
-    const pool = await Pool.start(size, this.module, runtime.heap, area, (onMessage, onExit) => this.spawn(onMessage, onExit, this.script));
+    const runtime = this.#runtime, size = this.#size;
+    this.#area ??= allocatePoolArea(runtime.heap, size, runtime.kernels.gemm_scratch_bytes());
+    const pool = await this.#startPool();
     if (generation !== this.#generation) {
       pool.stop(); // shutdown() was called while the workers were starting
       return;
@@ -33,13 +39,13 @@ export class Workers implements WorkerControl {
 
   /** True when the workers were started once and are stopped now. */
   get stopped(): boolean {
-    return this.#started && this.runtime.pool === null;
+    return this.#started && this.#runtime.pool === null;
   }
 
   /** Ends the workers; large products run on the main thread until they start again. */
   stop(): void {
     this.#generation++;
-    const { runtime } = this;
+    const runtime = this.#runtime;
     const pool = runtime.pool;
     if (!pool) return;
     // A worker given up on mid-call may still write the area: leave it to that worker.

@@ -28,15 +28,15 @@ test('beta = 0 never reads out (NaN there does not leak); beta ≠ 0 needs out; 
   matmul(a, b, 2, 3, 2, { out, alpha: 2 });
   expect(out.every(Number.isFinite)).toBe(true);
   expect(() => matmul(a, b, 2, 3, 2, { beta: 1 })).toThrow('matmul: options.beta = 1 needs options.out, the C it scales');
-  expect(() => matmul(a, b, 2, 3, 2, { alpha: NaN })).toThrow('matmul: options.alpha must be a finite number; got NaN');
+  expect(() => matmul(a, b, 2, 3, 2, { alpha: NaN })).toThrow("matmul: options.alpha must be a finite number within float32's range; got NaN");
   // Finite doubles past float32's range would be ±∞ in the kernels (C all infinite): refused, and out left alone.
   const before = Float32Array.from(out);
   expect(() => matmul(a, b, 2, 3, 2, { alpha: 1e39, out })).toThrow(RangeError);
-  expect(() => matmul(a, b, 2, 3, 2, { alpha: 1e39 })).toThrow("matmul: options.alpha must be within float32's range, the kernels'; got 1e+39");
-  expect(() => matmul(a, b, 2, 3, 2, { beta: -1e39, out })).toThrow("matmul: options.beta must be within float32's range, the kernels'; got -1e+39");
+  expect(() => matmul(a, b, 2, 3, 2, { alpha: 1e39 })).toThrow("matmul: options.alpha must be a finite number within float32's range; got 1e+39");
+  expect(() => matmul(a, b, 2, 3, 2, { beta: -1e39, out })).toThrow("matmul: options.beta must be a finite number within float32's range; got -1e+39");
   expect(out).toEqual(before);
   expect(() => matmul(a, b, 2, 3, 2, { alpha: 3.4e38 })).not.toThrow(); // the largest float32s are taken
-  expect(() => matmul(a, b, 2, 3, 2, { beta: '1' as never, out })).toThrow('matmul: options.beta must be a finite number; got the string "1"');
+  expect(() => matmul(a, b, 2, 3, 2, { beta: '1' as never, out })).toThrow(`matmul: options.beta must be a finite number within float32's range; got the string "1"`);
 });
 
 test('empty products as PyTorch: m or n = 0 give an empty C, k = 0 gives zeros (beta·C with out)', () => {

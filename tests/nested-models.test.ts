@@ -8,7 +8,7 @@ import { initOptions, randomArray } from './support.js';
 
 beforeAll(() => init(initOptions));
 
-const ranOther = /layers\[\d\], a Sequential, ran another forward after this model's \(it is at a second position, or in another model\)/;
+const ranOther = /layers\[\d\] \(a Sequential\) ran another forward since this model's: at two positions or in two models, use its layers/;
 
 test('a nested Sequential at two positions: forward as PyTorch, backward refused, nothing changed', () => {
   const inner = new Linear(3, 3, { seed: 1 });
@@ -87,4 +87,35 @@ test('optimizers: an empty parameter list is an error (as torch.optim\'s), and z
   expect(kept.weightGrad).toEqual(grad);
   frozen.dispose();
   kept.dispose();
+});
+
+test('backward needs no parameter names: a layer of yours with two unnamed weights trains (only naming it refuses)', () => {
+  const a = new Linear(4, 4, { seed: 1 }), b = new Linear(4, 4, { seed: 2 });
+  const block = {
+    inFeatures: 4, outFeatures: 4,
+    forward: (x: Float32Array, batch: number) => b.forward(a.forward(x, batch), batch),
+    backward: (dy: Float32Array) => a.backward(b.backward(dy)),
+    parameters: () => [...a.parameters(), ...b.parameters()],
+  };
+  const model = new Sequential([block, new Linear(4, 2, { seed: 3 })]);
+  const y = model.forward(randomArray(8, 1), 2);
+  expect(model.backward(randomArray(y.length, 2))).toHaveLength(8);
+  expect(a.weightGrad.some((g) => g !== 0)).toBe(true);
+  expect(() => model.parameters()).toThrow(/two parameters named 'weight'/);
+  for (const l of [model, a, b]) l.dispose();
+});
+
+test('an empty or failed forward of the nested model counts too: the outer backward is refused before anything changes', () => {
+  const head = new Linear(2, 2, { seed: 5 });
+  const inner = new Sequential([new Linear(2, 2, { seed: 6 })]);
+  const outer = new Sequential([inner, head]);
+  outer.forward(randomArray(2, 1), 1);
+  inner.forward(new Float32Array(0), 0);
+  const grad = head.weightGrad.slice();
+  expect(() => outer.backward(randomArray(2, 2))).toThrow(ranOther);
+  expect(head.weightGrad).toEqual(grad);
+  outer.forward(randomArray(2, 1), 1);
+  expect(() => inner.forward(new Float32Array(3), 1)).toThrow(); // 3 floats are no row of 2
+  expect(outer.backward(randomArray(2, 2))).toHaveLength(2); // a refused forward changed nothing
+  outer.dispose();
 });
