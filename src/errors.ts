@@ -55,8 +55,9 @@ export function checkOptions<T>(where: string, options: T, names: string): T {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`${where}: options must be an object ({ ${names} }); got ${describe(options)}`);
   }
+  let known: string[] | undefined; // split only when there is a key to look up: most calls pass none
   for (const key in options) {
-    if (!names.split(', ').includes(key)) throw new TypeError(`${where}: options.${key} is not an option; expected ${names}`);
+    if (!(known ??= names.split(', ')).includes(key)) throw new TypeError(`${where}: options.${key} is not an option; expected ${names}`);
   }
   return options;
 }

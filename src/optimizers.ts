@@ -62,7 +62,8 @@ abstract class Optimizer {
   zeroGrad(): void {
     const where = `${this.name}.zeroGrad`;
     this.check(where);
-    this.params.forEach((p, i) => checkParameter(p, `${where}: params[${i}]`)); // every one alive before any is zeroed
+    // Every one alive before any is zeroed; the index goes into the message only when one is not.
+    this.params.forEach((p, i) => { try { checkParameter(p, where); } catch { checkParameter(p, `${where}: params[${i}]`); } });
     for (const p of this.params) zeroGradient(p);
   }
 

@@ -72,13 +72,13 @@ export class Pool {
     }
   }
 
-  /** Starts `size` workers on the module and shared memory, in `area`; resolves when all are ready. */
   /**
    * How long a worker may take to answer its start before init() gives up on it: a script
    * that loads but is not simd-linear's worker (a wrong options.worker) would never answer.
    */
   static startupMs = 30_000;
 
+  /** Starts `size` workers on the module and shared memory, in `area`; resolves when all are ready. */
   static async start(size: number, module: WasmModule, heap: Heap, area: PoolArea, spawn: WorkerFactory): Promise<Pool> {
     const pool = new Pool(size, heap, area);
     const timers: ReturnType<typeof setTimeout>[] = [];

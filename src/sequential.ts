@@ -48,7 +48,6 @@ export class Sequential {
   readonly #steps: Step[];
   /** Which layer has no backward and why ('layers[0] is frozen (an inference copy)'), or null. */
   readonly #noBackward: string | null;
-  /** The tensors the layers' backwards add gradients to, once per use. */
   /**
    * Every gradient a backward adds to, the layers' of yours and nested models' included (found at the first
    * backward): a backward that fails part-way leaves them all marked incomplete, wherever it stopped.
@@ -194,11 +193,12 @@ export class Sequential {
     checkFloat32Array(where, 'dy', dy, batch * outWidth, `batch·output width = ${batch}·${outWidth}, from the last forward`);
     const dx = outputArray(where, 'out', out, batch * widths[0], `batch·input width = ${batch}·${widths[0]}`);
 
-    this.#steps.forEach((step, i) => {
+    for (let i = 0; i < this.#steps.length; i++) {
+      const step = this.#steps[i];
       if (!step.native && step.layer instanceof Sequential && step.layer.#forwards !== step.seen) {
         throw new Error(`${where}: layers[${i}] (a Sequential) ran another forward since this model's: at two positions or in two models, use its layers`);
       }
-    });
+    }
     const tensors = (this.#tensors ??= this.#allTensors());
     const heap = this.#rt.heap;
     const gradient = new Operand(heap.memory, dy);
