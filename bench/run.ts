@@ -11,7 +11,7 @@ import { createContenders } from './contenders.js';
 import { bestPeaks, measurePeaks } from './peak.js';
 import { writeJson, formatReport } from './report.js';
 import { bestBuild, derive, machine, type Measurement, type Results } from './results.js';
-import { selectShapes, shapeSets } from './shapes.js';
+import { label, selectShapes, shapeSets } from './shapes.js';
 import { measureShape, measureTrainingStep } from './suite.js';
 import { plans } from './timing.js';
 
@@ -20,6 +20,7 @@ const { values: args } = parseArgs({
     set: { type: 'string', default: 'all' },
     quick: { type: 'boolean', default: false },
     skip: { type: 'string', default: '' },
+    shapes: { type: 'string', default: '' },
     out: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -30,6 +31,7 @@ if (args.help) {
   --quick  short timings, for a smoke test; numbers are rough
   --skip   contenders to leave out, by name, comma-separated (e.g. ml-matrix,JS: the float64
            loops add minutes to a set of many shapes and nothing to small-batch ratios)
+  --shapes only these shapes of the set, batch×in×out comma-separated (e.g. 1x1000x1000,4x512x512)
   --out    where latest.json and chart.svg go (default bench/results for a full run;
            bench/results/partial for one set, so the committed results stay whole)
 A full run (--set all) ends with the threads bench (npm run bench:threads).`);
@@ -37,7 +39,9 @@ A full run (--set all) ends with the threads bench (npm run bench:threads).`);
 }
 
 const plan = args.quick ? plans.quick : plans.full;
-const entries = selectShapes(args.set);
+const only = new Set(args.shapes.split(',').filter(Boolean).map((s) => s.replaceAll('x', '×')));
+const entries = selectShapes(args.set).filter((e) => !only.size || only.has(label(e.shape)));
+if (!entries.length) throw new Error(`--shapes ${args.shapes}: none of them is in the set ${args.set}`);
 const started = performance.now();
 
 await init(); // the layer-level numbers use what an application gets: relaxed where the runtime has it
