@@ -90,3 +90,22 @@ test("a view taken before dispose() is refused by every call: its memory may be 
   });
   victims.forEach((v) => v.dispose());
 });
+
+test('a view taken before dispose() and kept across memory growth is refused too, whatever the growth did to it', () => {
+  const owner = new Linear(64, 64, { seed: 1 });
+  const stale = [owner.weight, owner.weightGrad, owner.bias!];
+  owner.dispose();
+  const grown = allocate(memoryStats().memoryBytes / 4 + 1); // more than the memory holds: it grows
+  const victim = new Linear(64, 64, { seed: 2 });
+  const before = [victim.weight.slice(), victim.weightGrad.slice()];
+  const ones = new Float32Array(64 * 64).fill(1);
+  for (const view of stale) {
+    // Detached by the growth (0 floats) or not: refused either way, never read nor written.
+    expect(() => matmul(view, ones, 1, view.length, 1)).toThrow(/matmul: a shows memory that was freed/);
+    expect(() => matmul(ones.subarray(0, 1), ones.subarray(0, 64), 1, 1, 64, { out: view })).toThrow(/matmul: options\.out shows memory that was freed/);
+  }
+  expect(victim.weight).toEqual(before[0]);
+  expect(victim.weightGrad).toEqual(before[1]);
+  victim.dispose();
+  grown.dispose();
+});

@@ -54,6 +54,24 @@ test('inherited keys are options too, and keys an options object does not enumer
   expect(matmul(a, b, 2, 2, 2, hidden)).toHaveLength(4);
 });
 
+test('each option is read once: a Proxy or a getter that changes its answer cannot pass the checks with one value and run with another', () => {
+  const reads = new Map<PropertyKey, number>();
+  const counted = <T extends object>(target: T): T => new Proxy(target, {
+    get: (t, key, receiver) => { reads.set(key, (reads.get(key) ?? 0) + 1); return Reflect.get(t, key, receiver); },
+  });
+  const a = new Float32Array([1, 2, 3, 4]), b = new Float32Array([1, 2, 3, 4, 5, 6]);
+  const out = new Float32Array(6);
+  expect([...matmul(a, b, 2, 2, 3, counted({ transposeB: false, alpha: 1, beta: 0, out }))]).toEqual([9, 12, 15, 19, 26, 33]);
+  const layer = new Linear(3, 2, counted({ seed: 1, bias: false }));
+  new AdamW(layer.parameters(), counted({ lr: 0.1, weightDecay: 0 }));
+  expect([...reads.values()].every((n) => n === 1), JSON.stringify([...reads])).toBe(true);
+  // transposeB true on its first read only: checked and run as true (B read as 3×2, transposed), or refused; never mixed.
+  let first = true;
+  const flipping = { get transposeB() { const answer = first; first = false; return answer; } };
+  expect([...matmul(a, b, 2, 2, 3, flipping)]).toEqual([5, 11, 17, 11, 25, 39]);
+  layer.dispose();
+});
+
 test('mse takes no options; init refuses an unknown key before and after it has run', async () => {
   expect(mse(new Float32Array([1]), new Float32Array([0])).loss).toBe(1);
   await expect(init({ thread: 2 } as never)).rejects.toThrow(/^init: options\.thread is not an option; expected simd, threads, wasm, worker$/);
