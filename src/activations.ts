@@ -1,8 +1,7 @@
 import { ActivationKind } from './abi.generated.js';
-import { copyInto } from './arrays.js';
 import { checkFloat32Array, checkOptions, describe, elementwiseArguments, outputArray } from './errors.js';
 import { Allocations } from './heap.js';
-import { ModuleLayer, type Parameter, stagedForward } from './layer.js';
+import { ModuleLayer, type Parameter, stagedCall } from './layer.js';
 import { runtime, type Runtime } from './runtime.js';
 
 /**
@@ -99,7 +98,7 @@ export class ActivationLayer extends ModuleLayer<ActivationTape> {
     this.forwardRows(count);
     if (count === 0) return y;
     const tape = this.#tape;
-    return stagedForward(this.#rt.heap, x, y, out, () => {
+    return stagedCall(this.#rt.heap, x, y, () => {
       // A failed allocation changes nothing; from the first write on, until this forward succeeds, there is none to differentiate.
       const buffers = this.#reserve(tape, count);
       tape.count = 0;
@@ -118,12 +117,8 @@ export class ActivationLayer extends ModuleLayer<ActivationTape> {
     if (count === 0 || buffers === null) throw new Error(`${where}: called before forward, or after a forward that failed; run forward(x) first`);
     checkFloat32Array(where, 'dy', dy, count, 'the length of the last forward input');
     const dx = outputArray(where, 'out', out, count, 'the length of the last forward input');
-    // Nothing here allocates, so views of the module's memory stay attached throughout.
-    const heap = this.#rt.heap;
-    const staged = buffers.dx; // dY is staged where dX will be written: the kernel works in place
-    copyInto(heap.f32(staged, count), dy);
-    copyInto(dx, heap.f32(this.backwardAt(tape, staged), count));
-    return dx;
+    // dY is staged where dX will be written: the kernel works in place.
+    return stagedCall(this.#rt.heap, dy, dx, () => buffers.dx, (at) => this.backwardAt(tape, at), count);
   }
 
   /** @internal */

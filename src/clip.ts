@@ -1,5 +1,5 @@
 import { describe } from './errors.js';
-import { Parameter, parameterAddresses, parameterTensor } from './layer.js';
+import { parameterAddresses, parameterList, parameterTensor, type Parameter } from './layer.js';
 import { runtime } from './runtime.js';
 
 /**
@@ -11,17 +11,13 @@ import { runtime } from './runtime.js';
 export function clipGradNorm(params: Parameter[] | { parameters(): Parameter[] }, maxNorm: number): number {
   const where = 'clipGradNorm';
   const rt = runtime(where);
-  const list: unknown = Array.isArray(params) ? params : typeof (params as { parameters?: unknown } | null)?.parameters === 'function'
-    ? (params as { parameters(): Parameter[] }).parameters() : undefined;
-  if (!Array.isArray(list) || !list.every((p) => Parameter.isParameter(p))) {
-    throw new TypeError(`${where}: params must be a list of parameters (model.parameters()) or a model; got ${describe(params)}`);
-  }
+  const list = parameterList(where, params);
   if (typeof maxNorm !== 'number' || !(maxNorm >= 0)) {
     throw new (typeof maxNorm === 'number' ? RangeError : TypeError)(`${where}: maxNorm must be a number ≥ 0; got ${describe(maxNorm)}`);
   }
   // Each tensor once (two handles on one tensor would count and scale it twice); every address checked before any write.
   const seen = new Set<unknown>();
-  const tensors = (list as Parameter[]).filter((p) => !seen.has(parameterTensor(p)) && seen.add(parameterTensor(p)))
+  const tensors = list.filter((p) => !seen.has(parameterTensor(p)) && seen.add(parameterTensor(p)))
     .map((p) => ({ grad: parameterAddresses(p, where).grad, count: p.length }));
   let squares = 0;
   for (const { grad, count } of tensors) squares += rt.kernels.sum_of_squares(grad, count);

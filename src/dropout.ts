@@ -1,7 +1,6 @@
-import { copyInto } from './arrays.js';
 import { checkFloat32Array, checkOptions, checkSeed, describe, elementwiseArguments, outputArray } from './errors.js';
 import { alignUp, Allocations } from './heap.js';
-import { ModuleLayer, type Parameter, stagedForward } from './layer.js';
+import { ModuleLayer, type Parameter, stagedCall } from './layer.js';
 import { runtime, type Runtime } from './runtime.js';
 
 /** What a Dropout's forward keeps for its backward, at one place of use: the mask it drew. */
@@ -70,7 +69,7 @@ export class Dropout extends ModuleLayer<DropoutTape> {
     this.forwardRows(count);
     if (count === 0) return y;
     const tape = this.#tape;
-    return stagedForward(this.#rt.heap, x, y, out, () => {
+    return stagedCall(this.#rt.heap, x, y, () => {
       const buffers = this.#reserve(tape, count);
       tape.count = 0;
       return buffers.x;
@@ -87,10 +86,8 @@ export class Dropout extends ModuleLayer<DropoutTape> {
     if (tape.count === 0 || tape.buffers === null) throw new Error(`${where}: called before forward, or after a forward that failed; run forward(x) first`);
     checkFloat32Array(where, 'dy', dy, tape.count, 'the length of the last forward input');
     const dx = outputArray(where, 'out', out, tape.count, 'the length of the last forward input');
-    const heap = this.#rt.heap;
-    copyInto(heap.f32(tape.buffers.y, tape.count), dy); // the tape's y is free once forward returned
-    copyInto(dx, heap.f32(this.backwardAt(tape, tape.buffers.y), tape.count));
-    return dx;
+    // dY is staged in the tape's y, free once forward returned.
+    return stagedCall(this.#rt.heap, dy, dx, () => tape.buffers!.y, (at) => this.backwardAt(tape, at), tape.count);
   }
 
   /** @internal */

@@ -12,12 +12,14 @@ const DESCRIPTION_CHARS = 200;
  */
 export function describe(value: unknown): string {
   try {
-    const text = describeUnsafely(value);
-    return text.length <= DESCRIPTION_CHARS ? text : `${text.slice(0, DESCRIPTION_CHARS - 1)}…`;
+    return clipped(describeUnsafely(value), DESCRIPTION_CHARS);
   } catch {
     return 'an object that cannot be inspected (a revoked Proxy?)';
   }
 }
+
+/** `text` cut to `max` characters, marked with … where cut. */
+export const clipped = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
 
 function describeUnsafely(value: unknown): string {
   if (value === null) return 'null';

@@ -1,9 +1,8 @@
 import { FUSED_THRESHOLD, type Activation } from './activations.js';
-import { copyInto, Operand } from './arrays.js';
 import { WeightFormat } from './abi.generated.js';
 import { backwardArguments, checkInputWidth, checkOptions, describe, forwardArguments } from './errors.js';
 import { alignUp, Allocations, HeapArray, StagingBuffer } from './heap.js';
-import { ModuleLayer, type Parameter, stagedForward } from './layer.js';
+import { ModuleLayer, type Parameter, stagedCall } from './layer.js';
 import { pairedDepth, type Epilogue, type PackedB, type Runtime } from './runtime.js';
 
 /**
@@ -154,7 +153,7 @@ export class FrozenLinear extends ModuleLayer<FrozenTape> {
     const { batch: rows, y } = forwardArguments(where, this.inFeatures, this.outFeatures, x, batch, out);
     this.forwardRows(rows);
     if (rows === 0) return y;
-    return stagedForward(this.#rt.heap, x, y, out, (count) => this.#input.reserve(count),
+    return stagedCall(this.#rt.heap, x, y, (count) => this.#input.reserve(count),
       (input) => this.forwardAt(this.#tape, input, rows), rows * this.outFeatures);
   }
 
@@ -171,17 +170,13 @@ export class FrozenLinear extends ModuleLayer<FrozenTape> {
     const tape = this.#tape;
     const { batch } = tape;
     const { inFeatures: din, outFeatures: dout } = this;
-    const heap = this.#rt.heap;
-    // dy and out may be views of the module's memory, which reserving may grow: followed, not held.
-    const gradient = new Operand(heap.memory, dy);
-    const result = new Operand(heap.memory, backwardArguments(where, batch, din, dout, dy, out));
-    // Everything the call needs is reserved before dY is copied in: from there on nothing allocates.
-    const buffers = this.#reserveBackward(tape);
-    this.#unpacked.reserve(din * Math.min(UNPACKED_COLUMNS, dout));
-    copyInto(heap.f32(buffers.dy, batch * dout), gradient.current());
-    const target = result.current();
-    copyInto(target, heap.f32(this.backwardAt(tape, buffers.dy), batch * din));
-    return target;
+    const dx = backwardArguments(where, batch, din, dout, dy, out);
+    return stagedCall(this.#rt.heap, dy, dx, () => {
+      // Everything the call needs is reserved before dY is copied in: from there on nothing allocates.
+      const buffers = this.#reserveBackward(tape);
+      this.#unpacked.reserve(din * Math.min(UNPACKED_COLUMNS, dout));
+      return buffers.dy;
+    }, (at) => this.backwardAt(tape, at), batch * din);
   }
 
   /** @internal */

@@ -1,5 +1,5 @@
 import { copyInto, lengthOf, Operand, retire } from './arrays.js';
-import { checkFloat32Array, outputArray } from './errors.js';
+import { checkFloat32Array, describe, outputArray } from './errors.js';
 import { Allocations, type Heap, type HeapArray } from './heap.js';
 import type { FreezeOptions } from './frozen-linear.js';
 import type { NamedParameter } from './sequential.js';
@@ -100,6 +100,16 @@ export function createParameter(
   } finally {
     constructing = false;
   }
+}
+
+/** The parameters `params` gives: a list of them, or a layer or model whose `parameters()` lists them. */
+export function parameterList(where: string, params: unknown): Parameter[] {
+  const list: unknown = Array.isArray(params) ? params
+    : typeof (params as { parameters?: unknown } | null)?.parameters === 'function' ? (params as { parameters(): unknown }).parameters() : undefined;
+  if (!Array.isArray(list) || !list.every((p) => Parameter.isParameter(p))) {
+    throw new TypeError(`${where}: params must be a list of parameters (model.parameters()) or a model; got ${describe(params)}`);
+  }
+  return list;
 }
 
 /** Whether PyTorch holds the parameter's matrix transposed (a Linear weight: in×out here, out×in there). */
@@ -276,22 +286,22 @@ export abstract class ModuleLayer<TapeState = unknown> implements Layer {
 }
 
 /**
- * A layer's own forward on arrays: x copied into the module's memory at the address
- * `stage(x.length)` reserves, `run` on it, and the `length` floats at the address it
- * returns copied to y. x and `out` may be views of the module's memory: they are
- * followed across the growth staging may cause (a new y is not in the module's memory).
+ * A layer's own forward or backward on arrays: the input copied into the module's memory
+ * at the address `stage(input.length)` reserves, `run` on it, and the `length` floats at the
+ * address it returns copied to `output`. Both may be views of the module's memory: they are
+ * followed across the growth staging and running may cause.
  */
-export function stagedForward(
-  heap: Heap, x: Float32Array, y: Float32Array, out: Float32Array | undefined,
-  stage: (count: number) => number, run: (input: number) => number, length: number,
+export function stagedCall(
+  heap: Heap, input: Float32Array, output: Float32Array,
+  stage: (count: number) => number, run: (at: number) => number, length: number,
 ): Float32Array {
-  const source = new Operand(heap.memory, x);
-  const output = out === undefined ? undefined : new Operand(heap.memory, y);
-  const count = lengthOf(x);
-  const input = stage(count);
-  copyInto(heap.f32(input, count), source.current());
-  const result = heap.f32(run(input), length);
-  const target = output?.current() ?? y;
-  copyInto(target, result);
-  return target;
+  const source = new Operand(heap.memory, input);
+  const target = new Operand(heap.memory, output);
+  const count = lengthOf(input);
+  const at = stage(count);
+  copyInto(heap.f32(at, count), source.current());
+  const result = heap.f32(run(at), length);
+  const array = target.current();
+  copyInto(array, result);
+  return array;
 }

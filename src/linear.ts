@@ -3,7 +3,7 @@ import { copyInto, lengthOf } from './arrays.js';
 import { backwardArguments, checkFloat32Array, checkInputWidth, checkOptions, checkSeed, checkSize, describe, forwardArguments } from './errors.js';
 import { FrozenLinear, requestedFormat, type FreezeOptions } from './frozen-linear.js';
 import { alignUp, Allocations, HeapArray } from './heap.js';
-import { beginGradients, createParameter, endGradients, ModuleLayer, Tensor, type Parameter, stagedForward } from './layer.js';
+import { beginGradients, createParameter, endGradients, ModuleLayer, Tensor, type Parameter, stagedCall } from './layer.js';
 import { runtime, type Epilogue, type Runtime } from './runtime.js';
 
 export interface LinearOptions {
@@ -156,7 +156,7 @@ export class Linear extends ModuleLayer<LinearTape> {
     this.forwardRows(rows);
     if (rows === 0) return y;
     const tape = this.#tape;
-    return stagedForward(this.#rt.heap, x, y, out, () => {
+    return stagedCall(this.#rt.heap, x, y, () => {
       // A failed allocation changes nothing; from the first write on, until this forward succeeds, there is none to differentiate.
       const ws = this.#reserve(tape, rows);
       tape.batch = 0;
@@ -178,16 +178,12 @@ export class Linear extends ModuleLayer<LinearTape> {
     const { inFeatures: din, outFeatures: dout } = this;
     const batch = tape.workspace === null ? 0 : tape.batch;
     const dx = backwardArguments(where, batch, din, dout, dy, out);
-    const ws = tape.workspace!;
-
-    // Nothing here allocates, so views of the module's memory stay attached throughout.
-    const heap = this.#rt.heap;
-    copyInto(heap.f32(ws.dy, batch * dout), dy);
-    beginGradients(this.#tensors);
-    const result = this.backwardAt(tape, ws.dy);
-    endGradients(this.#tensors);
-    copyInto(dx, heap.f32(result, batch * din));
-    return dx;
+    return stagedCall(this.#rt.heap, dy, dx, () => tape.workspace!.dy, (at) => {
+      beginGradients(this.#tensors);
+      const result = this.backwardAt(tape, at);
+      endGradients(this.#tensors);
+      return result;
+    }, batch * din);
   }
 
   /** @internal */
@@ -204,12 +200,10 @@ export class Linear extends ModuleLayer<LinearTape> {
   /** @internal */
   forwardAt(tape: LinearTape, input: number, batch: number): number {
     this.checkAlive('Linear.forward');
-    const { inFeatures: din, outFeatures: dout } = this;
     const ws = this.#reserve(tape, batch);
     tape.batch = 0;
     const epilogue: Epilogue | undefined = this.#kind ? { kind: this.#kind, slope: this.#slope, y: ws.y } : undefined;
-    const bias = this.#bias?.values.start ?? 0;
-    this.#rt.gemm(batch, dout, din, input, din, 1, this.#weight.values.start, dout, 1, ws.z, dout, false, bias, epilogue);
+    this.productAt(input, batch, ws.z, epilogue);
     tape.input = input;
     tape.batch = batch;
     return epilogue ? ws.y : ws.z;
@@ -227,8 +221,7 @@ export class Linear extends ModuleLayer<LinearTape> {
       rt.kernels.activate_backward(this.#kind, this.#slope, FUSED_THRESHOLD, ws.z, ws.y, dy, ws.dz, batch * dout);
       dz = ws.dz;
     }
-    // dX = dZ·Wᵀ: W read through swapped strides.
-    rt.gemm(batch, din, dout, dz, dout, 1, this.#weight.values.start, 1, dout, ws.dx, din, false);
+    this.inputGradientAt(dz, batch, ws.dx);
     // dW += Xᵀ·dZ: X read through swapped strides, accumulating.
     rt.gemm(din, dout, batch, tape.input, 1, din, dz, dout, 1, this.#weight.grads.start, dout, true);
     if (this.#bias) rt.kernels.add_column_sums(dz, batch, dout, this.#bias.grads.start);

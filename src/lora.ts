@@ -1,9 +1,8 @@
 import { FUSED_THRESHOLD, type Activation } from './activations.js';
-import { copyInto, Operand } from './arrays.js';
 import { backwardArguments, checkInputWidth, checkOptions, checkSeed, checkSize, describe, forwardArguments } from './errors.js';
 import { FrozenLinear, type FreezeOptions } from './frozen-linear.js';
 import { alignUp, Allocations, HeapArray, StagingBuffer } from './heap.js';
-import { beginGradients, createParameter, endGradients, ModuleLayer, Tensor, type Parameter, stagedForward } from './layer.js';
+import { beginGradients, createParameter, endGradients, ModuleLayer, Tensor, type Parameter, stagedCall } from './layer.js';
 import { Linear } from './linear.js';
 import { runtime, type Epilogue, type Runtime } from './runtime.js';
 
@@ -141,7 +140,7 @@ export class LoRA extends ModuleLayer<LoRATape> {
     this.forwardRows(rows);
     if (rows === 0) return y;
     this.#tape.batch = 0;
-    return stagedForward(this.#rt.heap, x, y, out, (count) => this.#input.reserve(count),
+    return stagedCall(this.#rt.heap, x, y, (count) => this.#input.reserve(count),
       (input) => this.forwardAt(this.#tape, input, rows), rows * this.outFeatures);
   }
 
@@ -158,18 +157,14 @@ export class LoRA extends ModuleLayer<LoRATape> {
     const tape = this.#tape;
     const { batch } = tape;
     const { inFeatures: din, outFeatures: dout } = this;
-    const heap = this.#rt.heap;
-    const result = new Operand(heap.memory, backwardArguments(where, batch, din, dout, dy, out));
-    // dy and out may be views of the module's memory, which reserving may grow: followed, not held.
-    const gradient = new Operand(heap.memory, dy);
-    const buffers = this.#reserveBackward(tape);
-    copyInto(heap.f32(buffers.dy, batch * dout), gradient.current());
-    beginGradients(this.#tensors);
-    const at = this.backwardAt(tape, buffers.dy);
-    endGradients(this.#tensors);
-    const target = result.current(); // the base's backward may grow the memory (a frozen base unpacks W)
-    copyInto(target, heap.f32(at, batch * din));
-    return target;
+    const dx = backwardArguments(where, batch, din, dout, dy, out);
+    // The base's backward may grow the memory (a frozen base unpacks W): dy and dx are followed, not held.
+    return stagedCall(this.#rt.heap, dy, dx, () => this.#reserveBackward(tape).dy, (at) => {
+      beginGradients(this.#tensors);
+      const result = this.backwardAt(tape, at);
+      endGradients(this.#tensors);
+      return result;
+    }, batch * din);
   }
 
   /** @internal */

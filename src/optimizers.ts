@@ -1,6 +1,6 @@
 import { checkOptions, describe } from './errors.js';
 import { alignUp, Allocations } from './heap.js';
-import { checkParameter, Parameter, parameterAddresses, parameterTensor, zeroGradient } from './layer.js';
+import { checkParameter, type Parameter, parameterAddresses, parameterList, parameterTensor, zeroGradient } from './layer.js';
 import { runtime, type Runtime } from './runtime.js';
 
 /** Something with parameters: a layer, a model, or the list itself. */
@@ -31,15 +31,12 @@ abstract class Optimizer {
   #disposed = false;
 
   constructor(protected readonly name: string, params: ParameterList) {
-    this.rt = runtime(`new ${name}`);
     const where = `new ${name}`;
-    const list: unknown = Array.isArray(params) ? params : typeof params?.parameters === 'function' ? params.parameters() : undefined;
-    if (!Array.isArray(list) || !list.every((p) => Parameter.isParameter(p))) {
-      throw new TypeError(`${where}: params must be a list of parameters (model.parameters()) or a model; got ${describe(params)}`);
-    }
+    this.rt = runtime(where);
+    const list = parameterList(where, params);
     // Two handles on one tensor would step it twice per step.
     const seen = new Map<unknown, number>();
-    list.forEach((p: Parameter, i) => {
+    list.forEach((p, i) => {
       const first = seen.get(parameterTensor(p));
       if (first !== undefined) throw new Error(`${where}: params[${i}] is the same tensor as params[${first}] (${p.name}); give each parameter once`);
       seen.set(parameterTensor(p), i);

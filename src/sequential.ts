@@ -1,7 +1,7 @@
 import { copyInto, isDetached, lengthOf, Operand } from './arrays.js';
-import { batchOf, checkFloat32Array, describe, isFloat32Array, outputArray } from './errors.js';
-import { Allocations, StagingBuffer } from './heap.js';
-import { beginGradients, endGradients, ModuleLayer, Parameter, parameterTensor, type Layer, type Tensor } from './layer.js';
+import { batchOf, checkFloat32Array, checkInputWidth, describe, isFloat32Array, outputArray } from './errors.js';
+import { Allocations, StagingBuffer, type Heap } from './heap.js';
+import { beginGradients, endGradients, ModuleLayer, Parameter, parameterTensor, stagedCall, type Layer, type Tensor } from './layer.js';
 import { requestedFormat, type FreezeOptions } from './frozen-linear.js';
 import { runtime, type Runtime } from './runtime.js';
 import { loadStateDict, stateDict, type StateDict } from './serialization.js';
@@ -137,15 +137,12 @@ export class Sequential {
     else if (out !== undefined) checkFloat32Array(where, 'out', out);
 
     const heap = this.#rt.heap;
-    const input = new Operand(heap.memory, x);
     const output = out === undefined ? undefined : new Operand(heap.memory, out);
     this.#batch = 0; // until this forward succeeds, there is none to differentiate
     this.#forwards++;
     this.#running = true;
     try {
-      const staging = this.#input.reserve(length);
-      copyInto(heap.f32(staging, length), input.current());
-      let at = staging;
+      let at = copyIn(heap, x, this.#input);
       const widths = known ? (planned as number[]) : [...planned]; // a known plan is read, never added to
       for (let i = 0; i < steps.length; i++) {
         const step = steps[i];
@@ -200,23 +197,17 @@ export class Sequential {
       }
     }
     const tensors = (this.#tensors ??= this.#allTensors());
-    const heap = this.#rt.heap;
-    const gradient = new Operand(heap.memory, dy);
-    const result = new Operand(heap.memory, dx);
     this.#running = true;
     try {
-      const staging = this.#gradient.reserve(batch * outWidth);
-      copyInto(heap.f32(staging, batch * outWidth), gradient.current());
-      let at = staging;
-      beginGradients(tensors);
-      for (let i = this.#steps.length - 1; i >= 0; i--) {
-        const step = this.#steps[i];
-        at = step.native ? step.layer.backwardAt(step.tape, at) : this.#backwardUser(step, i, at, batch);
-      }
-      endGradients(tensors);
-      const target = result.current();
-      copyInto(target, heap.f32(at, batch * widths[0]));
-      return target;
+      return stagedCall(this.#rt.heap, dy, dx, (count) => this.#gradient.reserve(count), (at) => {
+        beginGradients(tensors);
+        for (let i = this.#steps.length - 1; i >= 0; i--) {
+          const step = this.#steps[i];
+          at = step.native ? step.layer.backwardAt(step.tape, at) : this.#backwardUser(step, i, at, batch);
+        }
+        endGradients(tensors);
+        return at;
+      }, batch * widths[0]);
     } finally {
       this.#running = false;
     }
@@ -364,9 +355,7 @@ export class Sequential {
     this.#checkAfterUserCall('Sequential.forward');
     const declared = step.declared && batch * step.declared.outFeatures;
     const count = checkUserResult(`Sequential.forward: layers[${i}].forward`, y, batch, declared);
-    const source = new Operand(heap.memory, y as Float32Array);
-    const to = step.output.reserve(count);
-    copyInto(heap.f32(to, count), source.current());
+    const to = copyIn(heap, y as Float32Array, step.output);
     step.inputWidth = width;
     step.outputWidth = count / batch;
     if (step.layer instanceof Sequential) step.seen = step.layer.#forwards;
@@ -378,11 +367,8 @@ export class Sequential {
     const heap = this.#rt.heap;
     const dx: unknown = step.layer.backward!(heap.f32(at, batch * step.outputWidth).slice());
     this.#checkAfterUserCall('Sequential.backward');
-    const count = checkUserResult(`Sequential.backward: layers[${i}].backward`, dx, batch, batch * step.inputWidth);
-    const source = new Operand(heap.memory, dx as Float32Array);
-    const to = step.dx.reserve(count);
-    copyInto(heap.f32(to, count), source.current());
-    return to;
+    checkUserResult(`Sequential.backward: layers[${i}].backward`, dx, batch, batch * step.inputWidth);
+    return copyIn(heap, dx as Float32Array, step.dx);
   }
 
   /**
@@ -431,9 +417,7 @@ function edgeWidth(steps: readonly Step[], side: keyof Widths): number | undefin
 function nextWidth(step: Step, width: number | undefined, where: string): number | undefined {
   if (step.native) return width === undefined ? fixedWidths(step.layer)?.outFeatures : step.layer.outputWidth(width, where);
   const { declared } = step;
-  if (declared && width !== undefined && width !== declared.inFeatures) {
-    throw new RangeError(`${where}: a layer with inFeatures = ${declared.inFeatures} cannot take rows of ${width} floats`);
-  }
+  if (declared && width !== undefined) checkInputWidth(where, 'a layer', declared.inFeatures, width);
   return declared?.outFeatures;
 }
 
@@ -463,6 +447,15 @@ function fixedWidths(layer: Layer): Widths | undefined {
   const { inFeatures, outFeatures } = layer;
   const valid = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) > 0;
   return valid(inFeatures) && valid(outFeatures) ? { inFeatures, outFeatures } : undefined;
+}
+
+/** Copies `array` (which may be a view of the module's memory) to the address `buffer` reserves for it; returns that address. */
+function copyIn(heap: Heap, array: Float32Array, buffer: StagingBuffer): number {
+  const source = new Operand(heap.memory, array);
+  const count = lengthOf(array);
+  const at = buffer.reserve(count);
+  copyInto(heap.f32(at, count), source.current());
+  return at;
 }
 
 /** Checks what a user's layer returned: a Float32Array of whole rows (exactly `length` floats, if given); returns its length. */

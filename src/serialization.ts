@@ -2,7 +2,7 @@
 // and layouts are PyTorch's, so a file written by safetensors.torch.save_file for an
 // nn.Sequential of nn.Linear loads here, and one written here loads there.
 import { arrayBufferBytes, bitsOf, bufferOf, byteOffsetOf, isDetachedBuffer, lengthOf, typedArrayKind } from './arrays.js';
-import { describe } from './errors.js';
+import { clipped, describe } from './errors.js';
 import { transposedInTorch, type Parameter } from './layer.js';
 import type { Sequential } from './sequential.js';
 
@@ -457,9 +457,6 @@ function bitCopy(values: Float32Array, matrix?: readonly number[]): Float32Array
   }
   return copy;
 }
-
-/** `text` cut to `max` characters, marked with … where cut. */
-const clipped = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
 
 /** A name as a JSON string, a long one cut short (its length said). Cut after escaping, which may lengthen it. */
 /** A name as JSON, cut in the middle when long: the end of a name (its index, `.weight`) tells names apart. */

@@ -25,7 +25,7 @@ const BUDGET_BYTES = 36 * 1024;
 const dist = new URL('../dist/', import.meta.url);
 
 /** `import … from './x.js'`, `export … from './x.js'` and `import './x.js'`: the static edges. */
-const STATIC_IMPORT = /(?:^|[;\n])\s*(?:import|export)\s*(?:[^'";]*?\bfrom\s*)?['"](\.{1,2}\/[^'"]+)['"]/g;
+const STATIC_IMPORT = /(?:^|[;\n}])\s*(?:import|export)\s*(?:[^'";]*?\bfrom\s*)?['"](\.{1,2}\/[^'"]+)['"]/g;
 
 /** dist files reachable from `entry` through static imports, as paths relative to dist/. */
 function reachable(entry: string): string[] {
