@@ -140,11 +140,14 @@ export class Operand<T extends TypedArray> {
     this.#length = this.#inMemory ? lengthOf(array) : 0;
   }
 
-  /** The elements, viewed over the memory's buffer as it is now. */
+  /** The elements, viewed over the memory's buffer as it is now: the array itself until growth detached it. */
   current(): T {
-    if (!this.#inMemory) return this.#array;
-    const Kind = VIEW_CONSTRUCTORS[typedArrayKind(this.#array) as keyof typeof VIEW_CONSTRUCTORS];
-    return new Kind(this.#memory.buffer, this.#offset, this.#length) as T;
+    const array = this.#array;
+    if (!this.#inMemory || bufferOf(array) === this.#memory.buffer) return array;
+    const Kind = VIEW_CONSTRUCTORS[typedArrayKind(array) as keyof typeof VIEW_CONSTRUCTORS];
+    const view = new Kind(this.#memory.buffer, this.#offset, this.#length) as T;
+    derive(view, parents.get(array) ?? array); // retired with what the array showed
+    return view;
   }
 }
 

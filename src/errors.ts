@@ -1,6 +1,7 @@
 // Argument checks shared by the public entry points. Every message names where the
 // check happened, the argument, what was expected and what was given.
-import { arrayBufferBytes, dataViewBytes, isDetached, isDetachedBuffer, isRetired, lengthOf, sharedBufferBytes, typedArrayKind } from './arrays.js';
+import { arrayBufferBytes, bufferOf, dataViewBytes, isDetached, isDetachedBuffer, isRetired, lengthOf, sharedBufferBytes, typedArrayKind } from './arrays.js';
+import { currentRuntime } from './runtime.js';
 
 /** The longest description a message quotes: messages stay short whatever they are given. */
 const DESCRIPTION_CHARS = 200;
@@ -104,6 +105,16 @@ export function isFloat32Array(value: unknown): value is Float32Array {
 }
 
 /**
+ * A view of the module's memory outside every block the package hands out (parameters,
+ * ModuleArrays): memory freed since, or the package's own (staging, scratch), which a
+ * call may write over while it reads the view.
+ */
+function isStray(value: unknown): boolean {
+  const heap = currentRuntime()?.heap;
+  return !!heap && isFloat32Array(value) && bufferOf(value) === heap.memory.buffer && heap.addressOf(value) === undefined;
+}
+
+/**
  * Checks that `value` is a Float32Array and, when `length` is given, that it holds
  * exactly `length` elements; `formula` explains where that length comes from.
  */
@@ -111,7 +122,7 @@ export function checkFloat32Array(
   where: string, name: string, value: unknown, length?: number, formula?: string,
 ): asserts value is Float32Array {
   const expected = length === undefined ? 'a Float32Array' : `a Float32Array of length ${length}${formula ? ` (${formula})` : ''}`;
-  if (isRetired(value as object)) throw new Error(`${where}: ${name} shows memory that was freed (of a disposed layer or ModuleArray): it may hold other floats by now`);
+  if (isRetired(value as object) || isStray(value)) throw new Error(`${where}: ${name} shows memory that is freed or simd-linear's own, not a live layer's or ModuleArray's: it may hold other floats by now`);
   if (!isFloat32Array(value) || isDetached(value)) {
     throw new TypeError(`${where}: ${name} must be ${expected}; got ${describe(value)}`);
   }

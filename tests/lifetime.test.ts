@@ -1,6 +1,6 @@
 // Memory comes back: after dispose, after `using`, and after a forgotten layer is collected.
 import { beforeAll, expect, test } from 'vitest';
-import { allocate, init, Linear, LoRA, matmul, memoryStats, Tanh } from '../dist/index.js';
+import { allocate, init, Linear, LoRA, matmul, memoryStats, Sequential, Tanh } from '../dist/index.js';
 import { initOptions, randomArray } from './support.js';
 
 beforeAll(() => init(initOptions));
@@ -67,7 +67,7 @@ test("a view of a layer's weights keeps the layer's memory while it is kept, and
 
 test("a view taken before dispose() is refused by every call: its memory may be another layer's by now", () => {
   const ones = new Float32Array(256).fill(1);
-  const freed = /shows memory that was freed \(of a disposed layer or ModuleArray\)/;
+  const freed = /shows memory that is freed or simd-linear's own, not a live layer's or ModuleArray's/;
   const owner = new Linear(16, 16, { seed: 1 });
   const adapted = new LoRA(new Linear(16, 16, { seed: 2 }), { rank: 2 });
   const array = allocate(256);
@@ -81,8 +81,8 @@ test("a view taken before dispose() is refused by every call: its memory may be 
   for (const view of stale) {
     const n = view.length;
     expect(() => matmul(view, ones, 1, n, 1), `a = ${n} floats`).toThrow(freed);
-    expect(() => matmul(ones.subarray(0, n), new Float32Array(1), n, 1, 1, { out: view })).toThrow(/options\.out shows memory that was freed/);
-    expect(() => new Tanh().forward(view, 1)).toThrow(/x shows memory that was freed/);
+    expect(() => matmul(ones.subarray(0, n), new Float32Array(1), n, 1, 1, { out: view })).toThrow(/options\.out shows memory that is freed or simd-linear's own/);
+    expect(() => new Tanh().forward(view, 1)).toThrow(/x shows memory that is freed or simd-linear's own/);
   }
   victims.forEach((v, i) => {
     expect(v.weight).toEqual(before[i][0]);
@@ -101,11 +101,40 @@ test('a view taken before dispose() and kept across memory growth is refused too
   const ones = new Float32Array(64 * 64).fill(1);
   for (const view of stale) {
     // Detached by the growth (0 floats) or not: refused either way, never read nor written.
-    expect(() => matmul(view, ones, 1, view.length, 1)).toThrow(/matmul: a shows memory that was freed/);
-    expect(() => matmul(ones.subarray(0, 1), ones.subarray(0, 64), 1, 1, 64, { out: view })).toThrow(/matmul: options\.out shows memory that was freed/);
+    expect(() => matmul(view, ones, 1, view.length, 1)).toThrow(/matmul: a shows memory that is freed or simd-linear's own/);
+    expect(() => matmul(ones.subarray(0, 1), ones.subarray(0, 64), 1, 1, 64, { out: view })).toThrow(/matmul: options\.out shows memory that is freed or simd-linear's own/);
   }
   expect(victim.weight).toEqual(before[0]);
   expect(victim.weightGrad).toEqual(before[1]);
   victim.dispose();
   grown.dispose();
+});
+
+test('what a call returns for an out in module memory is out, or a view refused with it after dispose()', () => {
+  const x = new Float32Array(64).fill(0.5);
+  const layer = new Linear(8, 8, { seed: 1 });
+  const other = new Linear(8, 8, { seed: 2, bias: false });
+  expect(layer.forward(x, 8, other.weight)).toBe(other.weight);
+  const array = allocate(64);
+  const returned = [matmul(x, x, 8, 8, 8, { out: array }), layer.forward(x, 8, array), new Sequential([layer]).forward(x, 8, array)];
+  other.dispose();
+  array.dispose();
+  const victims = [new Linear(4, 8, { seed: 3, bias: false }), new Linear(4, 8, { seed: 4, bias: false })];
+  const before = victims.map((v) => v.weight.slice());
+  for (const view of returned) expect(() => layer.forward(x, 8, view)).toThrow(/out shows memory that is freed or simd-linear's own/);
+  victims.forEach((v, i) => expect(v.weight).toEqual(before[i]));
+  [layer, ...victims].forEach((l) => l.dispose());
+});
+
+test("views you make of memory that is free or the package's own are refused, however they were made", () => {
+  const array = allocate(3 * 256);
+  const parts = [array.subarray(0, 128).subarray(0, 64), array.current.subarray(64, 128), new Float32Array(array.buffer, array.byteOffset + 512, 64)];
+  array.dispose();
+  const ones = new Float32Array(64).fill(1);
+  for (const view of parts) {
+    expect(() => matmul(view, ones, 8, 8, 8)).toThrow(/matmul: a shows memory that is freed or simd-linear's own/);
+    expect(() => matmul(ones, ones, 8, 8, 8, { out: view })).toThrow(/matmul: options\.out shows memory that is freed or simd-linear's own/);
+  }
+  // The whole memory, staging and scratch included.
+  expect(() => new Tanh().forward(new Float32Array(parts[0].buffer), 1)).toThrow(/Tanh\.forward: x shows memory that is freed or simd-linear's own/);
 });
