@@ -3,7 +3,7 @@ import { WeightFormat } from './abi.generated.js';
 import { backwardArguments, checkInputWidth, checkOptions, describe, forwardArguments } from './errors.js';
 import { alignUp, Allocations, HeapArray, StagingBuffer } from './heap.js';
 import { ModuleLayer, type Parameter, stagedCall } from './layer.js';
-import { pairedDepth, type Epilogue, type PackedB, type Runtime } from './runtime.js';
+import { pairedDepth, Runtime, type Epilogue, type PackedB } from './runtime.js';
 
 /**
  * How a frozen layer keeps W: 'f32' as it is; 'bf16' rounded to the nearest bfloat16
@@ -113,6 +113,7 @@ export class FrozenLinear extends ModuleLayer<FrozenTape> {
 
   /** @hidden Made by `Linear.freeze()`, from the layer's parameters as they are at the call. */
   constructor(rt: Runtime, source: FrozenSource, weights: WeightsFormat = 'f32') {
+    if (!(rt instanceof Runtime)) throw new TypeError('FrozenLinear: made by layer.freeze(), not constructed');
     super();
     const { inFeatures, outFeatures, weight, bias } = source;
     this.#rt = rt;

@@ -2,7 +2,7 @@
 // the float64 reference on shapes straddling the tile and every cache block, the
 // snapshot's semantics, and its errors.
 import { beforeAll, describe, expect, test } from 'vitest';
-import { backendInfo, GELU, init, LeakyReLU, Linear, memoryStats, ReLU, Sequential, type Activation, type Layer } from '../dist/index.js';
+import { backendInfo, FrozenLinear, GELU, init, LeakyReLU, Linear, memoryStats, ReLU, Sequential, type Activation, type Layer } from '../dist/index.js';
 import { referenceForward } from '../dist/reference.js';
 import { activations } from './reference-nn.js';
 import { expectWithin, initOptions, productBound, randomArray } from './support.js';
@@ -115,6 +115,11 @@ test('bad input throws naming the argument, expected and actual values', () => {
   expect(() => frozen.forward(new Float32Array(12), 0)).toThrow(/FrozenLinear.forward: x must be a Float32Array of length 0 \(batch·inFeatures = 0·/);
   expect(() => frozen.forward(new Float32Array(12), 3)).toThrow(/FrozenLinear.forward: x must be a Float32Array of length 18 \(batch·inFeatures = 3·6\); got a Float32Array of length 12/);
   expect(() => frozen.forward(new Float32Array(12), 2, new Float32Array(7))).toThrow(/FrozenLinear.forward: out must be a Float32Array of length 8 \(batch·outFeatures = 2·4\); got a Float32Array of length 7/);
+  expect(() => new (FrozenLinear as unknown as new () => unknown)()).toThrow(/^FrozenLinear: made by layer\.freeze\(\), not constructed$/);
+  frozen.forward(new Float32Array(12), 2);
+  for (const dy of [5, [1, 2, 3, 4, 5, 6, 7, 8], new Float32Array(7)]) {
+    expect(() => frozen.backward(dy as Float32Array)).toThrow(/^FrozenLinear\.backward: dy must be a Float32Array of length 8 \(batch·outFeatures = 2·4, from the last forward\); got /);
+  }
   frozen.dispose();
   layer.dispose();
 });
