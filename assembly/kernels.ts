@@ -33,7 +33,7 @@ export const F32_GEMM: i32 = 4;
 export const F32_GEMV_PACKED: i32 = 5;
 /** The five loops over B packed by pack_b: nothing of B is packed per call (gemm.ts). */
 export const F32_GEMM_PACKED: i32 = 6;
-/** At most ROWS_MAX rows over B packed by pack_b: its panels streamed once, 4×8 tiles (gemm-packed-rows.ts). */
+/** At most ROWS_MAX rows (PACKED_ROWS_MAX for a large B) over B packed by pack_b: its panels streamed once, 4×8 tiles (gemm-packed-rows.ts). */
 export const F32_GEMM_PACKED_ROWS: i32 = 7;
 /** Batch 1 over bfloat16 panels (pack_b_bf16): gemv-packed.ts on u16 weights. */
 export const BF16_GEMV_PACKED: i32 = 8;
@@ -55,6 +55,10 @@ const STREAM_MIN: i32 = 16;
 // streamed once a group costs less than packing it on every call, as the blocked product
 // must (1.1–1.6× at 13–48 rows of 1024×1024; not at 512×512, bench/microkernels.md).
 const LARGE_B: i32 = 524288;
+// Packed panels over such a B too, up to this many rows: each panel, whole, against all
+// rows of A rather than the blocked product's KC-deep pieces a panel apart (1.1–1.5× at
+// 16 rows of 9–16 MiB; at 48 rows of 2–4 MiB 0.84–0.93×, bench/microkernels.md).
+const PACKED_ROWS_MAX: i32 = 32;
 
 /** Which entry computes `call`. */
 export function kernelFor(call: GemmCall): i32 {
@@ -67,7 +71,8 @@ export function kernelFor(call: GemmCall): i32 {
   if (call.packedB == PACKED_BF16) return m == 1 ? BF16_GEMV_PACKED : BF16_GEMM_PACKED_ROWS;
   if (call.packedB != 0) {
     if (m == 1) return F32_GEMV_PACKED;
-    return m <= ROWS_MAX && k >= STREAM_MIN ? F32_GEMM_PACKED_ROWS : F32_GEMM_PACKED;
+    const streamed = m <= ROWS_MAX || (m <= PACKED_ROWS_MAX && <i64>k * <i64>n >= LARGE_B);
+    return streamed && k >= STREAM_MIN ? F32_GEMM_PACKED_ROWS : F32_GEMM_PACKED;
   }
   // A few rows (a small batch) are bound by reading B: B is streamed in place along
   // whichever direction is contiguous, once for all rows, with no packing.

@@ -162,14 +162,14 @@ type Sweep = Partial<Case>[];
  */
 interface Base { base: Case; m: Sweep; n: Sweep; k: Sweep; large: Sweep }
 
-/** The table's limits (ROWS_MAX, DOTS_MAX, RANK_MAX, STREAM_MIN, LARGE_B), as assembly/kernels.ts declares them. */
+/** The table's limits (ROWS_MAX, DOTS_MAX, RANK_MAX, STREAM_MIN, LARGE_B, PACKED_ROWS_MAX), as assembly/kernels.ts declares them. */
 const LIMITS = Object.fromEntries([...readFileSync(new URL('../assembly/kernels.ts', import.meta.url), 'utf8')
   .matchAll(/^const (\w+): i32 = (\d+);/gm)].map(([, name, value]) => [name, Number(value)]));
 
 const at = (key: 'm' | 'n' | 'k', values: number[], extra: Partial<Case> = {}): Sweep => values.map((v) => ({ ...extra, [key]: v }));
 
 function base(kernel: string): Base {
-  const { ROWS_MAX, DOTS_MAX, RANK_MAX, STREAM_MIN, LARGE_B } = LIMITS;
+  const { ROWS_MAX, DOTS_MAX, RANK_MAX, STREAM_MIN, LARGE_B, PACKED_ROWS_MAX } = LIMITS;
   const flags = { pad: 0, packed: false, beta: 0, bias: false, epilogue: 0 };
   const ks = [1, 2, 3, 4, 5, 7, 8, 9, 16, 17, KC - 1, KC, KC + 1, 2 * KC + 3];
   const ns = range(1, 2 * NR + 1);
@@ -225,7 +225,9 @@ function base(kernel: string): Base {
       // count of whole panels, with and without a part one, for each remainder of rows.
       n: [...at('n', ns), ...[2, 3, 5, 6, 7, 9].flatMap((m) => at('n', [3 * NR, 3 * NR + 3, 4 * NR, 5 * NR + 1], { m }))],
       k: at('k', longKs),
-      large: [{ m: ROWS_MAX, k: KC + 5 }, { m: 2, k: 2 * KC + 3 }],
+      // Past ROWS_MAX rows, up to PACKED_ROWS_MAX, over a B of LARGE_B floats or more.
+      large: [{ m: ROWS_MAX, k: KC + 5 }, { m: 2, k: 2 * KC + 3 },
+        ...[ROWS_MAX + 1, ROWS_MAX + 7, PACKED_ROWS_MAX].map((m) => ({ m, k: 1031, n: Math.ceil(LARGE_B / 1031) + 13 }))],
     };
     default: throw new Error(`kernels.test.ts: no base case for ${kernel}: add one`);
   }
@@ -236,7 +238,7 @@ const range = (from: number, to: number) => Array.from({ length: to - from + 1 }
 test('the table is read from assembly/kernels.ts, numbered 0…', () => {
   expect(TABLE.length).toBeGreaterThanOrEqual(8);
   expect(TABLE.map(({ id }) => id)).toEqual(range(0, TABLE.length - 1));
-  expect(Object.keys(LIMITS).sort()).toEqual(['DOTS_MAX', 'LARGE_B', 'RANK_MAX', 'ROWS_MAX', 'STREAM_MIN']);
+  expect(Object.keys(LIMITS).sort()).toEqual(['DOTS_MAX', 'LARGE_B', 'PACKED_ROWS_MAX', 'RANK_MAX', 'ROWS_MAX', 'STREAM_MIN']);
 });
 
 describe.each(TABLE.map(({ name }) => name))(`%s (${build})`, (kernel) => {

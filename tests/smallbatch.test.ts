@@ -68,6 +68,20 @@ test('a fused activation at every small batch, in place and frozen: f applied to
   }
 });
 
+test('a row of a frozen batch has the bits it has alone: up to 12 rows, and 32 over a W of 2 MiB or more', () => {
+  for (const [din, dout, batch] of [[300, 1000, 12], [1031, 520, 32]]) {
+    const layer = new Linear(din, dout, { seed: 12 });
+    const frozen = layer.freeze();
+    const x = randomArray(batch * din, 13);
+    const y = frozen.forward(x, batch).slice();
+    for (let i = 0; i < batch; i++) {
+      expectSameBits(frozen.forward(x.subarray(i * din, (i + 1) * din), 1), y.subarray(i * dout, (i + 1) * dout), `${din}→${dout}, row ${i} of ${batch}`);
+    }
+    frozen.dispose();
+    layer.dispose();
+  }
+});
+
 test('a row of a small batch has the bits it has alone (forward and dX in place)', () => {
   const [din, dout] = [300, 1000];
   const layer = new Linear(din, dout, { seed: 9 });
