@@ -67,6 +67,7 @@ export function initWith(options: InitOptions, locate: KernelLocator): Promise<v
     if (mismatch) return Promise.reject(mismatch);
   }
   first ??= asked;
+  stopWhenStarted = false; // an init() after shutdown() wants the workers, even those still starting
   pending ??= current ? restart(current) : start(asked, locate);
   return pending;
 }

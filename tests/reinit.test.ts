@@ -196,6 +196,16 @@ test('shutdown() while the first init({ threads }) starts its workers: they are 
   api.shutdown();
 });
 
+test('init(), shutdown() and init() again, all before the workers have started: the last call wins, they run', async () => {
+  const { api } = await freshApi();
+  const first = api.init({ ...initOptions, threads: 2 });
+  api.shutdown();
+  await api.init({ ...initOptions, threads: 2 });
+  await first;
+  expect(api.backendInfo().threads).toBe(2);
+  api.shutdown();
+});
+
 test('init({ worker }) that is neither a URL nor a string is a TypeError naming it', async () => {
   const { api } = await freshApi();
   await expect(api.init({ ...initOptions, threads: 2, worker: 42 as unknown as string })).rejects.toThrow(
