@@ -21,30 +21,19 @@ const exported = new Set(['index.ts', 'api.ts', 'inline.ts', 'reference.ts'].fla
   return [...declared, ...listed];
 }));
 const keepFunctionNames = new RegExp(`^(${[...exported].join('|')})$`);
-// Members marked @internal are renamed too: stripInternal leaves them out of the .d.ts, so no
-// user's code names them (the layers' forwardAt, createTape, …, spelt out at every use); a name
-// some .d.ts still shows is kept. Each keeps one name across the files: their names are cached
-// from file to file (not variables').
-const declarations = readdirSync(dist).filter((name) => name.endsWith('.d.ts')).map((name) => readFileSync(new URL(name, dist), 'utf8')).join('\n');
-const internal = new Set(readdirSync(src).filter((name) => name.endsWith('.ts')).flatMap((name) => [
-  ...readFileSync(new URL(name, src), 'utf8').matchAll(/@internal\b[\s\S]*?\*\/\s*(?:(?:static|readonly|abstract|protected|get|set)\s+)*(\w+)/g),
-].map(([, member]) => member)).filter((member) => !new RegExp(`\\b${member}\\b`).test(declarations)));
-internal.delete('weightValues'); // tests/low-precision.test.ts reads a frozen layer's W through it
-const mangle = { properties: { regex: new RegExp(`^(${[...internal].join('|')})$`) } };
-let props;
+// Members marked @internal keep their names, though no .d.ts shows them: renamed to the short
+// names terser picks, they collided with a user's own fields (`class Tagged extends Linear { h = … }`
+// replaced the layer's gradient tensors; tests/layer-protocol.test.ts).
 
 for (const [file, source] of sources) {
   const url = new URL(file, dist);
   const mapUrl = new URL(`${file}.map`, dist);
   const hasMap = existsSync(mapUrl);
-  const nameCache = { props };
   const result = await minify({ [file]: source.replace(MAP_COMMENT, '\n') }, {
     module: true, ecma: 2022, toplevel: true, compress: { passes: 2, hoist_funs: true }, keep_classnames: true, keep_fnames: keepFunctionNames,
-    mangle, nameCache,
     format: { comments: false },
     sourceMap: hasMap ? { content: readFileSync(mapUrl, 'utf8'), url: `${file}.map`, includeSources: true } : false,
   });
-  props = nameCache.props;
   writeFileSync(url, `${result.code}\n`);
   if (hasMap) writeFileSync(mapUrl, result.map);
 }

@@ -1,6 +1,6 @@
 // Argument checks shared by the public entry points. Every message names where the
 // check happened, the argument, what was expected and what was given.
-import { arrayBufferBytes, bufferOf, dataViewBytes, isDetached, isDetachedBuffer, isRetired, lengthOf, sharedBufferBytes, typedArrayKind } from './arrays.js';
+import { arrayBufferBytes, dataViewBytes, isDetached, isDetachedBuffer, isRetired, lengthOf, sharedBufferBytes, typedArrayKind } from './arrays.js';
 import { currentRuntime } from './runtime.js';
 
 /** The longest description a message quotes: messages stay short whatever they are given. */
@@ -111,7 +111,7 @@ export function isFloat32Array(value: unknown): value is Float32Array {
  */
 function isStray(value: unknown): boolean {
   const heap = currentRuntime()?.heap;
-  return !!heap && isFloat32Array(value) && bufferOf(value) === heap.memory.buffer && heap.addressOf(value) === undefined;
+  return !!heap && isFloat32Array(value) && !isDetached(value) && heap.shows(value) && heap.addressOf(value) === undefined;
 }
 
 /**

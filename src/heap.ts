@@ -35,6 +35,11 @@ export class Heap {
    * an operand inside one is read in place (see addressOf), never anything else (scratch).
    */
   readonly #handedOut: number[] = [];
+  /**
+   * Every buffer the memory has had: with threads (shared memory) a view of an older one is
+   * not detached by growth, and still shows the memory it showed.
+   */
+  readonly #buffers = new WeakSet<ArrayBufferLike>();
   /** End of the region handed out so far; memory above it is untouched. */
   #top: number;
   #live = 0;
@@ -48,6 +53,7 @@ export class Heap {
 
   constructor(memory: WasmMemory, base: number, maximumPages = MAX_BYTES / PAGE) {
     this.memory = memory;
+    this.#buffers.add(memory.buffer);
     this.#top = alignUp(base);
     this.#maximumBytes = Math.min(MAX_BYTES, maximumPages * PAGE);
   }
@@ -87,11 +93,17 @@ export class Heap {
    * allocates can overlap it. Undefined for any other array (it must be copied in).
    */
   addressOf(array: Float32Array): number | undefined {
-    if (bufferOf(array) !== this.memory.buffer) return undefined;
+    if (!this.shows(array)) return undefined;
     const start = byteOffsetOf(array);
     const block = this.#handedOut[this.#handedOutBefore(start + 1) - 1];
     if (block === undefined || start + 4 * lengthOf(array) > block + this.#sizes.get(block)!) return undefined;
     return start;
+  }
+
+  /** Whether `array` is a view of this memory, over its buffer now or (shared) an earlier one. */
+  shows(array: Float32Array): boolean {
+    const buffer = bufferOf(array);
+    return buffer === this.memory.buffer || this.#buffers.has(buffer);
   }
 
   /** How many handed-out blocks start below `address` (binary search). */
@@ -147,15 +159,17 @@ export class Heap {
     const have = this.memory.buffer.byteLength;
     const needed = Math.ceil((end - have) / PAGE);
     const ample = Math.ceil((Math.min(this.#maximumBytes, Math.max(end, have * GROWTH_FACTOR)) - have) / PAGE);
-    if (ample > needed && this.#tryGrow(ample)) return;
-    try {
-      this.memory.grow(needed);
-    } catch (cause) {
-      throw new RangeError(
-        `simd-linear: cannot allocate ${requested} bytes: growing WebAssembly memory from ${have} ` +
-        `to ${end} bytes failed (${(cause as Error).message})`,
-      );
+    if (!(ample > needed && this.#tryGrow(ample))) {
+      try {
+        this.memory.grow(needed);
+      } catch (cause) {
+        throw new RangeError(
+          `simd-linear: cannot allocate ${requested} bytes: growing WebAssembly memory from ${have} ` +
+          `to ${end} bytes failed (${(cause as Error).message})`,
+        );
+      }
     }
+    this.#buffers.add(this.memory.buffer);
   }
 
   #tryGrow(pages: number): boolean {

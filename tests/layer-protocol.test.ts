@@ -76,3 +76,19 @@ test("a model's output width is known past a layer of unknown width, so a wrong 
   expect(new Sequential([new Linear(3, 4), free]).outFeatures).toBeUndefined();
   model.dispose();
 });
+
+test('a subclass of ours with fields of its own, of any short name, trains in a Sequential as the class does', () => {
+  const names = [...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_$'];
+  const tag = <T extends object>(layer: T): T => Object.assign(layer, Object.fromEntries(names.map((name) => [name, 'mine'])));
+  const plain = new Sequential([new Linear(4, 3, { seed: 1 }), new ReLU(), new Linear(3, 2, { seed: 2 })]);
+  const tagged = new Sequential([tag(new Linear(4, 3, { seed: 1 })), tag(new ReLU()), tag(new Linear(3, 2, { seed: 2 }))]);
+  const x = randomArray(8, 3), dy = randomArray(4, 4);
+  expect(tagged.forward(x, 2)).toEqual(plain.forward(x, 2));
+  expect(tagged.backward(dy)).toEqual(plain.backward(dy));
+  expect(tagged.parameters().map((p) => [...p.grad])).toEqual(plain.parameters().map((p) => [...p.grad]));
+  class Tagged extends Linear { h = 'head'; t = 0; l = 'label'; }
+  const model = new Sequential([new Tagged(4, 2, { seed: 5 })]);
+  model.forward(x, 2);
+  expect(model.backward(dy)).toHaveLength(8);
+  [plain, tagged, model].forEach((m) => m.dispose());
+});

@@ -48,6 +48,7 @@ function workload(api: Api): Float32Array[] {
   const wideLayer = new api.Linear(1024, 1027, { seed: 6 });
   const wide = wideLayer.freeze();
   out.push(wide.forward(randomArray(1024, 7)), wide.forward(randomArray(3 * 1024, 8)), wide.forward(randomArray(12 * 1024, 9)));
+  out.push(wide.forward(randomArray(17 * 1024, 13)), wide.forward(randomArray(32 * 1024, 14))); // panels streamed whole past 12 rows
   // Low-precision panels, split by columns the same way (int8's column scales with them).
   for (const weights of ['bf16', 'int8'] as const) {
     const low = wideLayer.freeze({ weights });
@@ -73,6 +74,29 @@ test('1, 2 and 3 threads give bitwise identical results', async () => {
     run.forEach((result, i) => expect(new Uint32Array(result.buffer), `result ${i}`).toEqual(new Uint32Array(runs[0][i].buffer)));
   }
 }, 120_000);
+
+test("a view over the shared memory's buffer from before a growth is the module's memory still: read inside a live layer, refused elsewhere", async () => {
+  const api = await fresh(2);
+  const layer = new api.Linear(16, 16, { seed: 1 });
+  const other = new api.Linear(16, 16, { seed: 2 });
+  const { buffer } = layer.weight; // a SharedArrayBuffer: growth does not detach its views
+  const grown = api.allocate(api.memoryStats().memoryBytes / 4 + 1);
+  expect(layer.weight.buffer).not.toBe(buffer);
+  const old = (view: Float32Array, length = view.length) => new Float32Array(buffer, view.byteOffset, length);
+  const x = randomArray(16, 3);
+  const w = old(layer.weight);
+  expect(api.matmul(x, w, 1, 16, 16)).toEqual(api.matmul(x, layer.weight, 1, 16, 16));
+  // Past the layer's block, and the block once freed: as input and as out.
+  const beyond = old(layer.weight, 2 * 16 * 16 + 64);
+  expect(() => api.matmul(beyond, new Float32Array(1), beyond.length, 1, 1)).toThrow(/matmul: a shows memory that is freed or simd-linear's own/);
+  const before = other.weight.slice();
+  layer.dispose();
+  expect(() => api.matmul(w, x, 16, 16, 1)).toThrow(/matmul: a shows memory that is freed or simd-linear's own/);
+  expect(() => new api.Tanh().forward(x.subarray(0, 16), 1, w.subarray(0, 16))).toThrow(/Tanh\.forward: out shows memory that is freed or simd-linear's own/);
+  expect(other.weight).toEqual(before);
+  [other, grown].forEach((a) => a.dispose());
+  api.shutdown();
+});
 
 test('a killed worker makes the next call throw, not hang; shutdown() then continues on one thread', async () => {
   const api = await fresh(2);
