@@ -44,3 +44,25 @@ test('each tensor counted once; a NaN gradient makes all NaN, as PyTorch; bad in
   expect(grads().every((g) => g.every(Number.isNaN))).toBe(true);
   model.dispose();
 });
+
+test("normType as torch's norm_type: any p > 0, Infinity or 'inf' (the largest |g|); anything else is a clear error", () => {
+  const { model, grads } = modelWithGradients();
+  const flat = grads().flatMap((g) => [...g]);
+  const pNorm = (p: number) => (p === Infinity ? Math.max(...flat.map(Math.abs)) : flat.reduce((s, v) => s + Math.abs(v) ** p, 0) ** (1 / p));
+  // Summed in float64, returned in float32: within float32's rounding of the float64 norm.
+  for (const p of [1, 0.5, 3, Infinity]) expect(Math.abs(clipGradNorm(model, 1e9, p) / pNorm(p) - 1), `p = ${p}`).toBeLessThan(2 ** -24);
+  expect(clipGradNorm(model, 1e9, 'inf')).toBe(Math.fround(pNorm(Infinity)));
+  expect(clipGradNorm(model, 1e9, 2)).toBe(clipGradNorm(model, 1e9));
+  const unclipped = grads();
+  for (const bad of [0, -1, NaN, -Infinity]) {
+    expect(() => clipGradNorm(model, 1, bad)).toThrow(new RangeError(`clipGradNorm: normType must be a number > 0, Infinity or 'inf'; got ${bad}`));
+  }
+  expect(() => clipGradNorm(model, 1, '2' as never)).toThrow(new TypeError("clipGradNorm: normType must be a number > 0, Infinity or 'inf'; got the string \"2\""));
+  expect(grads()).toEqual(unclipped); // a refused call changes nothing
+  // Clipping by the largest |g|: every gradient scaled so that it is maxNorm.
+  const before = grads(), largest = pNorm(Infinity);
+  clipGradNorm(model, largest / 4, Infinity);
+  const coefficient = Math.fround(Math.fround(largest / 4) / (Math.fround(largest) + 1e-6));
+  grads().forEach((g, i) => g.forEach((v, j) => expect(v).toBeCloseTo(before[i][j] * coefficient, 6)));
+  model.dispose();
+});

@@ -21,7 +21,8 @@ import { expect, test } from 'vitest';
 // Refusing unknown option keys and views of disposed layers, and the fourth and fifth sweeps' checks (0.4 KB), by the
 // workers' lifecycle and the thread count moving to the default entry's own chunk (src/workers.ts, init.ts), Heap's
 // private members as # fields and /inline's pieces of 20 KB. The seventh sweep's refusal of views outside live arrays
-// (0.2 KB) by one staged call for every layer's forward and backward and terser's hoist_funs (−0.5 KB).
+// (0.2 KB) and clipGradNorm's normType (0.1 KB) by one staged call for every layer's forward and backward and
+// terser's hoist_funs (−0.5 KB).
 const BUDGET_BYTES = 36 * 1024;
 const dist = new URL('../dist/', import.meta.url);
 
