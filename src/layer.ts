@@ -140,16 +140,15 @@ export function parameterAddresses(parameter: Parameter, where: string): { value
 }
 
 /**
- * Marks the gradients of `tensors` as being added to, until endGradients: a backward
- * that throws in between leaves them incomplete, so that no optimizer steps on half a
- * gradient until zeroGrad().
+ * `run`, a backward adding to the gradients of `tensors`: they are marked as being added to
+ * until it returns, so one that throws part-way leaves them incomplete, and no optimizer
+ * steps on half a gradient until zeroGrad().
  */
-export function beginGradients(tensors: readonly Tensor[]): void {
+export function addingGradients<T>(tensors: readonly Tensor[], run: () => T): T {
   for (const tensor of tensors) tensor.unfinished++;
-}
-
-export function endGradients(tensors: readonly Tensor[]): void {
+  const result = run();
   for (const tensor of tensors) tensor.unfinished--;
+  return result;
 }
 
 /** Throws, naming `where`, once the parameter's layer is disposed. */
@@ -295,13 +294,18 @@ export function stagedCall(
   heap: Heap, input: Float32Array, output: Float32Array,
   stage: (count: number) => number, run: (at: number) => number, length: number,
 ): Float32Array {
-  const source = new Operand(heap.memory, input);
   const target = new Operand(heap.memory, output);
-  const count = lengthOf(input);
-  const at = stage(count);
-  copyInto(heap.f32(at, count), source.current());
-  const result = heap.f32(run(at), length);
+  const result = heap.f32(run(stageIn(heap, input, stage)), length);
   const array = target.current();
   copyInto(array, result);
   return array;
+}
+
+/** Copies `array` (which may be a view of the module's memory) to the address `stage(array.length)` reserves; returns it. */
+export function stageIn(heap: Heap, array: Float32Array, stage: (count: number) => number): number {
+  const source = new Operand(heap.memory, array); // followed across the growth reserving may cause
+  const count = lengthOf(array);
+  const at = stage(count);
+  copyInto(heap.f32(at, count), source.current());
+  return at;
 }

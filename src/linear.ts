@@ -3,7 +3,7 @@ import { copyInto, lengthOf } from './arrays.js';
 import { backwardArguments, checkFloat32Array, checkInputWidth, checkOptions, checkSeed, checkSize, describe, forwardArguments } from './errors.js';
 import { FrozenLinear, requestedFormat, type FreezeOptions } from './frozen-linear.js';
 import { alignUp, Allocations, HeapArray } from './heap.js';
-import { beginGradients, createParameter, endGradients, ModuleLayer, Tensor, type Parameter, stagedCall } from './layer.js';
+import { addingGradients, createParameter, ModuleLayer, Tensor, type Parameter, stagedCall } from './layer.js';
 import { runtime, type Epilogue, type Runtime } from './runtime.js';
 
 export interface LinearOptions {
@@ -178,12 +178,7 @@ export class Linear extends ModuleLayer<LinearTape> {
     const { inFeatures: din, outFeatures: dout } = this;
     const batch = tape.workspace === null ? 0 : tape.batch;
     const dx = backwardArguments(where, batch, din, dout, dy, out);
-    return stagedCall(this.#rt.heap, dy, dx, () => tape.workspace!.dy, (at) => {
-      beginGradients(this.#tensors);
-      const result = this.backwardAt(tape, at);
-      endGradients(this.#tensors);
-      return result;
-    }, batch * din);
+    return stagedCall(this.#rt.heap, dy, dx, () => tape.workspace!.dy, (at) => addingGradients(this.#tensors, () => this.backwardAt(tape, at)), batch * din);
   }
 
   /** @internal */

@@ -2,7 +2,7 @@ import { FUSED_THRESHOLD, type Activation } from './activations.js';
 import { backwardArguments, checkInputWidth, checkOptions, checkSeed, checkSize, describe, forwardArguments } from './errors.js';
 import { FrozenLinear, type FreezeOptions } from './frozen-linear.js';
 import { alignUp, Allocations, HeapArray, StagingBuffer } from './heap.js';
-import { beginGradients, createParameter, endGradients, ModuleLayer, Tensor, type Parameter, stagedCall } from './layer.js';
+import { addingGradients, createParameter, ModuleLayer, Tensor, type Parameter, stagedCall } from './layer.js';
 import { Linear } from './linear.js';
 import { runtime, type Epilogue, type Runtime } from './runtime.js';
 
@@ -159,12 +159,7 @@ export class LoRA extends ModuleLayer<LoRATape> {
     const { inFeatures: din, outFeatures: dout } = this;
     const dx = backwardArguments(where, batch, din, dout, dy, out);
     // The base's backward may grow the memory (a frozen base unpacks W): dy and dx are followed, not held.
-    return stagedCall(this.#rt.heap, dy, dx, () => this.#reserveBackward(tape).dy, (at) => {
-      beginGradients(this.#tensors);
-      const result = this.backwardAt(tape, at);
-      endGradients(this.#tensors);
-      return result;
-    }, batch * din);
+    return stagedCall(this.#rt.heap, dy, dx, () => this.#reserveBackward(tape).dy, (at) => addingGradients(this.#tensors, () => this.backwardAt(tape, at)), batch * din);
   }
 
   /** @internal */

@@ -1,7 +1,7 @@
 import { copyInto, isDetached, lengthOf, Operand } from './arrays.js';
 import { batchOf, checkFloat32Array, checkInputWidth, describe, isFloat32Array, outputArray } from './errors.js';
-import { Allocations, StagingBuffer, type Heap } from './heap.js';
-import { beginGradients, endGradients, ModuleLayer, Parameter, parameterTensor, stagedCall, type Layer, type Tensor } from './layer.js';
+import { Allocations, StagingBuffer } from './heap.js';
+import { addingGradients, ModuleLayer, Parameter, parameterTensor, stagedCall, stageIn, type Layer, type Tensor } from './layer.js';
 import { requestedFormat, type FreezeOptions } from './frozen-linear.js';
 import { runtime, type Runtime } from './runtime.js';
 import { loadStateDict, stateDict, type StateDict } from './serialization.js';
@@ -142,7 +142,7 @@ export class Sequential {
     this.#forwards++;
     this.#running = true;
     try {
-      let at = copyIn(heap, x, this.#input);
+      let at = stageIn(heap, x, (count) => this.#input.reserve(count));
       const widths = known ? (planned as number[]) : [...planned]; // a known plan is read, never added to
       for (let i = 0; i < steps.length; i++) {
         const step = steps[i];
@@ -199,15 +199,13 @@ export class Sequential {
     const tensors = (this.#tensors ??= this.#allTensors());
     this.#running = true;
     try {
-      return stagedCall(this.#rt.heap, dy, dx, (count) => this.#gradient.reserve(count), (at) => {
-        beginGradients(tensors);
+      return stagedCall(this.#rt.heap, dy, dx, (count) => this.#gradient.reserve(count), (at) => addingGradients(tensors, () => {
         for (let i = this.#steps.length - 1; i >= 0; i--) {
           const step = this.#steps[i];
           at = step.native ? step.layer.backwardAt(step.tape, at) : this.#backwardUser(step, i, at, batch);
         }
-        endGradients(tensors);
         return at;
-      }, batch * widths[0]);
+      }), batch * widths[0]);
     } finally {
       this.#running = false;
     }
@@ -355,7 +353,7 @@ export class Sequential {
     this.#checkAfterUserCall('Sequential.forward');
     const declared = step.declared && batch * step.declared.outFeatures;
     const count = checkUserResult(`Sequential.forward: layers[${i}].forward`, y, batch, declared);
-    const to = copyIn(heap, y as Float32Array, step.output);
+    const to = stageIn(heap, y as Float32Array, (count) => step.output.reserve(count));
     step.inputWidth = width;
     step.outputWidth = count / batch;
     if (step.layer instanceof Sequential) step.seen = step.layer.#forwards;
@@ -368,7 +366,7 @@ export class Sequential {
     const dx: unknown = step.layer.backward!(heap.f32(at, batch * step.outputWidth).slice());
     this.#checkAfterUserCall('Sequential.backward');
     checkUserResult(`Sequential.backward: layers[${i}].backward`, dx, batch, batch * step.inputWidth);
-    return copyIn(heap, dx as Float32Array, step.dx);
+    return stageIn(heap, dx as Float32Array, (count) => step.dx.reserve(count));
   }
 
   /**
@@ -447,15 +445,6 @@ function fixedWidths(layer: Layer): Widths | undefined {
   const { inFeatures, outFeatures } = layer;
   const valid = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) > 0;
   return valid(inFeatures) && valid(outFeatures) ? { inFeatures, outFeatures } : undefined;
-}
-
-/** Copies `array` (which may be a view of the module's memory) to the address `buffer` reserves for it; returns that address. */
-function copyIn(heap: Heap, array: Float32Array, buffer: StagingBuffer): number {
-  const source = new Operand(heap.memory, array);
-  const count = lengthOf(array);
-  const at = buffer.reserve(count);
-  copyInto(heap.f32(at, count), source.current());
-  return at;
 }
 
 /** Checks what a user's layer returned: a Float32Array of whole rows (exactly `length` floats, if given); returns its length. */
