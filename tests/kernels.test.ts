@@ -217,6 +217,8 @@ function base(kernel: string): Base {
     case 'f32_gemm_packed': return {
       ...general({ ...flags, m: ROWS_MAX + 1, n: 2 * NR + 1, k: 9, a: 'rows', b: 'rows', packed: true }, 2),
       m: [...at('m', range(2, MR + 1), { k: 9 }), ...at('m', [ROWS_MAX + 1, 2 * MR + 1, 3 * MR + 2].filter((m) => m > ROWS_MAX))],
+      // Past PACKED_ROWS_MAX rows a large B is the blocked product's again.
+      large: [{ m: 4 * MR + 3, k: KC + 5 }, { m: 13 * MR + 1, k: KC + 5 }, { m: PACKED_ROWS_MAX + 1, k: 1031, n: Math.ceil(LARGE_B / 1031) + 13 }],
     };
     case 'f32_gemm_packed_rows': return {
       base: { ...flags, m: 3, n: 2 * NR + 1, k: STREAM_MIN + 1, a: 'rows', b: 'rows', packed: true },

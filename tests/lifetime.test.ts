@@ -138,3 +138,19 @@ test("views you make of memory that is free or the package's own are refused, ho
   // The whole memory, staging and scratch included.
   expect(() => new Tanh().forward(new Float32Array(parts[0].buffer), 1)).toThrow(/Tanh\.forward: x shows memory that is freed or simd-linear's own/);
 });
+
+test('a subclass that lies about its buffer or offset is checked for what it shows, not what it claims', () => {
+  const live = new Linear(8, 8, { seed: 1 });
+  const array = allocate(64);
+  const { buffer, byteOffset } = array;
+  array.dispose();
+  class Liar extends Float32Array {
+    get byteOffset() { return live.weight.byteOffset; } // claims the live layer's weight
+    get buffer() { return live.weight.buffer; }
+  }
+  const liar = new Liar(buffer, byteOffset, 64);
+  const ones = new Float32Array(64).fill(1);
+  expect(() => matmul(liar, ones, 8, 8, 8)).toThrow(/matmul: a shows memory that is freed or simd-linear's own/);
+  expect(() => matmul(ones, ones, 8, 8, 8, { out: liar })).toThrow(/matmul: options\.out shows memory that is freed or simd-linear's own/);
+  live.dispose();
+});
