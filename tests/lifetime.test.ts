@@ -146,7 +146,7 @@ test('a subclass that lies about its buffer or offset is checked for what it sho
   array.dispose();
   class Liar extends Float32Array {
     get byteOffset() { return live.weight.byteOffset; } // claims the live layer's weight
-    get buffer() { return live.weight.buffer; }
+    get buffer() { return live.weight.buffer as ArrayBuffer; }
   }
   const liar = new Liar(buffer, byteOffset, 64);
   const ones = new Float32Array(64).fill(1);
