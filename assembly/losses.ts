@@ -39,13 +39,15 @@ export function softmaxCrossEntropy(
       store<f32>(grad + (<usize>j << 2), e);
       sum += e;
     }
-    const logSum = Mathf.log(sum) + max;
+    // −log p = log Σ − (z − max), as PyTorch's log_softmax: adding max back to log Σ
+    // first would round the loss to max's ulp (0 for logits [1e8, 1e8], not ln 2).
+    const logSum = Mathf.log(sum);
     const wy: f32 = weights != 0 ? load<f32>(weights + (<usize>label << 2)) : 1;
-    nll += <f64>wy * <f64>(logSum - load<f32>(logits + (<usize>label << 2)));
+    nll += <f64>wy * <f64>(logSum - (load<f32>(logits + (<usize>label << 2)) - max));
     if (smoothing != 0) {
       for (let j = 0; j < classes; j++) {
         const wc: f64 = weights != 0 ? <f64>load<f32>(weights + (<usize>j << 2)) : 1;
-        smooth += wc * <f64>(logSum - load<f32>(logits + (<usize>j << 2)));
+        smooth += wc * <f64>(logSum - (load<f32>(logits + (<usize>j << 2)) - max));
       }
     }
     const toGrad = (keep * wy + spread * weightTotal) * scale / sum;

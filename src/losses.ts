@@ -1,5 +1,5 @@
 import { copyInto, lengthOf, Operand, typedArrayKind } from './arrays.js';
-import { checkFloat32Array, checkOptions, checkSize, describe } from './errors.js';
+import { checkFloat32Array, checkOptions, checkSize, describe, errorFor } from './errors.js';
 import { alignUp } from './heap.js';
 import { runtime } from './runtime.js';
 
@@ -11,7 +11,7 @@ export interface LossResult {
 
 /** Options of `softmaxCrossEntropy`, as torch.nn.CrossEntropyLoss names them. */
 export interface CrossEntropyOptions {
-  /** A weight per class (classes of them, finite, ≥ 0): the loss of a row is scaled by its target's weight. */
+  /** A weight per class (classes of them, finite): the loss of a row is scaled by its target's weight. */
   weight?: Float32Array;
   /** Rows whose label is this contribute nothing, to the loss or to the mean (default −100). */
   ignoreIndex?: number;
@@ -51,18 +51,19 @@ export function softmaxCrossEntropy(
   }
   const { weight, ignoreIndex = -100, labelSmoothing = 0 } = checkOptions(where, options, 'weight, ignoreIndex, labelSmoothing'); // each read once
   if (!Number.isSafeInteger(ignoreIndex)) {
-    throw new TypeError(`${where}: options.ignoreIndex must be an integer; got ${describe(ignoreIndex)}`);
+    throw new (errorFor(ignoreIndex))(`${where}: options.ignoreIndex must be an integer; got ${describe(ignoreIndex)}`);
   }
   if (typeof labelSmoothing !== 'number' || !(labelSmoothing >= 0 && labelSmoothing <= 1)) {
-    throw new RangeError(`${where}: options.labelSmoothing must be a number in [0, 1]; got ${describe(labelSmoothing)}`);
+    throw new (errorFor(labelSmoothing))(`${where}: options.labelSmoothing must be a number in [0, 1]; got ${describe(labelSmoothing)}`);
   }
   let weights: Float32Array | null = null;
   if (weight !== undefined) {
     checkFloat32Array(where, 'options.weight', weight, classes, 'one per class');
     weights = new Float32Array(classes);
     copyInto(weights, weight);
-    const bad = weights.findIndex((w) => !(w >= 0 && w <= Number.MAX_VALUE));
-    if (bad >= 0) throw new RangeError(`${where}: options.weight[${bad}] must be a finite number ≥ 0; got ${describe(weights[bad])}`);
+    // Any finite weight, negative ones too, as PyTorch's (which checks none).
+    const bad = weights.findIndex((w) => !Number.isFinite(w));
+    if (bad >= 0) throw new RangeError(`${where}: options.weight[${bad}] must be a finite number; got ${describe(weights[bad])}`);
   }
   // Checked on a copy, so the indices the kernel reads are the ones checked.
   const indices = new Int32Array(batch);

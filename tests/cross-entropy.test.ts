@@ -35,6 +35,7 @@ describe.each<[string, CrossEntropyOptions, Int32Array]>([
   ['class weights', { weight }, labels],
   ['label smoothing', { labelSmoothing: 0.1 }, labels],
   ['weights and label smoothing', { weight, labelSmoothing: 0.3 }, labels],
+  ['a negative class weight (PyTorch checks none)', { weight: Float32Array.from([0.5, -2, 1, 0.25, 3]), labelSmoothing: 0.1 }, labels],
   ['another ignoreIndex, a class', { ignoreIndex: 4, weight, labelSmoothing: 0.2 }, others],
 ])('%s', (_, options, labels) => {
   test('loss and gradient as PyTorch defines them', () => {
@@ -52,6 +53,17 @@ describe.each<[string, CrossEntropyOptions, Int32Array]>([
     const ignored = options.ignoreIndex ?? -100;
     labels.forEach((label, i) => { if (label === ignored) expect(Array.from(grad.subarray(i * classes, (i + 1) * classes)).every((v) => v === 0)).toBe(true); });
   });
+});
+
+test('large logits: the loss keeps float32 precision (log Σ is not added to the row max first)', () => {
+  for (const row of [[1e8, 1e8], [50000, 49990, 49995], [30, 20, 25], [-1e6, -1e6 - 3]]) {
+    for (const labelSmoothing of [0, 0.1]) {
+      const { loss } = softmaxCrossEntropy(Float32Array.from(row), Int32Array.from([0]), row.length, { labelSmoothing });
+      const want = reference(Float32Array.from(row), [0], row.length, { labelSmoothing });
+      // Float32's own limit: log Σ of a sum near 1 is good to a few ulps of 1, absolutely.
+      expect(Math.abs(loss - want), `${row}, labelSmoothing ${labelSmoothing}`).toBeLessThan(1e-6 * want + 2 ** -22);
+    }
+  }
 });
 
 test('every row ignored: the loss is NaN (0 / 0, as PyTorch) and the gradient zero', () => {
@@ -72,9 +84,12 @@ test('every kept row of weight 0: NaN with label smoothing too (it was +∞), as
 test('bad options are clear errors', () => {
   const l = Int32Array.from([0, 1, 2, 3, 4, 0]);
   expect(() => softmaxCrossEntropy(logits, l, classes, { weight: new Float32Array(4) })).toThrow(/softmaxCrossEntropy: options.weight must be a Float32Array of length 5 \(one per class\); got a Float32Array of length 4/);
-  expect(() => softmaxCrossEntropy(logits, l, classes, { weight: Float32Array.from([1, 1, -1, 1, 1]) })).toThrow('softmaxCrossEntropy: options.weight[2] must be a finite number ≥ 0; got -1');
+  expect(() => softmaxCrossEntropy(logits, l, classes, { weight: Float32Array.from([1, 1, Infinity, 1, 1]) })).toThrow('softmaxCrossEntropy: options.weight[2] must be a finite number; got Infinity');
   expect(() => softmaxCrossEntropy(logits, l, classes, { labelSmoothing: 1.5 })).toThrow('softmaxCrossEntropy: options.labelSmoothing must be a number in [0, 1]; got 1.5');
   expect(() => softmaxCrossEntropy(logits, l, classes, { ignoreIndex: 0.5 })).toThrow('softmaxCrossEntropy: options.ignoreIndex must be an integer; got 0.5');
+  for (const [options, type] of [[{ ignoreIndex: 0.5 }, RangeError], [{ ignoreIndex: '1' }, TypeError], [{ labelSmoothing: 2 }, RangeError], [{ labelSmoothing: '0.1' }, TypeError]] as const) {
+    expect(() => softmaxCrossEntropy(logits, l, classes, options as never), JSON.stringify(options)).toThrow(type);
+  }
   expect(() => softmaxCrossEntropy(logits, l, classes, 7 as never)).toThrow(/softmaxCrossEntropy: options must be an object/);
   expect(() => softmaxCrossEntropy(logits, Int32Array.from([0, 1, 2, 3, 4, -1]), classes)).toThrow('softmaxCrossEntropy: labels[5] must be a class index in [0, 5) or ignoreIndex (-100); got -1');
   // An ignoreIndex beyond int32 ignores nothing (no label can equal it).
