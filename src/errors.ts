@@ -65,6 +65,9 @@ export function checkOptions<T>(where: string, options: T, names: string): T {
   return options;
 }
 
+/** The error for a bad option: a RangeError for a number outside what it may be, a TypeError for anything else. */
+export const errorFor = (value: unknown) => (typeof value === 'number' ? RangeError : TypeError);
+
 /** Checks that `value` is a non-negative integer: a matrix dimension, which may be empty. */
 export function checkDimension(where: string, name: string, value: unknown): asserts value is number {
   if (typeof value !== 'number') {

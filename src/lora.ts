@@ -1,5 +1,5 @@
 import { FUSED_THRESHOLD, type Activation } from './activations.js';
-import { backwardArguments, checkInputWidth, checkOptions, checkSeed, checkSize, describe, forwardArguments } from './errors.js';
+import { backwardArguments, checkInputWidth, checkOptions, checkSeed, checkSize, describe, errorFor, forwardArguments } from './errors.js';
 import { FrozenLinear, type FreezeOptions } from './frozen-linear.js';
 import { alignUp, Allocations, HeapArray, StagingBuffer } from './heap.js';
 import { addingGradients, createParameter, ModuleLayer, Tensor, type Parameter, stagedCall } from './layer.js';
@@ -75,7 +75,7 @@ export class LoRA extends ModuleLayer<LoRATape> {
       throw new RangeError(`${where}: options.rank must be at most min(inFeatures, outFeatures) = ${Math.min(inFeatures, outFeatures)}; got ${rank}`);
     }
     if (typeof alpha !== 'number' || !Number.isFinite(alpha)) {
-      throw new TypeError(`${where}: options.alpha must be a finite number; got ${describe(alpha)}`);
+      throw new (errorFor(alpha))(`${where}: options.alpha must be a finite number; got ${describe(alpha)}`);
     }
     checkSeed(where, seed);
     this.#rt = rt;

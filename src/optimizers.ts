@@ -1,4 +1,4 @@
-import { checkOptions, describe } from './errors.js';
+import { checkOptions, describe, errorFor } from './errors.js';
 import { alignUp, Allocations } from './heap.js';
 import { checkParameter, type Parameter, parameterAddresses, parameterList, parameterTensor, zeroGradient } from './layer.js';
 import { runtime, type Runtime } from './runtime.js';
@@ -59,8 +59,7 @@ abstract class Optimizer {
   zeroGrad(): void {
     const where = `${this.name}.zeroGrad`;
     this.check(where);
-    // Every one alive before any is zeroed; the index goes into the message only when one is not.
-    this.params.forEach((p, i) => { try { checkParameter(p, where); } catch { checkParameter(p, `${where}: params[${i}]`); } });
+    this.#checked(where, checkParameter); // every one alive before any is zeroed
     for (const p of this.params) zeroGradient(p);
   }
 
@@ -92,7 +91,12 @@ abstract class Optimizer {
 
   /** Every parameter's addresses, checked (alive, gradient whole) before any is stepped. */
   protected addresses(where: string): { value: number; grad: number }[] {
-    return this.params.map((p) => parameterAddresses(p, where));
+    return this.#checked(where, parameterAddresses);
+  }
+
+  /** `check` of every parameter; the index goes into the message only of one that fails. */
+  #checked<T>(where: string, check: (parameter: Parameter, where: string) => T): T[] {
+    return this.params.map((p, i) => { try { return check(p, where); } catch { return check(p, `${where}: params[${i}]`); } });
   }
 }
 
@@ -100,7 +104,7 @@ abstract class Optimizer {
 function checkNumber(where: string, name: string, value: unknown, min: number, max = Infinity, minOpen = false): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || (minOpen && value === min) || value >= max) {
     const range = `${minOpen ? '(' : '['}${min}, ${max === Infinity ? '∞' : max})`;
-    throw new RangeError(`${where}: ${name} must be a number in ${range}; got ${describe(value)}`);
+    throw new (errorFor(value))(`${where}: ${name} must be a number in ${range}; got ${describe(value)}`);
   }
   return value;
 }
@@ -116,12 +120,13 @@ export class SGD extends Optimizer {
   constructor(params: ParameterList, options: SGDOptions) {
     super('SGD', params);
     const where = 'new SGD';
-    checkOptions(where, options, 'lr, momentum, dampening, weightDecay, nesterov');
-    this.lr = checkNumber(where, 'options.lr', options.lr, 0);
-    this.momentum = checkNumber(where, 'options.momentum', options.momentum ?? 0, 0);
-    this.dampening = checkNumber(where, 'options.dampening', options.dampening ?? 0, 0);
-    this.weightDecay = checkNumber(where, 'options.weightDecay', options.weightDecay ?? 0, 0);
-    this.nesterov = options.nesterov ?? false;
+    // Defaults for what is left out only: null is a wrong type, as in every other call.
+    const { lr, momentum = 0, dampening = 0, weightDecay = 0, nesterov = false } = checkOptions(where, options, 'lr, momentum, dampening, weightDecay, nesterov');
+    this.lr = checkNumber(where, 'options.lr', lr, 0);
+    this.momentum = checkNumber(where, 'options.momentum', momentum, 0);
+    this.dampening = checkNumber(where, 'options.dampening', dampening, 0);
+    this.weightDecay = checkNumber(where, 'options.weightDecay', weightDecay, 0);
+    this.nesterov = nesterov;
     if (typeof this.nesterov !== 'boolean') throw new TypeError(`${where}: options.nesterov must be a boolean; got ${describe(this.nesterov)}`);
     if (this.nesterov && (this.momentum <= 0 || this.dampening !== 0)) {
       throw new RangeError(`${where}: nesterov needs momentum > 0 and dampening = 0; got momentum ${this.momentum}, dampening ${this.dampening}`);
@@ -156,13 +161,12 @@ export class AdamW extends Optimizer {
   constructor(params: ParameterList, options: AdamWOptions = {}) {
     super('AdamW', params);
     const where = 'new AdamW';
-    checkOptions(where, options, 'lr, betas, eps, weightDecay');
-    this.lr = checkNumber(where, 'options.lr', options.lr ?? 1e-3, 0);
-    const betas = options.betas ?? [0.9, 0.999];
+    const { lr = 1e-3, betas = [0.9, 0.999], eps = 1e-8, weightDecay = 1e-2 } = checkOptions(where, options, 'lr, betas, eps, weightDecay');
+    this.lr = checkNumber(where, 'options.lr', lr, 0);
     if (!Array.isArray(betas) || betas.length !== 2) throw new TypeError(`${where}: options.betas must be [beta1, beta2]; got ${describe(betas)}`);
     this.betas = [checkNumber(where, 'options.betas[0]', betas[0], 0, 1), checkNumber(where, 'options.betas[1]', betas[1], 0, 1)];
-    this.eps = checkNumber(where, 'options.eps', options.eps ?? 1e-8, 0);
-    this.weightDecay = checkNumber(where, 'options.weightDecay', options.weightDecay ?? 1e-2, 0);
+    this.eps = checkNumber(where, 'options.eps', eps, 0);
+    this.weightDecay = checkNumber(where, 'options.weightDecay', weightDecay, 0);
   }
 
   /** Steps taken so far (for bias correction); may be set, to a whole number, when resuming a run. */

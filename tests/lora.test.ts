@@ -161,6 +161,7 @@ test('bad input: clear errors naming the argument; dispose frees the adapter, no
   expect(() => new LoRA(base, { rank: 2.5 })).toThrow('new LoRA: options.rank must be a positive integer; got 2.5');
   expect(() => new LoRA(base, { rank: 5 })).toThrow('new LoRA: options.rank must be at most min(inFeatures, outFeatures) = 4; got 5');
   expect(() => new LoRA(base, { rank: 2, alpha: NaN })).toThrow('new LoRA: options.alpha must be a finite number; got NaN');
+  expect(() => new LoRA(base, { rank: 2, alpha: Infinity })).toThrow(RangeError);
   expect(() => new LoRA(base, undefined as never)).toThrow(/new LoRA: options must be an object \(\{ rank, alpha, seed \}\); got undefined/);
   expect(() => new LoRA({} as never, { rank: 1 })).toThrow(/new LoRA: base must be a Linear or a FrozenLinear; got an object/);
   const lora = new LoRA(base, { rank: 2 });

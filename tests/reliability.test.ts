@@ -305,7 +305,7 @@ describe('a failed call leaves the last forward that succeeded, or a clear error
     expect(() => model.backward(randomArray(4, 43))).toThrow('a kernel failed');
     vi.restoreAllMocks();
     const weights = model.parameters().map((p) => p.value.slice());
-    expect(() => sgd.step()).toThrow(/SGD.step: the gradient of parameter weight is incomplete \(a backward failed part-way\); call zeroGrad\(\)/);
+    expect(() => sgd.step()).toThrow(/SGD\.step: params\[0\]: the gradient of parameter weight is incomplete \(a backward failed part-way\); call zeroGrad\(\)/);
     expect(model.parameters().map((p) => p.value.slice())).toEqual(weights);
     model.zeroGrad();
     model.forward(randomArray(8, 42));

@@ -163,7 +163,34 @@ describe('optimizers follow PyTorch step for step', () => {
     adam.steps = 10;
     expect(adam.steps).toBe(10);
     layer.dispose();
-    expect(() => sgd.step()).toThrow(/SGD.step: this Linear layer was disposed/);
+    expect(() => sgd.step()).toThrow(/SGD\.step: params\[0\]: this Linear layer was disposed/);
+  });
+
+  test('an option given as null is a wrong type, never its default; a string is a TypeError, a number out of range a RangeError', () => {
+    const layer = new Linear(3, 2);
+    for (const key of ['lr', 'betas', 'eps', 'weightDecay']) {
+      expect(() => new AdamW(layer, { [key]: null } as never), key).toThrow(TypeError);
+    }
+    expect(() => new AdamW(layer, { weightDecay: null } as never)).toThrow('new AdamW: options.weightDecay must be a number in [0, ∞); got null');
+    for (const key of ['momentum', 'dampening', 'weightDecay', 'nesterov']) {
+      expect(() => new SGD(layer, { lr: 0.1, [key]: null } as never), key).toThrow(TypeError);
+    }
+    expect(() => new SGD(layer, { lr: '0.1' } as never)).toThrow(TypeError);
+    expect(() => new AdamW(layer, { betas: ['0.9', 0.999] } as never)).toThrow(TypeError);
+    expect(() => new AdamW(layer, { eps: -1 })).toThrow(RangeError);
+    const adam = new AdamW(layer);
+    expect(() => { adam.lr = 'x' as never; }).toThrow(TypeError);
+  });
+
+  test('AdamW\'s first moment is ATen\'s lerp: β1 = 0 takes the gradient itself (m + (g − m) lost 1 to 1e8 − 1e8)', () => {
+    const layer = new Linear(1, 1, { bias: false });
+    layer.weight[0] = 0.5;
+    const adam = new AdamW(layer, { lr: 0.1, betas: [0, 0], eps: 0, weightDecay: 0 });
+    for (const g of [1e8, 1]) {
+      layer.weightGrad[0] = g;
+      adam.step(); // m = g and v = g², so each step moves the weight by lr
+    }
+    expect(layer.weight[0]).toBe(Math.fround(Math.fround(0.5 - 0.1) - 0.1));
   });
 });
 
