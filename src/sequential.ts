@@ -1,7 +1,7 @@
 import { copyInto, isDetached, lengthOf, Operand } from './arrays.js';
 import { batchOf, checkFloat32Array, checkInputWidth, describe, isFloat32Array, outputArray } from './errors.js';
 import { Allocations, StagingBuffer } from './heap.js';
-import { addingGradients, ModuleLayer, Parameter, parameterTensor, stagedCall, stageIn, type Layer, type Tensor } from './layer.js';
+import { addingGradients, checkParameter, ModuleLayer, Parameter, parameterTensor, stagedCall, stageIn, type Layer, type Tensor, zeroGradient } from './layer.js';
 import { requestedFormat, type FreezeOptions } from './frozen-linear.js';
 import { runtime, type Runtime } from './runtime.js';
 import { loadStateDict, stateDict, type StateDict } from './serialization.js';
@@ -271,8 +271,14 @@ export class Sequential {
 
   /** Sets every gradient to zero (and makes gradients left incomplete by a failed backward whole again). */
   zeroGrad(): void {
-    this.#checkUsable('Sequential.zeroGrad');
-    for (const { layer } of this.#steps) layer.zeroGrad?.();
+    const where = 'Sequential.zeroGrad';
+    this.#checkUsable(where);
+    // As PyTorch's Module.zero_grad(): every parameter the model lists, those of your layers
+    // included, whether or not they have a zeroGrad() (called after, for what else it resets).
+    const parameters = this.parameters();
+    for (const p of parameters) checkParameter(p, where);
+    for (const p of parameters) zeroGradient(p);
+    for (const { layer, native } of this.#steps) if (!native) layer.zeroGrad?.();
   }
 
   /**

@@ -2,7 +2,7 @@
 // and layouts are PyTorch's, so a file written by safetensors.torch.save_file for an
 // nn.Sequential of nn.Linear loads here, and one written here loads there.
 import { arrayBufferBytes, bitsOf, bufferOf, byteOffsetOf, isDetachedBuffer, lengthOf, typedArrayKind } from './arrays.js';
-import { clipped, describe } from './errors.js';
+import { checkFloat32Array, clipped, describe } from './errors.js';
 import { transposedInTorch, type Parameter } from './layer.js';
 import type { Sequential } from './sequential.js';
 
@@ -186,11 +186,9 @@ function checkedValues(where: string, { name, parameter, shape }: Slot, entry: u
   if (got.length !== shape.length || [...got].some((size, i) => size !== shape[i])) { // spread: a hole is no size
     throw new RangeError(`${where}: ${expected}; got ${shapeText(got)}`);
   }
-  const expectedData = `${label}.data must be a Float32Array of length ${parameter.length} (shape ${shapeText(shape)})`;
-  // The engine's own accessors: a subclass or an object on Float32Array.prototype cannot lie about its length.
-  if (typedArrayKind(data) !== 'Float32Array') throw new TypeError(`${where}: ${expectedData}; got ${describe(data)}`);
-  if (lengthOf(data as Float32Array) !== parameter.length) throw new RangeError(`${where}: ${expectedData}; got ${describe(data)}`);
-  return bitCopy(data as Float32Array, transposedInTorch(parameter) ? shape : undefined);
+  // As every input: read by the engine's own accessors, and refused if it shows freed memory or the package's own.
+  checkFloat32Array(where, `${label}.data`, data, parameter.length, `shape ${shapeText(shape)}`);
+  return bitCopy(data, transposedInTorch(parameter) ? shape : undefined);
 }
 
 /** A copy of a parameter's values in PyTorch's layout. */

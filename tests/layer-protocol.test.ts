@@ -1,7 +1,7 @@
 // The layer protocol: what Sequential and serialization need of a layer, so that a
 // layer of a new kind (a user's own, here one wrapping a Linear) plugs in unchanged.
 import { beforeAll, expect, test } from 'vitest';
-import { init, Linear, loadSafetensors, ReLU, saveSafetensors, Sequential, type Layer, type Parameter } from '../dist/index.js';
+import { init, Linear, loadSafetensors, ReLU, saveSafetensors, Sequential, SGD, type Layer, type Parameter } from '../dist/index.js';
 import { initOptions, randomArray } from './support.js';
 
 beforeAll(() => init(initOptions));
@@ -50,6 +50,28 @@ test("a user's layer with parameters of ours is trained, named and saved like a 
   model.dispose();
   copy.dispose();
   expect(() => doubled.inner.weight).toThrow(/disposed/);
+});
+
+test("the model's zeroGrad() zeroes a user layer's parameters without a zeroGrad() of its own, and makes them whole", () => {
+  const inner = new Linear(3, 2, { seed: 4 });
+  const bare: Layer = { forward: (x, batch) => inner.forward(x, batch), backward: (dy) => inner.backward(dy), parameters: () => inner.parameters() };
+  const model = new Sequential([new Linear(4, 3, { seed: 1 }), bare]);
+  const optimizer = new SGD(model, { lr: 0.1 });
+  model.forward(randomArray(8, 3));
+  model.backward(randomArray(4, 4));
+  expect(inner.weightGrad.some((v) => v !== 0)).toBe(true);
+  model.zeroGrad();
+  expect(inner.weightGrad.every((v) => v === 0) && inner.biasGrad!.every((v) => v === 0)).toBe(true);
+  // A backward failing part-way leaves the gradients incomplete; the model's zeroGrad() makes them whole again.
+  model.forward(randomArray(8, 3));
+  const failing = new Sequential([new Linear(4, 3, { seed: 1 }), { forward: bare.forward, backward: () => { throw new Error('boom'); }, parameters: bare.parameters }]);
+  failing.forward(randomArray(8, 3));
+  expect(() => failing.backward(randomArray(4, 4))).toThrow('boom');
+  expect(() => optimizer.step()).toThrow(/SGD\.step: params\[2\]: the gradient of parameter weight is incomplete/);
+  failing.zeroGrad();
+  optimizer.step();
+  failing.dispose();
+  model.dispose();
 });
 
 test("declared widths of a user's layer chain like a Linear's and are held to", () => {

@@ -126,6 +126,22 @@ test('what a call returns for an out in module memory is out, or a view refused 
   [layer, ...victims].forEach((l) => l.dispose());
 });
 
+test('loadStateDict refuses a view taken before dispose(), or one of memory not handed out, as every call does', () => {
+  const first = new Linear(16, 16, { bias: false, seed: 6 });
+  const model = new Sequential([first]);
+  const owner = new Linear(16, 16, { seed: 7 });
+  const stale = owner.weight;
+  owner.dispose();
+  const victim = new Linear(16, 16, { seed: 8 }); // may own the memory stale shows by now
+  const before = first.weight.slice();
+  for (const data of [stale, new Float32Array(stale.buffer, 0, 256)]) {
+    expect(() => model.loadStateDict({ '0.weight': { shape: [16, 16], data } })).toThrow(/0\.weight.*\.data shows memory that is freed or simd-linear's own/);
+  }
+  expect(first.weight).toEqual(before);
+  victim.dispose();
+  model.dispose();
+});
+
 test("views you make of memory that is free or the package's own are refused, however they were made", () => {
   const array = allocate(3 * 256);
   const parts = [array.subarray(0, 128).subarray(0, 64), array.current.subarray(64, 128), new Float32Array(array.buffer, array.byteOffset + 512, 64)];
