@@ -1,5 +1,5 @@
 // Arrays in the module's memory, for operands that the kernels then read in place.
-import { derive, retire } from './arrays.js';
+import { derive, isDetached, retire } from './arrays.js';
 import { checkSize } from './errors.js';
 import { Allocations, HeapArray, type Heap } from './heap.js';
 import { runtime } from './runtime.js';
@@ -66,9 +66,12 @@ export class ModuleArray extends Float32Array {
     this.dispose();
   }
 
-  /** @internal The current view of `value` if it is a live ModuleArray, else `value` itself (which checkFloat32Array refuses if disposed). */
+  /**
+   * @internal The current view of `value` if it is a live ModuleArray that growth detached, else `value` itself
+   * (which checkFloat32Array refuses if disposed): a call given the array reads, writes and returns the array.
+   */
   static follow(value: unknown): unknown {
-    if (typeof value !== 'object' || value === null || !(#values in value) || value.#disposed) return value;
+    if (typeof value !== 'object' || value === null || !(#values in value) || value.#disposed || !isDetached(value)) return value;
     return value.current;
   }
 }

@@ -140,10 +140,13 @@ export class Operand<T extends TypedArray> {
     this.#length = this.#inMemory ? lengthOf(array) : 0;
   }
 
-  /** The elements, viewed over the memory's buffer as it is now: the array itself until growth detached it. */
+  /**
+   * The elements, viewed over the memory's buffer as it is now: the array itself until growth detached it
+   * (growing a shared memory detaches nothing: a view of its old buffer still shows the same floats).
+   */
   current(): T {
     const array = this.#array;
-    if (!this.#inMemory || bufferOf(array) === this.#memory.buffer) return array;
+    if (!this.#inMemory || !isDetached(array)) return array;
     const Kind = VIEW_CONSTRUCTORS[typedArrayKind(array) as keyof typeof VIEW_CONSTRUCTORS];
     const view = new Kind(this.#memory.buffer, this.#offset, this.#length) as T;
     derive(view, parents.get(array) ?? array); // retired with what the array showed

@@ -56,8 +56,8 @@ export function matmul(
   //
   // alpha·op(A)·op(B) = op(alpha·A)·op(B): alpha is folded into the staged copy of the
   // smaller operand (a scaled copy, when that one is read in place), and beta is C's
-  // factor in the kernels. No pass over C, and nothing is divided: a tiny alpha or a
-  // large beta·C cannot overflow on the way to a result that does not.
+  // factor in the kernels. No pass over C, and nothing is divided: a large beta·C cannot
+  // overflow on the way to a result that does not (alpha·element must be a float32, README).
   const { heap } = rt;
   const left = new Operand(heap.memory, a);
   const right = new Operand(heap.memory, b);
@@ -81,7 +81,7 @@ export function matmul(
     } else if (beta !== 0) {
       rt.kernels.scale(cAt, m * n, beta); // alpha = 0, or a k = 0 product: beta·C alone
     } else {
-      out.fill(0);
+      copyInto(out, new Float32Array(m * n)); // the engine's own set, not a method the array may override
       return out;
     }
     copyInto(out, heap.f32(cAt, m * n));

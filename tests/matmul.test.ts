@@ -103,3 +103,15 @@ test.each([
     expect(c, name(options)).toEqual(want);
   }
 });
+
+test('an empty product zeroes out with the engine\'s own fill, not a method the array overrides', () => {
+  class Unfilled extends Float32Array {
+    override fill(): this { return this; }
+  }
+  for (const [k, alpha] of [[0, 1], [1, 0]]) {
+    const out = new Unfilled(4);
+    out.set([7, 7, 7, 7]);
+    expect(matmul(new Float32Array(2 * k), new Float32Array(2 * k), 2, k, 2, { out, alpha })).toBe(out);
+    expect(Array.from(out), `k ${k}, alpha ${alpha}`).toEqual([0, 0, 0, 0]);
+  }
+});
