@@ -10,7 +10,7 @@
 import { NONE, GemmCall, PACKED_BF16, PACKED_INT8 } from "./abi.generated";
 import { MR, NR } from "./blocking";
 import { activateTile } from "./activations";
-import { blocked, thinProduct, THIN_COLUMNS } from "./gemm";
+import { blocked, thinProduct, THIN_COLUMNS, GEMM_SCRATCH_BYTES } from "./gemm";
 import { gemmDots, gemmRows } from "./few-rows";
 import { gemvPacked } from "./gemv-packed";
 import { gemmPackedRows } from "./gemm-packed-rows";
@@ -124,7 +124,7 @@ export function runKernel(
       break;
     }
     case F32_GEMM_DOTS: gemmDots(m, n, k, a, call.rsA, b, call.csB, c, call.ldc, beta, bias, scratch); break;
-    case F32_GEMM_RANK_K: rankUpdate(m, n, k, a, call.rsA, call.csA, b, call.rsB, c, call.ldc, beta, bias); break;
+    case F32_GEMM_RANK_K: rankUpdate(m, n, k, a, call.rsA, call.csA, b, call.rsB, c, call.ldc, beta, bias, scratch, GEMM_SCRATCH_BYTES); break;
     case F32_GEMM_PACKED_ROWS: gemmPackedRows<f32>(m, n, k, a, call.rsA, call.csA, b, c, call.ldc, beta, bias, scratch); break;
     case BF16_GEMM_PACKED_ROWS: gemmPackedRows<u16>(m, n, k, a, call.rsA, call.csA, b, c, call.ldc, beta, bias, scratch); break;
     case QD8_F32_QC8W_GEMM: {

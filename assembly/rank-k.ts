@@ -1,5 +1,7 @@
 import { madd } from "./simd";
 import { f32GemmTile4x8 } from "./gemm-tile";
+import { packPanels } from "./pack";
+import { NR } from "./blocking";
 
 // A small depth (k ≤ RANK_MAX, kernels.ts): C is a sum of a few outer products, the
 // weight gradient Xᵀ·dY of a small batch. The work is bound by reading and writing C,
@@ -11,9 +13,10 @@ import { f32GemmTile4x8 } from "./gemm-tile";
 // A(i, p) = a[i·rsA + p·csA]; B(p, j) = b[p·rsB + j]; bias: n floats, or 0.
 // Each element is computed by the same operations whatever the rows around it, so
 // threads may cut C along rows or columns (on multiples of 4).
+// panels: scratch for B packed, panelBytes long.
 export function rankUpdate(
   m: i32, n: i32, k: i32, a: usize, rsA: i32, csA: i32, b: usize, rsB: i32,
-  c: usize, ldc: i32, beta: f32, bias: usize,
+  c: usize, ldc: i32, beta: f32, bias: usize, panels: usize, panelBytes: usize,
 ): void {
   const aRow = <usize>rsA << 2, cRow = <usize>ldc << 2;
   // At depth 1 (one sample) a tile has nothing to reuse: each row of C is streamed alone.
@@ -21,9 +24,26 @@ export function rankUpdate(
     for (let i = 0; i < m; i++) outerRow(n, load<f32>(a + <usize>i * aRow), b, c + <usize>i * cRow, beta, bias);
     return;
   }
-  let i = 0;
-  for (; i + 4 <= m; i += 4) fourRows(n, k, a + <usize>i * aRow, aRow, csA, b, rsB, c + <usize>i * cRow, cRow, beta, bias);
-  for (; i < m; i++) oneRow(n, k, a + <usize>i * aRow, csA, b, rsB, c + <usize>i * cRow, beta, bias);
+  // The tiles read B packed in panels of NR columns (pack.ts): in place, rows of B a
+  // multiple of 4 KiB apart put a tile's k lines of B and 4 of C in one L1 set, more
+  // than its ways (8×1024×1024 ran at 0.6× 8×1000×1000). B is k rows against C's m ≥ 16,
+  // so the copy is small beside C's stream.
+  const whole = n & ~(NR - 1);
+  const block = min(whole, <i32>(panelBytes / (<usize>k * 4 * NR)) * NR);
+  const m4 = m & ~3;
+  for (let j = 0; j < whole; j += block) {
+    const width = min(block, whole - j), o = <usize>j << 2;
+    packPanels(b + o, 1, rsB, width, k, NR, panels);
+    for (let i = 0; i < m4; i += 4) {
+      fourRows(width, k, a + <usize>i * aRow, aRow, csA, panels, c + <usize>i * cRow + o, cRow, beta, bias != 0 ? bias + o : 0);
+    }
+  }
+  // The columns past whole panels and the rows past a multiple of 4, with B in place.
+  if (whole < n) {
+    const o = <usize>whole << 2;
+    for (let i = 0; i < m4; i++) oneRow(n - whole, k, a + <usize>i * aRow, csA, b + o, rsB, c + <usize>i * cRow + o, beta, bias != 0 ? bias + o : 0);
+  }
+  for (let i = m4; i < m; i++) oneRow(n, k, a + <usize>i * aRow, csA, b, rsB, c + <usize>i * cRow, beta, bias);
 }
 
 // c = β·c + bias + x·b for one row of C at depth 1: the same operations
@@ -45,28 +65,18 @@ export function rankUpdate(
   }
 }
 
-// Four rows of C from four rows of A, aRow and cRow bytes apart, eight columns at a
-// time: a 4×8 register tile over the k rows of B, each vector of B loaded once for
-// the four rows.
+// Four rows of C from four rows of A, aRow and cRow bytes apart, a panel of B at a
+// time: a 4×8 register tile over its k depths, each vector of B loaded once for the
+// four rows. n: a multiple of NR.
 function fourRows(
-  n: i32, k: i32, a: usize, aRow: usize, csA: i32, b: usize, rsB: i32,
+  n: i32, k: i32, a: usize, aRow: usize, csA: i32, panels: usize,
   c: usize, cRow: usize, beta: f32, bias: usize,
 ): void {
-  const aStep = <usize>csA << 2, bStep = <usize>rsB << 2;
-  const width = <usize>n << 2, width8 = <usize>(n & ~7) << 2;
+  const aStep = <usize>csA << 2, panel = <usize>k * NR << 2;
   const a1 = a + aRow, a2 = a1 + aRow, a3 = a2 + aRow;
-  const c1 = c + cRow, c2 = c1 + cRow, c3 = c2 + cRow;
-  let o: usize = 0;
-  for (; o < width8; o += 32) {
-    f32GemmTile4x8<f32>(k, a, a1, a2, a3, aStep, b + o, bStep, c + o, cRow, beta, bias != 0 ? bias + o : 0);
-  }
-  // The last n % 8 columns, row by row.
-  if (o < width) {
-    const rest = <i32>((width - o) >> 2);
-    oneRow(rest, k, a, csA, b + o, rsB, c + o, beta, bias != 0 ? bias + o : 0);
-    oneRow(rest, k, a1, csA, b + o, rsB, c1 + o, beta, bias != 0 ? bias + o : 0);
-    oneRow(rest, k, a2, csA, b + o, rsB, c2 + o, beta, bias != 0 ? bias + o : 0);
-    oneRow(rest, k, a3, csA, b + o, rsB, c3 + o, beta, bias != 0 ? bias + o : 0);
+  const width = <usize>n << 2;
+  for (let o: usize = 0, b = panels; o < width; o += NR << 2, b += panel) {
+    f32GemmTile4x8<f32>(k, a, a1, a2, a3, aStep, b, NR << 2, c + o, cRow, beta, bias != 0 ? bias + o : 0);
   }
 }
 

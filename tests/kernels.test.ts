@@ -204,7 +204,9 @@ function base(kernel: string): Base {
       m: [...at('m', range(ROWS_MAX + 1, ROWS_MAX + 8), { k: 1 }), ...at('m', range(STREAM_MIN, STREAM_MIN + 5))],
       n: [...at('n', ns, { k: 1 }), ...at('n', range(STREAM_MIN, 4 * NR + 1))],
       k: at('k', range(1, RANK_MAX)),
-      large: [{ m: 4 * STREAM_MIN + 3, k: RANK_MAX }, { m: ROWS_MAX + 5, k: 1 }],
+      // B's panels packed a block of columns at a time: past one block (scratch over k·4 bytes a column), with a part panel.
+      large: [{ m: 4 * STREAM_MIN + 3, k: RANK_MAX }, { m: ROWS_MAX + 5, k: 1 },
+        { m: 4 * STREAM_MIN + 3, k: RANK_MAX, n: Math.floor(kernels.gemm_scratch_bytes() / (4 * RANK_MAX)) + NR + 3 }],
     };
     // B strided keeps a few rows or a small depth off the streaming kernels.
     case 'f32_gemm_thin': return general({ ...flags, m: MR, n: 12, k: 9, a: 'cols', b: 'strided' }, 1);
