@@ -1,5 +1,5 @@
-import { describe } from './errors.js';
-import { parameterAddresses, parameterList, parameterTensor, type Parameter } from './layer.js';
+import { describe, errorFor } from './errors.js';
+import { eachChecked, parameterAddresses, parameterList, parameterTensor, type Parameter } from './layer.js';
 import { runtime } from './runtime.js';
 
 /**
@@ -14,16 +14,17 @@ export function clipGradNorm(params: Parameter[] | { parameters(): Parameter[] }
   const rt = runtime(where);
   const list = parameterList(where, params);
   if (typeof maxNorm !== 'number' || !(maxNorm >= 0)) {
-    throw new (typeof maxNorm === 'number' ? RangeError : TypeError)(`${where}: maxNorm must be a number ≥ 0; got ${describe(maxNorm)}`);
+    throw new (errorFor(maxNorm))(`${where}: maxNorm must be a number ≥ 0; got ${describe(maxNorm)}`);
   }
   const p = normType === 'inf' ? Infinity : normType;
   if (typeof p !== 'number' || !(p > 0)) {
-    throw new (typeof p === 'number' ? RangeError : TypeError)(`${where}: normType must be a number > 0, Infinity or 'inf'; got ${describe(normType)}`);
+    throw new (errorFor(p))(`${where}: normType must be a number > 0, Infinity or 'inf'; got ${describe(normType)}`);
   }
   // Each tensor once (two handles on one tensor would count and scale it twice); every address checked before any write.
+  const addresses = eachChecked(where, list, parameterAddresses);
   const seen = new Set<unknown>();
-  const tensors = list.filter((p) => !seen.has(parameterTensor(p)) && seen.add(parameterTensor(p)))
-    .map((p) => ({ grad: parameterAddresses(p, where).grad, count: p.length }));
+  const tensors = list.map((p, i) => ({ tensor: parameterTensor(p), grad: addresses[i].grad, count: p.length }))
+    .filter(({ tensor }) => !seen.has(tensor) && seen.add(tensor));
   let total = 0;
   for (const { grad, count } of tensors) {
     if (p === 2) total += rt.kernels.sum_of_squares(grad, count);

@@ -151,6 +151,11 @@ export function addingGradients<T>(tensors: readonly Tensor[], run: () => T): T 
   return result;
 }
 
+/** `check` of each parameter; the index goes into the message only of one that fails (no text built otherwise). */
+export function eachChecked<T>(where: string, params: readonly Parameter[], check: (parameter: Parameter, where: string) => T): T[] {
+  return params.map((p, i) => { try { return check(p, where); } catch { return check(p, `${where}: params[${i}]`); } });
+}
+
 /** Throws, naming `where`, once the parameter's layer is disposed. */
 export function checkParameter(parameter: Parameter, where: string): void {
   internalsOf(parameter).check(where);

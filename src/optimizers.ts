@@ -1,6 +1,6 @@
 import { checkOptions, describe, errorFor } from './errors.js';
 import { alignUp, Allocations } from './heap.js';
-import { checkParameter, type Parameter, parameterAddresses, parameterList, parameterTensor, zeroGradient } from './layer.js';
+import { checkParameter, eachChecked, type Parameter, parameterAddresses, parameterList, parameterTensor, zeroGradient } from './layer.js';
 import { runtime, type Runtime } from './runtime.js';
 
 /** Something with parameters: a layer, a model, or the list itself. */
@@ -59,7 +59,7 @@ abstract class Optimizer {
   zeroGrad(): void {
     const where = `${this.name}.zeroGrad`;
     this.check(where);
-    this.#checked(where, checkParameter); // every one alive before any is zeroed
+    eachChecked(where, this.params, checkParameter); // every one alive before any is zeroed
     for (const p of this.params) zeroGradient(p);
   }
 
@@ -91,12 +91,7 @@ abstract class Optimizer {
 
   /** Every parameter's addresses, checked (alive, gradient whole) before any is stepped. */
   protected addresses(where: string): { value: number; grad: number }[] {
-    return this.#checked(where, parameterAddresses);
-  }
-
-  /** `check` of every parameter; the index goes into the message only of one that fails. */
-  #checked<T>(where: string, check: (parameter: Parameter, where: string) => T): T[] {
-    return this.params.map((p, i) => { try { return check(p, where); } catch { return check(p, `${where}: params[${i}]`); } });
+    return eachChecked(where, this.params, parameterAddresses);
   }
 }
 

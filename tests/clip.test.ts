@@ -43,6 +43,7 @@ test('each tensor counted once; a NaN gradient makes all NaN, as PyTorch; bad in
   expect(clipGradNorm(model, 1)).toBeNaN();
   expect(grads().every((g) => g.every(Number.isNaN))).toBe(true);
   model.dispose();
+  expect(() => clipGradNorm(params, 1)).toThrow(/clipGradNorm: params\[0\]: this Linear layer was disposed/); // which one, named
 });
 
 test("normType as torch's norm_type: any p > 0, Infinity or 'inf' (the largest |g|); anything else is a clear error", () => {
