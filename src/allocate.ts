@@ -84,7 +84,7 @@ export function allocate(length: number): ModuleArray {
   const where = 'allocate';
   const { heap } = runtime(where);
   checkSize(where, 'length', length);
-  const start = heap.alloc(length * 4, true);
+  const start = heap.alloc(length * 4);
   constructing = true;
   try {
     const array = new ModuleArray(heap, start, length);

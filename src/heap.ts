@@ -31,10 +31,12 @@ export class Heap {
   readonly #free: FreeBlock[] = [];
   readonly #sizes = new Map<number, number>();
   /**
-   * Starts of the blocks whose views the package hands out (a layer's parameters), sorted:
-   * an operand inside one is read in place (see addressOf), never anything else (scratch).
+   * Starts of the arrays whose views the package hands out (parameters, gradients, ModuleArrays),
+   * sorted, and their bytes: an operand inside one is read in place (see addressOf), never one
+   * reaching past it (into a block's padding or the next array) or anything else (scratch).
    */
   readonly #handedOut: number[] = [];
+  readonly #extents = new Map<number, number>();
   /**
    * Every buffer the memory has had: with threads (shared memory) a view of an older one is
    * not detached by growth, and still shows the memory it showed.
@@ -63,17 +65,19 @@ export class Heap {
     return this.#live;
   }
 
-  /**
-   * Reserves `bytes` (≥ 1) and returns the address of the block, 64-byte aligned.
-   * `handedOut`: views of the block will be given to users (parameters).
-   */
-  alloc(bytes: number, handedOut = false): number {
+  /** Reserves `bytes` (≥ 1) and returns the address of the block, 64-byte aligned. */
+  alloc(bytes: number): number {
     const size = alignUp(Math.max(bytes, 1));
     const start = this.#takeFree(size) ?? this.#takeTop(size, bytes);
     this.#sizes.set(start, size);
     this.#live += size;
-    if (handedOut) this.#handedOut.splice(this.#handedOutBefore(start + 1), 0, start);
     return start;
+  }
+
+  /** Marks `bytes` at `start`, in an allocated block, as an array whose views users are given (HeapArray). */
+  handOut(start: number, bytes: number): void {
+    this.#handedOut.splice(this.#handedOutBefore(start), 0, start);
+    this.#extents.set(start, bytes);
   }
 
   /** Returns a block from `alloc` for reuse. */
@@ -82,21 +86,21 @@ export class Heap {
     if (size === undefined) throw new Error(`Heap.release: ${start} is not an allocated block`);
     this.#sizes.delete(start);
     this.#live -= size;
-    const i = this.#handedOutBefore(start + 1) - 1;
-    if (this.#handedOut[i] === start) this.#handedOut.splice(i, 1);
+    const first = this.#handedOutBefore(start);
+    for (const array of this.#handedOut.splice(first, this.#handedOutBefore(start + size) - first)) this.#extents.delete(array);
     this.#insertFree(start, size);
   }
 
   /**
-   * The address of `array` if it is a view of this memory lying inside one block whose
-   * views are handed out: a kernel may then read it in place, as nothing the call
+   * The address of `array` if it is a view of this memory lying inside one array the
+   * package handed out: a kernel may then read it in place, as nothing the call
    * allocates can overlap it. Undefined for any other array (it must be copied in).
    */
   addressOf(array: Float32Array): number | undefined {
     if (!this.shows(array)) return undefined;
     const start = byteOffsetOf(array);
-    const block = this.#handedOut[this.#handedOutBefore(start + 1) - 1];
-    if (block === undefined || start + 4 * lengthOf(array) > block + this.#sizes.get(block)!) return undefined;
+    const handed = this.#handedOut[this.#handedOutBefore(start + 1) - 1];
+    if (handed === undefined || start + 4 * lengthOf(array) > handed + this.#extents.get(handed)!) return undefined;
     return start;
   }
 
@@ -106,7 +110,7 @@ export class Heap {
     return buffer === this.memory.buffer || this.#buffers.has(buffer);
   }
 
-  /** How many handed-out blocks start below `address` (binary search). */
+  /** How many handed-out arrays start below `address` (binary search). */
   #handedOutBefore(address: number): number {
     let low = 0, high = this.#handedOut.length;
     while (low < high) {
@@ -220,8 +224,8 @@ export class Allocations {
     heap.finalizer.register(owner, this.#blocks, this);
   }
 
-  alloc(bytes: number, handedOut = false): number {
-    const start = this.#heap.alloc(bytes, handedOut);
+  alloc(bytes: number): number {
+    const start = this.#heap.alloc(bytes);
     this.#blocks.add(start);
     return start;
   }
@@ -275,9 +279,11 @@ export class HeapArray {
   /** What frees the floats when it is collected (a layer); every view handed out keeps it alive. */
   readonly #owner: object | undefined;
 
+  /** owner: the layer or ModuleArray whose floats these are, which hands them out to users; none for the package's own. */
   constructor(heap: Heap, readonly start: number, readonly length: number, owner?: object) {
     this.#heap = heap;
     this.#owner = owner;
+    if (owner) heap.handOut(start, 4 * length);
     this.#cached = this.#viewed();
   }
 

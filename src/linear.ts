@@ -69,7 +69,7 @@ export class Linear extends ModuleLayer<LinearTape> {
     const heap = rt.heap;
     this.#memory = this.ownMemory(heap);
     // One block holds W, dW, b and db, so a layer is created whole or not at all.
-    const parameters = this.#memory.alloc(2 * weightBytes + 2 * biasBytes, true); // handed out as weight, bias, …
+    const parameters = this.#memory.alloc(2 * weightBytes + 2 * biasBytes);
     this.#weight = new Tensor(new HeapArray(heap, parameters, weights, this), new HeapArray(heap, parameters + weightBytes, weights, this));
     this.#bias = bias
       ? new Tensor(

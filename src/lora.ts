@@ -92,7 +92,7 @@ export class LoRA extends ModuleLayer<LoRATape> {
     const aCount = rank * inFeatures, bCount = outFeatures * rank;
     const aBytes = alignUp(4 * aCount), bBytes = alignUp(4 * bCount);
     // One block for A, dA, B and dB: the adapter is made whole or not at all.
-    const start = memory.alloc(2 * aBytes + 2 * bBytes, true);
+    const start = memory.alloc(2 * aBytes + 2 * bBytes);
     this.#a = new Tensor(new HeapArray(heap, start, aCount, this), new HeapArray(heap, start + aBytes, aCount, this));
     this.#b = new Tensor(new HeapArray(heap, start + 2 * aBytes, bCount, this), new HeapArray(heap, start + 2 * aBytes + bBytes, bCount, this));
     this.#tensors = [this.#a, this.#b];

@@ -142,6 +142,22 @@ test('loadStateDict refuses a view taken before dispose(), or one of memory not 
   model.dispose();
 });
 
+test("a view reaching past an array the package handed out is refused, though it stays inside that array's block", () => {
+  const x = allocate(3);
+  x.set([1, 2, 3]);
+  const layer = new Linear(4, 1, { seed: 9 }); // W's 4 floats, padding, then dW's in the same block
+  const ones = new Float32Array(16).fill(1);
+  const inside = new Float32Array(x.buffer, x.byteOffset, 3);
+  expect(matmul(inside, ones.subarray(0, 3), 1, 3, 1)[0]).toBe(6);
+  expect(() => matmul(new Float32Array(x.buffer, x.byteOffset, 16), ones, 1, 16, 1)).toThrow(/matmul: a shows memory that is freed or simd-linear's own/);
+  const grad = layer.weightGrad.slice();
+  const intoGrad = new Float32Array(layer.weight.buffer, layer.weight.byteOffset, 20);
+  expect(() => matmul(new Float32Array(20), new Float32Array(1), 20, 1, 1, { out: intoGrad })).toThrow(/matmul: options\.out shows memory that is freed or simd-linear's own/);
+  expect(layer.weightGrad).toEqual(grad);
+  x.dispose();
+  layer.dispose();
+});
+
 test("views you make of memory that is free or the package's own are refused, however they were made", () => {
   const array = allocate(3 * 256);
   const parts = [array.subarray(0, 128).subarray(0, 64), array.current.subarray(64, 128), new Float32Array(array.buffer, array.byteOffset + 512, 64)];
