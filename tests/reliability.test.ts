@@ -62,7 +62,7 @@ describe('views of the module\'s own memory as inputs and out, while the call gr
     const heap = runtime('test').heap;
     const requests: number[] = [];
     const alloc = heap.alloc.bind(heap);
-    vi.spyOn(heap, 'alloc').mockImplementation((bytes: number, handedOut?: boolean) => { requests.push(bytes); return alloc(bytes, handedOut); });
+    vi.spyOn(heap, 'alloc').mockImplementation((bytes: number) => { requests.push(bytes); return alloc(bytes); });
     const dy = randomArray(3 * 16, 57);
     const copy = layer.weight.slice();
     // dX = dY·Wᵀ with W where it lives, and W·Wᵀ with both operands in place.
