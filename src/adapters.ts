@@ -69,15 +69,18 @@ export interface AdapterConfig {
   r: number;
   lora_alpha: number;
   lora_dropout: number;
-  /** The adapted layers' module paths in the nn.Sequential ('2', '1.0'), as PEFT names its modules. */
-  target_modules: string[];
+  /**
+   * The adapted layers' module paths in the nn.Sequential ('2', '1.0'), as PEFT names its modules; in a model with
+   * a nested Sequential, a regular expression PEFT matches whole ('1\.0|2'), as a listed '2' would select '1.2' too.
+   */
+  target_modules: string[] | string;
   bias: 'none';
   fan_in_fan_out: boolean;
   modules_to_save: null;
   init_lora_weights: boolean;
   layers_to_transform: null;
   layers_pattern: null;
-  /** Layers whose rank (alpha) is not r (lora_alpha), by index. */
+  /** Layers whose rank (alpha) is not r (lora_alpha), by path ('^'-anchored in a nested model, for the same reason). */
   rank_pattern: Record<string, number>;
   alpha_pattern: Record<string, number>;
   use_rslora: boolean;
@@ -92,11 +95,18 @@ export interface AdapterConfig {
 export function adapterConfig(model: Sequential): AdapterConfig {
   const adapters = adaptersOf('adapterConfig', model);
   const { rank, alpha } = adapters[0]!.lora;
+  // PEFT takes a listed module t for every module named t or ending in '.t', and a pattern key t for
+  // any matching (.*\.)?(t)$: where models nest, '1' is also '0.1'. There each path is given exactly,
+  // dots escaped: target_modules as one expression (PEFT fullmatches a string), pattern keys from ^.
+  const nested = model.layers.some((layer) => layer instanceof Sequential);
+  const exactly = (path: string) => path.split('.').join('\\.');
+  const key = (path: string) => (nested ? `^${exactly(path)}` : path);
   const rankPattern: Record<string, number> = {}, alphaPattern: Record<string, number> = {};
   for (const { path, lora } of adapters) {
-    if (lora.rank !== rank) rankPattern[path] = lora.rank;
-    if (lora.alpha !== alpha) alphaPattern[path] = lora.alpha;
+    if (lora.rank !== rank) rankPattern[key(path)] = lora.rank;
+    if (lora.alpha !== alpha) alphaPattern[key(path)] = lora.alpha;
   }
+  const paths = adapters.map(({ path }) => path);
   return {
     peft_type: 'LORA',
     task_type: null,
@@ -106,7 +116,7 @@ export function adapterConfig(model: Sequential): AdapterConfig {
     r: rank,
     lora_alpha: alpha,
     lora_dropout: 0,
-    target_modules: adapters.map(({ path }) => path),
+    target_modules: nested ? paths.map(exactly).join('|') : paths,
     bias: 'none',
     fan_in_fan_out: false,
     modules_to_save: null,

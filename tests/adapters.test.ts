@@ -127,11 +127,33 @@ test("PEFT's own files (tests/fixtures/peft, written by PEFT 0.21): loaded here 
   model.dispose();
 });
 
+/** PEFT's matching, transcribed: check_target_module_exists (peft/tuners/tuners_utils.py) and get_pattern_key (peft/utils/other.py). */
+const peftTargets = (target: string[] | string, key: string) => (typeof target === 'string'
+  ? new RegExp(`^(?:${target})$`).test(key) : target.includes(key) || target.some((t) => key.endsWith(`.${t}`)));
+const peftPatternKey = (keys: string[], key: string) => keys.find((k) => new RegExp(`^(.*\\.)?(${k})$`).test(key)) ?? key;
+
+test('in a nested model, the config makes PEFT select exactly the adapted modules, each at its rank (a listed 1 would also be 0.1)', () => {
+  const inner = new Sequential([new LoRA(new Linear(4, 4, { seed: 1 }), { rank: 2 }), new LoRA(new Linear(4, 4, { seed: 2 }), { rank: 2 }), new ReLU()]);
+  const nested = new Sequential([inner, new LoRA(new Linear(4, 4, { seed: 3 }), { rank: 4, alpha: 8 }), new Sequential([new Linear(4, 4, { seed: 4 }), new ReLU()])]);
+  const modules = (layers: readonly unknown[], prefix: string): string[] => layers.flatMap((layer, i) => [`${prefix}${i}`,
+    ...(layer instanceof Sequential ? modules(layer.layers, `${prefix}${i}.`) : [])]);
+  const config = adapterConfig(nested);
+  expect(modules(nested.layers, '').filter((key) => peftTargets(config.target_modules, key))).toEqual(['0.0', '0.1', '1']);
+  const rankOf = (key: string) => config.rank_pattern[peftPatternKey(Object.keys(config.rank_pattern), key)] ?? config.r;
+  const alphaOf = (key: string) => config.alpha_pattern[peftPatternKey(Object.keys(config.alpha_pattern), key)] ?? config.lora_alpha;
+  expect(['0.0', '0.1', '1'].map((key) => [rankOf(key), alphaOf(key)])).toEqual([[2, 2], [2, 2], [4, 8]]);
+  // A flat model keeps PEFT's plain list.
+  const flat = new Sequential([new LoRA(new Linear(4, 4, { seed: 5 }), { rank: 1 }), new ReLU(), new LoRA(new Linear(4, 4, { seed: 6 }), { rank: 3 })]);
+  expect([adapterConfig(flat).target_modules, adapterConfig(flat).rank_pattern]).toEqual([['0', '2'], { 2: 3 }]);
+  nested.dispose();
+  flat.dispose();
+});
+
 test('adapters in a nested Sequential are saved under their path; one inside a layer of your own is refused, not left out', () => {
   const { net, a2 } = model(11);
   const outer = new Sequential([new Linear(3, 3, { seed: 12 }), net]);
-  expect(adapterConfig(outer).target_modules).toEqual(['1.0', '1.2']);
-  expect(adapterConfig(outer).rank_pattern).toEqual({ '1.2': 2 });
+  expect(adapterConfig(outer).target_modules).toEqual('1\\.0|1\\.2');
+  expect(adapterConfig(outer).rank_pattern).toEqual({ '^1\\.2': 2 });
   const file = saveAdapters(outer);
   const saved = a2.loraB.slice();
   a2.loraB.fill(0);
