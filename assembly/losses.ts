@@ -58,8 +58,9 @@ export function softmaxCrossEntropy(
       store<f32>(grad + o, load<f32>(grad + o) * toGrad - ((j == label ? target : 0) + spread * wc) * scale);
     }
   }
-  // Nothing kept (every row ignored, or of weight 0) is NaN, as PyTorch's 0/0, smoothing or not.
-  return kept == 0 ? NaN : (<f64>keep * nll + <f64>spread * smooth) / kept;
+  // Each mean divided as PyTorch's: nothing kept (every row ignored, or of weight 0) is 0/0, NaN,
+  // smoothing or not; weights (negative ones) summing to 0 under a loss that is not, ±∞.
+  return smoothing != 0 ? <f64>keep * (nll / kept) + <f64>spread * (smooth / kept) : nll / kept;
 }
 
 // Mean squared error over all `count` elements: mean((p − t)²), grad = 2(p − t)/count.

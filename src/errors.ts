@@ -125,7 +125,9 @@ export function checkFloat32Array(
   where: string, name: string, value: unknown, length?: number, formula?: string,
 ): asserts value is Float32Array {
   const expected = length === undefined ? 'a Float32Array' : `a Float32Array of length ${length}${formula ? ` (${formula})` : ''}`;
-  if (isRetired(value as object) || isStray(value)) throw new Error(`${where}: ${name} shows memory that is freed or simd-linear's own, not a live layer's or ModuleArray's: it may hold other floats by now`);
+  if (isRetired(value as object) || isStray(value)) {
+    throw new Error(`${where}: ${name} shows memory that is freed or simd-linear's own, or runs past the live array it starts in: it may hold other floats by now; got ${describe(value)}`);
+  }
   if (!isFloat32Array(value) || isDetached(value)) {
     throw new TypeError(`${where}: ${name} must be ${expected}; got ${describe(value)}`);
   }

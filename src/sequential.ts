@@ -271,14 +271,26 @@ export class Sequential {
 
   /** Sets every gradient to zero (and makes gradients left incomplete by a failed backward whole again). */
   zeroGrad(): void {
-    const where = 'Sequential.zeroGrad';
-    this.#checkUsable(where);
-    // As PyTorch's Module.zero_grad(): every parameter the model lists, those of your layers
-    // included, whether or not they have a zeroGrad() (called after, for what else it resets).
-    const parameters = this.parameters();
-    for (const p of parameters) checkParameter(p, where);
+    // As PyTorch's Module.zero_grad(): every parameter, those of your layers included, whether or
+    // not they have a zeroGrad() (called after, for what else it resets); all alive before any is zeroed.
+    const parameters = this.#allParameters('Sequential.zeroGrad');
     for (const p of parameters) zeroGradient(p);
     for (const { layer, native } of this.#steps) if (!native) layer.zeroGrad?.();
+  }
+
+  /**
+   * Every parameter of the model's layers, nested models' and yours, each checked alive, without
+   * the names parameters() gives (zeroing needs none, and a layer of yours may give none).
+   */
+  #allParameters(where: string): Parameter[] {
+    this.#checkUsable(where);
+    return this.#steps.flatMap(({ layer }, i) => {
+      const at = `${where}: layers[${i}]`;
+      if (layer instanceof Sequential) return layer.#allParameters(at);
+      const own = [layer.parameters?.()].flat().filter((p) => Parameter.isParameter(p));
+      for (const p of own) checkParameter(p, at);
+      return own;
+    });
   }
 
   /**

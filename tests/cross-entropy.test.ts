@@ -72,6 +72,14 @@ test('every row ignored: the loss is NaN (0 / 0, as PyTorch) and the gradient ze
   expect(Array.from(grad).every((v) => v === 0)).toBe(true);
 });
 
+test('kept weights summing to 0 under a loss that is not: ±∞, as PyTorch divides (NaN only for 0 / 0)', () => {
+  const rows = Float32Array.from([2, 0, 1, 0, 3, 1]), labels = Int32Array.from([0, 1]);
+  const weight = Float32Array.from([1, -1, 2]);
+  const want = reference(rows, labels, 3, { weight });
+  expect(Math.abs(want)).toBe(Infinity);
+  expect(softmaxCrossEntropy(rows, labels, 3, { weight }).loss).toBe(want);
+});
+
 test('every kept row of weight 0: NaN with label smoothing too (it was +∞), as PyTorch\'s 0 / 0', () => {
   const zeroFirst = Float32Array.from([0, 1, 1, 1, 1]);
   for (const labelSmoothing of [0, 0.2, 1]) {

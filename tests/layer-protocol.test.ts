@@ -74,6 +74,22 @@ test("the model's zeroGrad() zeroes a user layer's parameters without a zeroGrad
   model.dispose();
 });
 
+test("the model's zeroGrad() needs no names: a user layer of two Linears with parameters() alone, and errors name the layer", () => {
+  const a = new Linear(3, 3, { seed: 1 }), b = new Linear(3, 3, { seed: 2 });
+  const params = [...a.parameters(), ...b.parameters()]; // kept: still listed after b is disposed
+  const pair: Layer = { forward: (x, batch) => b.forward(a.forward(x, batch), batch), backward: (dy) => a.backward(b.backward(dy)), parameters: () => params };
+  const model = new Sequential([new Sequential([pair])]);
+  model.forward(randomArray(6, 1), 2);
+  model.backward(randomArray(6, 2));
+  model.zeroGrad();
+  expect([a.weightGrad, b.weightGrad, b.biasGrad!].every((g) => g.every((v) => v === 0))).toBe(true);
+  const grad = a.weightGrad.fill(1).slice();
+  b.dispose();
+  expect(() => model.zeroGrad()).toThrow(/^Sequential\.zeroGrad: layers\[0\]: layers\[0\]: this Linear layer was disposed/);
+  expect(a.weightGrad).toEqual(grad); // nothing zeroed
+  a.dispose();
+});
+
 test("declared widths of a user's layer chain like a Linear's and are held to", () => {
   expect(() => new Sequential([new Linear(4, 3), new Doubled(5, 2, 1)])).toThrow(/new Sequential: layers\[1\]: a layer with inFeatures = 5 cannot take rows of 3 floats/);
   const first = new Sequential([new Doubled(6, 2, 1), new ReLU()]);
