@@ -287,7 +287,7 @@ export class Sequential {
     return this.#steps.flatMap(({ layer }, i) => {
       const at = `${where}: layers[${i}]`;
       if (layer instanceof Sequential) return layer.#allParameters(at);
-      const own = [layer.parameters?.()].flat().filter((p) => Parameter.isParameter(p));
+      const own = listedParameters(layer);
       for (const p of own) checkParameter(p, at);
       return own;
     });
@@ -394,7 +394,7 @@ export class Sequential {
   #allTensors(): Tensor[] {
     return this.#steps.flatMap((step) => step.native ? step.layer.gradientTensors()
       : step.layer instanceof Sequential ? step.layer.#allTensors()
-      : [step.layer.parameters?.()].flat().filter((p) => Parameter.isParameter(p)).map(parameterTensor));
+      : listedParameters(step.layer).map(parameterTensor));
   }
 
   /** A user's layer may have disposed this model or its layers while it ran. */
@@ -402,6 +402,11 @@ export class Sequential {
     if (this.#disposed) throw new Error(`${where}: this Sequential model was disposed by one of its layers`);
     this.#checkLayers(where);
   }
+}
+
+/** What a layer of yours lists in parameters(), if it has one: this package's parameters only. */
+function listedParameters(layer: Layer): Parameter[] {
+  return [layer.parameters?.()].flat().filter((p) => Parameter.isParameter(p));
 }
 
 /** The first layer without a backward, named with its index and why; null if every layer has one. */
